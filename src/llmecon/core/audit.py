@@ -1,0 +1,93 @@
+"""Notes that point out what a scenario assumes, so a reader can judge its numbers."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+
+from llmecon.core.options import (
+    ApiOption,
+    LambdaFront,
+    Option,
+    SelfHostedOption,
+    requests_in_flight,
+    serial_capacity_per_day,
+)
+from llmecon.core.workload import TOKENS_PER_WORD, Workload
+
+_LAMBDA_MEMORY_MB = range(128, 10_241)
+
+
+def audit(workload: Workload, options: tuple[Option, ...]) -> tuple[str, ...]:
+    """Plain-language notes on the assumptions in a workload and its options."""
+    return tuple(_workload_notes(workload)) + tuple(
+        note for option in options for note in _option_notes(option, workload)
+    )
+
+
+def _workload_notes(workload: Workload) -> Iterator[str]:
+    tokens = workload.tokens
+    if tokens.words is not None:
+        yield (
+            f"words_per_request {tokens.words:g} converted at {TOKENS_PER_WORD:.4g} tokens per "
+            f"word (the article's rule): {tokens.total:,.1f} tokens per request."
+        )
+
+
+def _option_notes(option: Option, workload: Workload) -> Iterator[str]:
+    if isinstance(option, ApiOption):
+        yield from _api_notes(option, workload)
+    if isinstance(option, SelfHostedOption):
+        if option.lambda_front is not None:
+            yield from _lambda_notes(option, option.lambda_front, workload)
+        yield "free tiers (Lambda, API Gateway, SageMaker) are not applied: costs are list prices."
+
+
+def _api_notes(option: ApiOption, workload: Workload) -> Iterator[str]:
+    if not workload.tokens.is_split:
+        yield (
+            f"{option.name}: all {workload.tokens.total:,.0f} tokens per request are priced at one "
+            "rate (prompt + completion together, as the article did); give input_tokens and "
+            "output_tokens to price them separately."
+        )
+
+
+def _lambda_notes(
+    option: SelfHostedOption, front: LambdaFront, workload: Workload
+) -> Iterator[str]:
+    megabytes = front.memory_gb * 1000
+    decimal_megabytes = math.isclose(megabytes, round(megabytes))
+    binary_megabytes = math.isclose(front.memory_gb * 1024, round(front.memory_gb * 1024))
+    if round(megabytes) in _LAMBDA_MEMORY_MB and decimal_megabytes and not binary_megabytes:
+        yield (
+            f"{option.name}: Lambda memory_gb {front.memory_gb:g} looks like "
+            f"{round(megabytes)} MB divided by 1000; AWS bills {round(megabytes)} MB as "
+            f"{round(megabytes) / 1024:g} GB (write memory_mb: {round(megabytes)})."
+        )
+    if front.per_million_requests.amount == 0:
+        yield (
+            f"{option.name}: the Lambda request charge is 0 here; AWS also bills each request "
+            "(see `llmecon prices show aws-lambda-x86_64`)."
+        )
+    yield from _serial_capacity_notes(option, front.seconds_per_request, workload)
+
+
+def _serial_capacity_notes(
+    option: SelfHostedOption, seconds: float, workload: Workload
+) -> Iterator[str]:
+    if seconds <= 0:
+        return
+    per_replica = serial_capacity_per_day(seconds)
+    tokens = workload.tokens
+    for volume in workload.volumes:
+        replicas = option.fleet.replicas(volume, tokens)
+        in_flight = requests_in_flight(volume, seconds)
+        if in_flight > replicas:
+            yield (
+                f"{option.name}: at {volume:,.0f} requests/day and {seconds:g} s per request, "
+                f"{in_flight:,.1f} requests are in flight on average; {replicas} "
+                f"{'replica' if replicas == 1 else 'replicas'} serving one request at a time "
+                f"handle at most {per_replica * replicas:,} "
+                f"requests/day, so this cost assumes capacity it does not pay for "
+                f"(about {math.ceil(in_flight):,} replicas would be needed)."
+            )

@@ -1,0 +1,81 @@
+"""A bill: line items that add up to a daily cost, and the figures derived from it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from llmecon.core.prices import Price
+
+DAYS_PER_YEAR = 365
+MONTHS_PER_YEAR = 12
+
+
+@dataclass(frozen=True)
+class LineItem:
+    """`quantity` `unit`s per day at `unit_price` each, from a cited source."""
+
+    name: str
+    quantity: float
+    unit: str
+    unit_price: float
+    source: str
+    as_of: date | None
+
+    @classmethod
+    def priced(cls, name: str, quantity: float, price: Price, *, per: float = 1.0) -> LineItem:
+        """A line of `quantity` units where `price` is quoted per `per` units (e.g. per 1M)."""
+        unit = price.unit if per == 1.0 else f"{_count(per)} {price.unit}"
+        return cls(name, quantity / per, unit, price.amount, price.source, price.as_of)
+
+    @property
+    def daily_cost(self) -> float:
+        return self.quantity * self.unit_price
+
+
+def _count(per: float) -> str:
+    names = {1e3: "1K", 1e6: "1M"}
+    return names.get(per, f"{per:g}")
+
+
+@dataclass(frozen=True)
+class Bill:
+    """What one option costs per day at one volume.
+
+    `regime` identifies the cost's affine piece: two volumes with the same regime lie on one
+    straight segment of the cost curve (same replica count, same price tier). Step counts only
+    grow with volume, so equal regimes at both ends of an interval mean no step inside it.
+    """
+
+    option: str
+    kind: str
+    requests_per_day: float
+    tokens_per_request: float
+    line_items: tuple[LineItem, ...]
+    replicas: int | None = None
+    regime: tuple[int, ...] = ()
+
+    @property
+    def daily_cost(self) -> float:
+        return sum(item.daily_cost for item in self.line_items)
+
+    @property
+    def yearly_cost(self) -> float:
+        return self.daily_cost * DAYS_PER_YEAR
+
+    @property
+    def monthly_cost(self) -> float:
+        return self.yearly_cost / MONTHS_PER_YEAR
+
+    @property
+    def cost_per_request(self) -> float | None:
+        if self.requests_per_day <= 0:
+            return None
+        return self.daily_cost / self.requests_per_day
+
+    @property
+    def cost_per_1m_tokens(self) -> float | None:
+        tokens = self.requests_per_day * self.tokens_per_request
+        if tokens <= 0:
+            return None
+        return self.daily_cost / tokens * 1e6

@@ -1,0 +1,179 @@
+"""The ways to serve a workload, each able to bill itself at a volume."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import ClassVar, Protocol
+
+from llmecon.core.bill import Bill, LineItem
+from llmecon.core.prices import Price
+from llmecon.core.workload import Tokens
+
+HOURS_PER_DAY = 24
+SECONDS_PER_DAY = 86_400
+
+
+class Option(Protocol):
+    """Anything that can be compared: it has a name and a kind and bills a volume."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def kind(self) -> str: ...
+
+    def bill(self, requests_per_day: float, tokens: Tokens) -> Bill: ...
+
+
+@dataclass(frozen=True)
+class TokenPricing:
+    """A paid API's token prices: one rate for all tokens, or separate input/output rates.
+
+    Rates are per `per_tokens` tokens (1,000 for the article's $/1K, 1,000,000 for $/1M).
+    """
+
+    per_tokens: float
+    total: Price | None = None
+    input: Price | None = None
+    output: Price | None = None
+
+    def __post_init__(self) -> None:
+        split = self.input is not None and self.output is not None
+        if (self.total is None) == (not split):
+            raise ValueError("TokenPricing needs either `total` or both `input` and `output`")
+
+    @property
+    def is_split(self) -> bool:
+        return self.total is None
+
+    @property
+    def is_flat(self) -> bool:
+        """True when every token costs the same, so a token total alone can be priced."""
+        if self.total is not None:
+            return True
+        assert self.input is not None and self.output is not None
+        return self.input.amount == self.output.amount
+
+
+@dataclass(frozen=True)
+class ApiOption:
+    """A paid LLM API billed per token."""
+
+    name: str
+    pricing: TokenPricing
+    model: str | None = None
+    kind: ClassVar[str] = "api"
+
+    def bill(self, requests_per_day: float, tokens: Tokens) -> Bill:
+        return Bill(
+            option=self.name,
+            kind=self.kind,
+            requests_per_day=requests_per_day,
+            tokens_per_request=tokens.total,
+            line_items=self._items(requests_per_day, tokens),
+        )
+
+    def _items(self, volume: float, tokens: Tokens) -> tuple[LineItem, ...]:
+        pricing, per = self.pricing, self.pricing.per_tokens
+        label = self.model or self.name
+        if pricing.total is not None or not tokens.is_split:
+            if not pricing.is_flat:
+                raise ValueError(f"{self.name}: split input/output prices need split tokens")
+            flat = pricing.total or pricing.input
+            assert flat is not None
+            return (LineItem.priced(f"{label} tokens", volume * tokens.total, flat, per=per),)
+        assert pricing.input and pricing.output and tokens.input is not None
+        assert tokens.output is not None
+        return (
+            LineItem.priced(f"{label} input tokens", volume * tokens.input, pricing.input, per=per),
+            LineItem.priced(
+                f"{label} output tokens", volume * tokens.output, pricing.output, per=per
+            ),
+        )
+
+
+@dataclass(frozen=True)
+class LambdaFront:
+    """The article's request handler: AWS Lambda billed per GB-second and per request."""
+
+    memory_gb: float
+    seconds_per_request: float
+    per_gb_second: Price
+    per_million_requests: Price
+
+    def items(self, volume: float) -> tuple[LineItem, ...]:
+        gb_seconds = volume * self.seconds_per_request * self.memory_gb
+        return (
+            LineItem.priced("Lambda duration", gb_seconds, self.per_gb_second),
+            LineItem.priced("Lambda requests", volume, self.per_million_requests, per=1e6),
+        )
+
+
+@dataclass(frozen=True)
+class ApiGatewayFront:
+    """The article's API layer: Amazon API Gateway billed per request."""
+
+    per_million_requests: Price
+
+    def items(self, volume: float) -> tuple[LineItem, ...]:
+        return (
+            LineItem.priced("API Gateway requests", volume, self.per_million_requests, per=1e6),
+        )
+
+
+class Fleet(Protocol):
+    """How many replicas run at a volume (fixed, or sized from capacity)."""
+
+    def replicas(self, requests_per_day: float, tokens: Tokens) -> int: ...
+
+
+@dataclass(frozen=True)
+class FixedFleet:
+    """A fixed number of always-on replicas, whatever the volume (the article's assumption)."""
+
+    count: int
+
+    def replicas(self, requests_per_day: float, tokens: Tokens) -> int:
+        return self.count
+
+
+@dataclass(frozen=True)
+class SelfHostedOption:
+    """An open model on rented instances, with the article's optional Lambda + API Gateway front."""
+
+    name: str
+    hourly: Price
+    fleet: Fleet
+    instance: str | None = None
+    lambda_front: LambdaFront | None = None
+    api_gateway: ApiGatewayFront | None = None
+    kind: ClassVar[str] = "self_hosted"
+
+    def bill(self, requests_per_day: float, tokens: Tokens) -> Bill:
+        replicas = self.fleet.replicas(requests_per_day, tokens)
+        label = self.instance or "instance"
+        items = [LineItem.priced(f"{label} hours", replicas * HOURS_PER_DAY, self.hourly)]
+        if self.lambda_front is not None:
+            items.extend(self.lambda_front.items(requests_per_day))
+        if self.api_gateway is not None:
+            items.extend(self.api_gateway.items(requests_per_day))
+        return Bill(
+            option=self.name,
+            kind=self.kind,
+            requests_per_day=requests_per_day,
+            tokens_per_request=tokens.total,
+            line_items=tuple(items),
+            replicas=replicas,
+            regime=(replicas,),
+        )
+
+
+def requests_in_flight(requests_per_day: float, seconds_per_request: float) -> float:
+    """Average concurrency by Little's law: arrival rate x time in system."""
+    return requests_per_day / SECONDS_PER_DAY * seconds_per_request
+
+
+def serial_capacity_per_day(seconds_per_request: float) -> int:
+    """Requests/day one replica serves when it handles one request at a time."""
+    return math.floor(SECONDS_PER_DAY / seconds_per_request)

@@ -1,0 +1,1 @@
+"""The price book: dated, sourced prices for paid APIs, cloud instances and serverless fronts."""

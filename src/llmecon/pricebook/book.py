@@ -1,0 +1,116 @@
+"""Looking prices up by name and date. Pure: the loader builds a PriceBook, this reads it."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import date
+
+from llmecon.errors import LlmeconError
+from llmecon.pricebook.entries import (
+    ApiModelPrice,
+    Entry,
+    GatewayPrice,
+    InstancePrice,
+    LambdaPrice,
+    entry_kind,
+)
+
+
+@dataclass(frozen=True)
+class PriceBook:
+    """All known prices. `version` names the data it was built from (stored with results)."""
+
+    api_history: Mapping[str, tuple[ApiModelPrice, ...]]  # per model, oldest first
+    api_current: Mapping[str, ApiModelPrice]
+    instances: Mapping[str, InstancePrice]
+    lambdas: Mapping[str, LambdaPrice]
+    gateways: Mapping[str, GatewayPrice]
+    version: str
+
+    def api_model(self, name: str, as_of: date | None = None) -> ApiModelPrice:
+        """The model's price in force on `as_of` (None: the current price)."""
+        history = self.api_history.get(name, ())
+        current = self.api_current.get(name) or self._current_by_suffix(name)
+        if as_of is None:
+            if current is not None:
+                return current
+            if history:
+                return history[-1]
+        elif history:
+            return _in_force(name, history, as_of)
+        elif current is not None:
+            return current  # current prices only; the comparison notes it
+        raise LlmeconError(
+            f"unknown API model {name!r}{_suggest(name, self.api_names())}; "
+            "see `llmecon prices list --kind api --search TEXT`"
+        )
+
+    def instance(self, name: str) -> InstancePrice:
+        if name in self.instances:
+            return self.instances[name]
+        raise LlmeconError(
+            f"unknown instance {name!r}{_suggest(name, self.instances)}; "
+            "see `llmecon prices list --kind instance`"
+        )
+
+    def lambda_price(self, name: str) -> LambdaPrice:
+        return self.lambdas[name]
+
+    def gateway(self, name: str) -> GatewayPrice:
+        return self.gateways[name]
+
+    def api_names(self) -> list[str]:
+        return sorted(set(self.api_history) | set(self.api_current))
+
+    def entries(self) -> Iterator[Entry]:
+        """Every entry: instances, serverless fronts, dated API history, then current API prices."""
+        yield from self.instances.values()
+        yield from self.lambdas.values()
+        yield from self.gateways.values()
+        for history in self.api_history.values():
+            yield from history
+        yield from self.api_current.values()
+
+    def find(self, name: str) -> list[Entry]:
+        """Entries named `name` (an API model may have several dated prices)."""
+        found = [entry for entry in self.entries() if entry.name == name]
+        if not found:
+            known = {entry.name for entry in self.entries()}
+            raise LlmeconError(
+                f"no price named {name!r}{_suggest(name, known)}; "
+                "see `llmecon prices list --search TEXT`"
+            )
+        return found
+
+    def search(
+        self, *, provider: str | None = None, text: str | None = None, kind: str | None = None
+    ) -> list[Entry]:
+        return [
+            entry
+            for entry in self.entries()
+            if (provider is None or entry.provider.lower() == provider.lower())
+            and (text is None or text.lower() in entry.name.lower())
+            and (kind is None or entry_kind(entry) == kind)
+        ]
+
+    def _current_by_suffix(self, name: str) -> ApiModelPrice | None:
+        matches = [model for key, model in self.api_current.items() if key.endswith(f"/{name}")]
+        return matches[0] if len(matches) == 1 else None
+
+
+def _in_force(name: str, history: tuple[ApiModelPrice, ...], as_of: date) -> ApiModelPrice:
+    dated = [entry for entry in history if entry.effective_from and entry.effective_from <= as_of]
+    if not dated:
+        first = history[0].effective_from
+        raise LlmeconError(
+            f"{name} had no known price on {as_of.isoformat()} (its first price is effective "
+            f"from {first}); pick a later --as-of date or another model"
+        )
+    return dated[-1]
+
+
+def _suggest(name: str, known: Iterable[str]) -> str:
+    close = difflib.get_close_matches(name, list(known), n=3, cutoff=0.6)
+    return f" (did you mean {', '.join(close)}?)" if close else ""

@@ -1,0 +1,1 @@
+"""Renderers: plain results in, text or figures out. They compute nothing."""

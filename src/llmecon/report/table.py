@@ -1,0 +1,88 @@
+"""The human view of a comparison: one rich table per volume, break-evens and notes."""
+
+from __future__ import annotations
+
+from typing import TextIO
+
+from rich.console import Console
+from rich.table import Table
+
+from llmecon.core.bill import Bill
+from llmecon.core.comparison import Comparison, VolumeResult
+from llmecon.report.numbers import money, quantity, volume
+from llmecon.report.words import breakeven_sentences
+
+
+def wide_console(out: TextIO) -> Console:
+    """A console on `out`: the terminal's width, or 160 columns when writing to a file or pipe."""
+    width = None if out.isatty() else 160
+    return Console(file=out, width=width, highlight=False)
+
+
+def render_table(
+    comparison: Comparison, out: TextIO, *, details: bool = False, price_book: str | None = None
+) -> None:
+    console = wide_console(out)
+    console.print(f"[bold]{comparison.scenario}[/bold]  (costs in {comparison.currency})")
+    for result in comparison.results:
+        console.print(_volume_table(result))
+        if details:
+            console.print(_line_items_table(result))
+    kinds = {bill.option: bill.kind for bill in comparison.results[0].bills}
+    console.print("[bold]Break-even[/bold]")
+    for breakeven in comparison.breakevens:
+        for sentence in breakeven_sentences(breakeven, kinds):
+            console.print(f"  - {sentence}")
+    if comparison.notes:
+        console.print("[bold]Notes[/bold]")
+        for note in comparison.notes:
+            console.print(f"  - {note}", markup=False)
+    if price_book:
+        console.print(f"[dim]price book: {price_book}[/dim]")
+
+
+def _volume_table(result: VolumeResult) -> Table:
+    table = Table(
+        title=f"{volume(result.requests_per_day)} requests/day  (★ cheapest)", title_justify="left"
+    )
+    for header in ("", "option", "kind", "replicas", "per day", "per month", "per year"):
+        table.add_column(header, justify="left" if header in {"", "option", "kind"} else "right")
+    table.add_column("per request", justify="right")
+    table.add_column("per 1M tokens", justify="right")
+    for rank, bill in enumerate(result.bills, start=1):
+        table.add_row(*_bill_row(bill, rank), style="bold green" if rank == 1 else None)
+    return table
+
+
+def _bill_row(bill: Bill, rank: int) -> list[str]:
+    return [
+        "★" if rank == 1 else f"{rank}",
+        bill.option,
+        bill.kind.replace("_", "-"),
+        "-" if bill.replicas is None else str(bill.replicas),
+        money(bill.daily_cost),
+        money(bill.monthly_cost),
+        money(bill.yearly_cost),
+        money(bill.cost_per_request),
+        money(bill.cost_per_1m_tokens),
+    ]
+
+
+def _line_items_table(result: VolumeResult) -> Table:
+    table = Table(title="  line items", title_justify="left", box=None, padding=(0, 1))
+    for header in ("option", "item", "quantity", "unit", "unit price", "per day", "source"):
+        right = header in {"quantity", "unit price", "per day"}
+        table.add_column(header, justify="right" if right else "left", overflow="fold")
+    for bill in result.bills:
+        for item in bill.line_items:
+            when = f" (as of {item.as_of.isoformat()})" if item.as_of else ""
+            table.add_row(
+                bill.option,
+                item.name,
+                quantity(item.quantity),
+                item.unit,
+                money(item.unit_price),
+                money(item.daily_cost),
+                f"{item.source}{when}",
+            )
+    return table

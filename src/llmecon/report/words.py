@@ -1,0 +1,32 @@
+"""Break-evens in words, as the table and the markdown show them."""
+
+from __future__ import annotations
+
+from llmecon.core.breakeven import Breakeven, Crossing
+from llmecon.report.numbers import volume
+
+
+def crossing_sentence(crossing: Crossing, kinds: dict[str, str]) -> str:
+    """'self-hosting B becomes cheaper than A above 113,436 requests/day'."""
+    above = crossing.cheaper_above
+    subject = f"self-hosting {above}" if kinds.get(above) == "self_hosted" else above
+    return (
+        f"{subject} becomes cheaper than {crossing.cheaper_below} above "
+        f"{volume(crossing.requests_per_day)} requests/day"
+    )
+
+
+def breakeven_sentences(breakeven: Breakeven, kinds: dict[str, str]) -> list[str]:
+    """One sentence per crossing, or one saying there is none in range."""
+    lo, hi = breakeven.volume_range
+    span = f"from {volume(lo)} to {volume(hi)} requests/day"
+    if breakeven.crossings:
+        sentences = [crossing_sentence(c, kinds) for c in breakeven.crossings]
+        if breakeven.truncated:
+            sentences.append(f"(search stopped after {len(sentences)} crossings)")
+        return sentences
+    first, second = breakeven.between
+    if breakeven.cheaper_throughout is not None:
+        other = second if breakeven.cheaper_throughout == first else first
+        return [f"{breakeven.cheaper_throughout} is cheaper than {other} at every volume {span}"]
+    return [f"{first} and {second}: no break-even {span}"]

@@ -1,0 +1,41 @@
+"""Scenario files (format v1): read, validate, and resolve against the price book."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from llmecon.core.comparison import Scenario
+from llmecon.errors import LlmeconError
+from llmecon.pricebook.book import PriceBook
+from llmecon.scenario.build import build_scenario
+from llmecon.scenario.problems import describe
+from llmecon.scenario.schema import ScenarioSpec
+from llmecon.scenario.yaml_source import parse_yaml, read_text
+
+__all__ = ["load_scenario", "scenario_from_data"]
+
+
+def load_scenario(path: Path, book: PriceBook, as_of: date | None = None) -> Scenario:
+    """Read, validate and resolve the scenario file at `path`."""
+    data = parse_yaml(read_text(path), str(path))
+    return scenario_from_data(data, book, str(path), as_of)
+
+
+def scenario_from_data(
+    data: Any, book: PriceBook, label: str, as_of: date | None = None
+) -> Scenario:
+    """Validate plain data (as parsed from YAML or built from flags) into a Scenario."""
+    if not isinstance(data, dict):
+        raise LlmeconError(
+            f"{label}: top level: expected a mapping with name, workload and options; "
+            "see the README's scenario format"
+        )
+    try:
+        spec = ScenarioSpec.model_validate(data)
+    except ValidationError as error:
+        raise LlmeconError(describe(error, label, ScenarioSpec)) from None
+    return build_scenario(spec, book, label, as_of)

@@ -1,0 +1,178 @@
+"""From a validated scenario spec and the price book to the core's Scenario."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from llmecon.core.comparison import Scenario
+from llmecon.core.options import (
+    ApiGatewayFront,
+    ApiOption,
+    FixedFleet,
+    LambdaFront,
+    Option,
+    SelfHostedOption,
+    TokenPricing,
+)
+from llmecon.core.prices import Price
+from llmecon.core.workload import Tokens, Workload
+from llmecon.errors import LlmeconError
+from llmecon.pricebook.book import PriceBook
+from llmecon.scenario.schema import (
+    ApiGatewaySpec,
+    ApiSpec,
+    LambdaSpec,
+    OptionSpec,
+    ScenarioSpec,
+    SelfHostedSpec,
+    WorkloadSpec,
+)
+
+MB_PER_GB = 1024  # AWS's rule for Lambda memory
+
+
+@dataclass
+class _Context:
+    """What building one scenario needs, and the notes it gathers on the way."""
+
+    book: PriceBook
+    label: str
+    as_of: date | None
+    notes: list[str] = field(default_factory=list)
+
+    def given(self, amount: float, unit: str) -> Price:
+        return Price(amount, unit, f"given in {self.label}")
+
+    def fail(self, path: str, problem: str) -> LlmeconError:
+        return LlmeconError(f"{self.label}: {path}: {problem}")
+
+
+def build_scenario(
+    spec: ScenarioSpec, book: PriceBook, label: str, as_of: date | None = None
+) -> Scenario:
+    """The core Scenario for `spec`, resolving catalog names in `book` at `as_of`."""
+    context = _Context(book, label, as_of if as_of is not None else spec.as_of)
+    workload = _workload(spec.workload)
+    options = tuple(
+        _option(option, index, workload.tokens, context)
+        for index, option in enumerate(spec.options)
+    )
+    return Scenario(spec.name, workload, options, tuple(context.notes) + tuple(spec.notes))
+
+
+def _workload(spec: WorkloadSpec) -> Workload:
+    if spec.tokens_per_request is not None:
+        tokens = Tokens.of_total(spec.tokens_per_request)
+    elif spec.words_per_request is not None:
+        tokens = Tokens.of_words(spec.words_per_request)
+    else:
+        assert spec.input_tokens is not None and spec.output_tokens is not None
+        tokens = Tokens.of_split(spec.input_tokens, spec.output_tokens)
+    return Workload(tuple(spec.requests_per_day), tokens)
+
+
+def _option(spec: OptionSpec, index: int, tokens: Tokens, context: _Context) -> Option:
+    path = f"options[{index}]"
+    if spec.api is not None:
+        return _api(spec.name, spec.api, f"{path}.api", tokens, context)
+    assert spec.self_hosted is not None
+    return _self_hosted(spec.name, spec.self_hosted, f"{path}.self_hosted", context)
+
+
+def _api(name: str, spec: ApiSpec, path: str, tokens: Tokens, context: _Context) -> ApiOption:
+    if spec.price_per_1k_tokens is not None:
+        return ApiOption(
+            name, TokenPricing(1e3, total=context.given(spec.price_per_1k_tokens, "tokens"))
+        )
+    if spec.model is None:
+        assert spec.input_per_1m is not None and spec.output_per_1m is not None
+        if not tokens.is_split:
+            raise context.fail(
+                path,
+                "input_per_1m/output_per_1m need the workload's input_tokens and output_tokens "
+                "(it gives only a token total); split the workload's tokens or use "
+                "price_per_1k_tokens",
+            )
+        pricing = TokenPricing(
+            1e6,
+            input=context.given(spec.input_per_1m, "tokens"),
+            output=context.given(spec.output_per_1m, "tokens"),
+        )
+        return ApiOption(name, pricing)
+    return _catalog_api(name, spec.model, f"{path}.model", tokens, context)
+
+
+def _catalog_api(name: str, model: str, path: str, tokens: Tokens, context: _Context) -> ApiOption:
+    try:
+        price = context.book.api_model(model, context.as_of)
+    except LlmeconError as error:
+        raise context.fail(path, str(error)) from None
+    pricing = TokenPricing(1e6, input=price.input, output=price.output)
+    if not tokens.is_split and not pricing.is_flat:
+        raise context.fail(
+            path,
+            f"{model} prices input and output tokens differently ({price.summary()}) but the "
+            "workload gives only a token total; give workload.input_tokens and output_tokens",
+        )
+    when = f", effective from {price.effective_from}" if price.effective_from else ""
+    context.notes.append(f"{name}: {model} at {price.summary()}{when} ({price.input.cited()}).")
+    if context.as_of is not None and price.origin == "litellm":
+        context.notes.append(
+            f"{name}: no dated history for {model}; its current price is used for "
+            f"{context.as_of.isoformat()}."
+        )
+    return ApiOption(name, pricing, model=model)
+
+
+def _self_hosted(name: str, spec: SelfHostedSpec, path: str, context: _Context) -> SelfHostedOption:
+    hourly = _hourly(name, spec, path, context)
+    return SelfHostedOption(
+        name=name,
+        hourly=hourly,
+        fleet=FixedFleet(spec.replicas),
+        instance=spec.instance,
+        lambda_front=_lambda(spec.lambda_, context) if spec.lambda_ else None,
+        api_gateway=_gateway(spec.api_gateway, context) if spec.api_gateway else None,
+    )
+
+
+def _hourly(name: str, spec: SelfHostedSpec, path: str, context: _Context) -> Price:
+    catalog = None
+    if spec.instance is not None:
+        try:
+            catalog = context.book.instance(spec.instance)
+        except LlmeconError as error:
+            raise context.fail(f"{path}.instance", str(error)) from None
+    if spec.hourly_price is None:
+        assert catalog is not None
+        context.notes.append(
+            f"{name}: {catalog.name} at ${catalog.hourly.amount:g}/h ({catalog.hourly.cited()})."
+        )
+        return catalog.hourly
+    if catalog is not None and catalog.hourly.amount != spec.hourly_price:
+        context.notes.append(
+            f"{name}: hourly_price ${spec.hourly_price:g}/h overrides the catalog's "
+            f"{catalog.name} price ${catalog.hourly.amount:g}/h ({catalog.hourly.cited()})."
+        )
+    return context.given(spec.hourly_price, "instance-hour")
+
+
+def _lambda(spec: LambdaSpec, context: _Context) -> LambdaFront:
+    catalog = context.book.lambda_price(f"aws-lambda-{spec.architecture}")
+    memory_gb = spec.memory_gb if spec.memory_gb is not None else (spec.memory_mb or 0) / MB_PER_GB
+    per_gb_second = catalog.per_gb_second
+    if spec.price_per_gb_second is not None:
+        per_gb_second = context.given(spec.price_per_gb_second, "GB-second")
+    per_request = catalog.per_million_requests
+    if spec.price_per_million_requests is not None:
+        per_request = context.given(spec.price_per_million_requests, "requests")
+    return LambdaFront(memory_gb, spec.seconds_per_request, per_gb_second, per_request)
+
+
+def _gateway(spec: ApiGatewaySpec, context: _Context) -> ApiGatewayFront:
+    if spec.price_per_million_requests is not None:
+        return ApiGatewayFront(context.given(spec.price_per_million_requests, "requests"))
+    return ApiGatewayFront(
+        context.book.gateway(f"aws-api-gateway-{spec.type}").per_million_requests
+    )
