@@ -15,7 +15,9 @@ $(STAMP): pyproject.toml
 venv: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/python -m llmecon.demo
+	@mkdir -p out
+	$(BIN)/llmecon compare examples/article-2023.yaml --plot out/article-2023.png
+	$(BIN)/llmecon compare examples/article-corrected.yaml --plot out/article-corrected.png
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

@@ -26,12 +26,12 @@ from llmecon.core.workload import Tokens
 TOKENS = Tokens.of_total(1000)
 
 
-def _price(amount: float, unit: str = "tokens") -> Price:
-    return Price(amount, unit, "test")
+def _price(amount: float, unit: str = "tokens", per: float = 1.0) -> Price:
+    return Price(amount, unit, "test", per=per)
 
 
 def api(name: str, per_1k: float) -> ApiOption:
-    return ApiOption(name, TokenPricing(1e3, total=_price(per_1k)))
+    return ApiOption(name, TokenPricing(total=_price(per_1k, per=1e3)))
 
 
 @dataclass(frozen=True)

@@ -13,9 +13,8 @@ from llmecon.cli.options import ISO_DATE
 from llmecon.core.comparison import Scenario
 from llmecon.core.comparison import compare as compare_scenario
 from llmecon.errors import LlmeconError
-from llmecon.pricebook.loader import load_pricebook
+from llmecon.pricebook.book import PriceBook
 from llmecon.report.formats import COMPARISON_FORMATS
-from llmecon.scenario import load_scenario, scenario_from_data
 
 QUICK_FORM_LABEL = "command line"
 _QUICK_FLAGS = {"apis": "--api", "instances": "--self-hosted"}
@@ -57,6 +56,8 @@ def compare(
       llmecon compare --requests-per-day 1000 --requests-per-day 1000000 \\
           --input-tokens 500 --output-tokens 167 --api gpt-4o-mini --self-hosted ml.g5.4xlarge
     """
+    from llmecon.pricebook.loader import load_pricebook  # noqa: PLC0415 - keeps --help fast
+
     book = load_pricebook()
     scenario = _scenario(scenario_file, quick, book, as_of)
     comparison = compare_scenario(scenario)
@@ -71,7 +72,11 @@ def compare(
         click.echo(f"plot written to {plot}", err=True)
 
 
-def _scenario(path: Path | None, quick: dict[str, Any], book: Any, as_of: date | None) -> Scenario:
+def _scenario(
+    path: Path | None, quick: dict[str, Any], book: PriceBook, as_of: date | None
+) -> Scenario:
+    from llmecon.scenario import load_scenario, scenario_from_data  # noqa: PLC0415 - pydantic
+
     used = [name for name, value in quick.items() if value not in (None, (), 1)]
     if path is not None:
         if used:

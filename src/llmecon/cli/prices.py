@@ -6,7 +6,6 @@ import sys
 
 import click
 
-from llmecon.pricebook.loader import load_pricebook
 from llmecon.report.prices_view import (
     render_entries_json,
     render_entries_table,
@@ -39,6 +38,8 @@ def list_prices(
       llmecon prices list --kind instance
       llmecon prices list --provider openai --search gpt-4o
     """
+    from llmecon.pricebook.loader import load_pricebook  # noqa: PLC0415 - keeps --help fast
+
     book = load_pricebook()
     entries = book.search(provider=provider, text=text, kind=kind)
     footer = ""
@@ -67,6 +68,8 @@ def show_price(name: str, output_format: str) -> None:
       llmecon prices show gpt-3.5-turbo
       llmecon prices show ml.g5.4xlarge
     """
+    from llmecon.pricebook.loader import load_pricebook  # noqa: PLC0415 - keeps --help fast
+
     entries = load_pricebook().find(name)
     if output_format == "json":
         render_entries_json(entries, sys.stdout)

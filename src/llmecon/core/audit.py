@@ -20,9 +20,13 @@ _LAMBDA_MEMORY_MB = range(128, 10_241)
 
 def audit(workload: Workload, options: tuple[Option, ...]) -> tuple[str, ...]:
     """Plain-language notes on the assumptions in a workload and its options."""
-    return tuple(_workload_notes(workload)) + tuple(
-        note for option in options for note in _option_notes(option, workload)
-    )
+    notes = [*_workload_notes(workload)]
+    notes += [note for option in options for note in _option_notes(option, workload)]
+    if any(isinstance(option, SelfHostedOption) for option in options):
+        notes.append(
+            "free tiers (Lambda, API Gateway, SageMaker) are not applied: costs are list prices."
+        )
+    return tuple(dict.fromkeys(notes))
 
 
 def _workload_notes(workload: Workload) -> Iterator[str]:
@@ -37,10 +41,8 @@ def _workload_notes(workload: Workload) -> Iterator[str]:
 def _option_notes(option: Option, workload: Workload) -> Iterator[str]:
     if isinstance(option, ApiOption):
         yield from _api_notes(option, workload)
-    if isinstance(option, SelfHostedOption):
-        if option.lambda_front is not None:
-            yield from _lambda_notes(option, option.lambda_front, workload)
-        yield "free tiers (Lambda, API Gateway, SageMaker) are not applied: costs are list prices."
+    if isinstance(option, SelfHostedOption) and option.lambda_front is not None:
+        yield from _lambda_notes(option, option.lambda_front, workload)
 
 
 def _api_notes(option: ApiOption, workload: Workload) -> Iterator[str]:
@@ -87,7 +89,7 @@ def _serial_capacity_notes(
                 f"{option.name}: at {volume:,.0f} requests/day and {seconds:g} s per request, "
                 f"{in_flight:,.1f} requests are in flight on average; {replicas} "
                 f"{'replica' if replicas == 1 else 'replicas'} serving one request at a time "
-                f"handle at most {per_replica * replicas:,} "
+                f"{'handles' if replicas == 1 else 'handle'} at most {per_replica * replicas:,} "
                 f"requests/day, so this cost assumes capacity it does not pay for "
                 f"(about {math.ceil(in_flight):,} replicas would be needed)."
             )

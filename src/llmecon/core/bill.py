@@ -23,19 +23,15 @@ class LineItem:
     as_of: date | None
 
     @classmethod
-    def priced(cls, name: str, quantity: float, price: Price, *, per: float = 1.0) -> LineItem:
-        """A line of `quantity` units where `price` is quoted per `per` units (e.g. per 1M)."""
-        unit = price.unit if per == 1.0 else f"{_count(per)} {price.unit}"
-        return cls(name, quantity / per, unit, price.amount, price.source, price.as_of)
+    def priced(cls, name: str, quantity: float, price: Price) -> LineItem:
+        """A line of `quantity` base units (tokens, requests) at `price` (e.g. per 1M of them)."""
+        return cls(
+            name, quantity / price.per, price.unit_label, price.amount, price.source, price.as_of
+        )
 
     @property
     def daily_cost(self) -> float:
         return self.quantity * self.unit_price
-
-
-def _count(per: float) -> str:
-    names = {1e3: "1K", 1e6: "1M"}
-    return names.get(per, f"{per:g}")
 
 
 @dataclass(frozen=True)

@@ -25,11 +25,15 @@ _STEP_RESOLUTION = 1e-9  # relative width at which a step crossing is pinned
 
 @dataclass(frozen=True)
 class Crossing:
-    """Below `requests_per_day` `cheaper_below` costs less; above it, `cheaper_above` does."""
+    """Below `requests_per_day` `cheaper_below` costs less; above it, `cheaper_above` does.
+
+    `daily_cost` is what the options cost there (at a replica step: the dearer one's cost).
+    """
 
     requests_per_day: float
     cheaper_below: str
     cheaper_above: str
+    daily_cost: float
 
 
 @dataclass(frozen=True)
@@ -115,7 +119,8 @@ def _crossings(search: _Search, roots: list[float], names: tuple[str, str]) -> t
         if below == 0 or above == 0 or (below > 0) == (above > 0):
             continue  # a touch, not a change of order
         cheaper_below, cheaper_above = (names[1], names[0]) if below > 0 else names
-        found.append(Crossing(root, cheaper_below, cheaper_above))
+        cost = max(bill.daily_cost for bill in search.at(root))
+        found.append(Crossing(root, cheaper_below, cheaper_above, cost))
     return tuple(found)
 
 

@@ -28,12 +28,8 @@ class Option(Protocol):
 
 @dataclass(frozen=True)
 class TokenPricing:
-    """A paid API's token prices: one rate for all tokens, or separate input/output rates.
+    """A paid API's token prices: one rate for all tokens, or separate input/output rates."""
 
-    Rates are per `per_tokens` tokens (1,000 for the article's $/1K, 1,000,000 for $/1M).
-    """
-
-    per_tokens: float
     total: Price | None = None
     input: Price | None = None
     output: Price | None = None
@@ -53,7 +49,7 @@ class TokenPricing:
         if self.total is not None:
             return True
         assert self.input is not None and self.output is not None
-        return self.input.amount == self.output.amount
+        return self.input.cost_of(1e6) == self.output.cost_of(1e6)
 
 
 @dataclass(frozen=True)
@@ -75,21 +71,19 @@ class ApiOption:
         )
 
     def _items(self, volume: float, tokens: Tokens) -> tuple[LineItem, ...]:
-        pricing, per = self.pricing, self.pricing.per_tokens
+        pricing = self.pricing
         label = self.model or self.name
         if pricing.total is not None or not tokens.is_split:
             if not pricing.is_flat:
                 raise ValueError(f"{self.name}: split input/output prices need split tokens")
             flat = pricing.total or pricing.input
             assert flat is not None
-            return (LineItem.priced(f"{label} tokens", volume * tokens.total, flat, per=per),)
+            return (LineItem.priced(f"{label} tokens", volume * tokens.total, flat),)
         assert pricing.input and pricing.output and tokens.input is not None
         assert tokens.output is not None
         return (
-            LineItem.priced(f"{label} input tokens", volume * tokens.input, pricing.input, per=per),
-            LineItem.priced(
-                f"{label} output tokens", volume * tokens.output, pricing.output, per=per
-            ),
+            LineItem.priced(f"{label} input tokens", volume * tokens.input, pricing.input),
+            LineItem.priced(f"{label} output tokens", volume * tokens.output, pricing.output),
         )
 
 
@@ -106,7 +100,7 @@ class LambdaFront:
         gb_seconds = volume * self.seconds_per_request * self.memory_gb
         return (
             LineItem.priced("Lambda duration", gb_seconds, self.per_gb_second),
-            LineItem.priced("Lambda requests", volume, self.per_million_requests, per=1e6),
+            LineItem.priced("Lambda requests", volume, self.per_million_requests),
         )
 
 
@@ -117,9 +111,7 @@ class ApiGatewayFront:
     per_million_requests: Price
 
     def items(self, volume: float) -> tuple[LineItem, ...]:
-        return (
-            LineItem.priced("API Gateway requests", volume, self.per_million_requests, per=1e6),
-        )
+        return (LineItem.priced("API Gateway requests", volume, self.per_million_requests),)
 
 
 class Fleet(Protocol):

@@ -68,8 +68,8 @@ def _history(data: schema.HistoryFile) -> dict[str, tuple[ApiModelPrice, ...]]:
             ApiModelPrice(
                 model=e.model,
                 provider=e.provider,
-                input=Price(e.input_per_1m, "tokens", e.source, e.as_of),
-                output=Price(e.output_per_1m, "tokens", e.source, e.as_of),
+                input=Price(e.input_per_1m, "tokens", e.source, e.as_of, PER_MILLION),
+                output=Price(e.output_per_1m, "tokens", e.source, e.as_of, PER_MILLION),
                 effective_from=e.effective_from,
                 origin="history",
                 note=e.note,
@@ -108,7 +108,9 @@ def _lambda(e: schema.ServerlessEntry) -> LambdaPrice:
         service=e.service,
         region=e.region,
         per_gb_second=Price(e.per_gb_second, "GB-second", e.source, e.as_of),
-        per_million_requests=Price(e.per_million_requests, "requests", e.source, e.as_of),
+        per_million_requests=Price(
+            e.per_million_requests, "requests", e.source, e.as_of, PER_MILLION
+        ),
         note=e.note,
     )
 
@@ -119,7 +121,9 @@ def _gateway(e: schema.ServerlessEntry) -> GatewayPrice:
         provider=e.provider,
         service=e.service,
         region=e.region,
-        per_million_requests=Price(e.per_million_requests, "requests", e.source, e.as_of),
+        per_million_requests=Price(
+            e.per_million_requests, "requests", e.source, e.as_of, PER_MILLION
+        ),
         note=e.note,
     )
 
@@ -163,8 +167,8 @@ def _litellm_entry(model: str, fields: Any, source: str, as_of: date) -> ApiMode
     return ApiModelPrice(
         model=model,
         provider=str(fields.get("litellm_provider", "unknown")),
-        input=Price(cost_in * PER_MILLION, "tokens", source, as_of),
-        output=Price(cost_out * PER_MILLION, "tokens", source, as_of),
+        input=Price(cost_in * PER_MILLION, "tokens", source, as_of, PER_MILLION),
+        output=Price(cost_out * PER_MILLION, "tokens", source, as_of, PER_MILLION),
         origin="litellm",
     )
 

@@ -12,14 +12,22 @@ from llmecon.core.series import CostSeries
 from llmecon.errors import LlmeconError
 from llmecon.report.numbers import volume
 
+_MAX_LABELLED = 5
+_LABEL_OFFSETS = ((6, 8), (6, -16), (6, 22), (6, -30))  # staggered so near labels don't overlap
+
 
 def write_plot(comparison: Comparison, series: tuple[CostSeries, ...], path: Path) -> None:
     """Draw the comparison to `path` (PNG, SVG or PDF by suffix), replacing it atomically."""
     suffix = path.suffix.lower().lstrip(".")
     if suffix not in {"png", "svg", "pdf"}:
         raise LlmeconError(f"--plot {path}: unsupported file type; use a .png, .svg or .pdf name")
-    if not path.parent.is_dir():
-        raise LlmeconError(f"--plot {path}: folder {path.parent} does not exist; create it first")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise LlmeconError(
+            f"--plot {path}: cannot create folder {path.parent} ({error.strerror}); "
+            "choose another path"
+        ) from None
     figure = _figure(comparison, series)
     handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=path.suffix, prefix=".llmecon-")
     os.close(handle)
@@ -36,6 +44,7 @@ def _figure(comparison: Comparison, series: tuple[CostSeries, ...]) -> Any:
 
     matplotlib.use("Agg")
     from matplotlib.figure import Figure  # noqa: PLC0415
+    from matplotlib.ticker import FuncFormatter  # noqa: PLC0415
 
     figure = Figure(figsize=(10, 6.2), layout="constrained")
     axes = figure.add_subplot()
@@ -47,25 +56,43 @@ def _figure(comparison: Comparison, series: tuple[CostSeries, ...]) -> Any:
     _mark_breakevens(axes, comparison)
     axes.set_xscale("log")
     axes.set_yscale("log")
+    axes.xaxis.set_major_formatter(FuncFormatter(_volume_tick))
+    axes.yaxis.set_major_formatter(FuncFormatter(_money_tick))
     axes.set_xlabel("requests per day")
     axes.set_ylabel(f"daily cost ({comparison.currency})")
-    axes.set_title(comparison.scenario, fontsize=11)
+    axes.set_title(f"{comparison.scenario}\n(dots: break-evens)", fontsize=11)
     axes.grid(True, which="major", alpha=0.3)
     axes.legend(loc="upper left", fontsize=9)
     return figure
 
 
 def _mark_breakevens(axes: Any, comparison: Comparison) -> None:
-    for breakeven in comparison.breakevens:
-        for crossing in breakeven.crossings:
-            x = crossing.requests_per_day
-            axes.axvline(x, color="0.4", linestyle=":", linewidth=1)
+    crossings = sorted(
+        (c for b in comparison.breakevens for c in b.crossings), key=lambda c: c.requests_per_day
+    )
+    for index, crossing in enumerate(crossings):
+        x, y = crossing.requests_per_day, crossing.daily_cost
+        axes.plot([x], [y], "o", color="black", markersize=5, zorder=5)
+        if len(crossings) <= _MAX_LABELLED:
             axes.annotate(
-                f"break-even\n{volume(x)}/day",
-                xy=(x, 0.02),
-                xycoords=("data", "axes fraction"),
+                f"{volume(x)}/day",
+                xy=(x, y),
+                xytext=_LABEL_OFFSETS[index % len(_LABEL_OFFSETS)],
+                textcoords="offset points",
                 fontsize=8,
-                rotation=90,
-                ha="right",
-                va="bottom",
             )
+
+
+def _money_tick(value: float, _position: int) -> str:
+    return f"${_short(value)}"
+
+
+def _volume_tick(value: float, _position: int) -> str:
+    return _short(value)
+
+
+def _short(value: float) -> str:
+    for size, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "K")):
+        if value >= size:
+            return f"{value / size:g}{suffix}"
+    return f"{value:g}"

@@ -23,7 +23,7 @@ def entry_to_dict(entry: Entry) -> dict[str, Any]:
         if isinstance(value, Price):
             value = {
                 "amount": value.amount,
-                "unit": value.unit,
+                "unit": value.unit_label,
                 "source": value.source,
                 "as_of": value.as_of.isoformat() if value.as_of else None,
             }

@@ -10,7 +10,7 @@ from rich.table import Table
 from llmecon.core.bill import Bill
 from llmecon.core.comparison import Comparison, VolumeResult
 from llmecon.report.numbers import money, quantity, volume
-from llmecon.report.words import breakeven_sentences
+from llmecon.report.words import summary_sentences
 
 
 def wide_console(out: TextIO) -> Console:
@@ -30,9 +30,8 @@ def render_table(
             console.print(_line_items_table(result))
     kinds = {bill.option: bill.kind for bill in comparison.results[0].bills}
     console.print("[bold]Break-even[/bold]")
-    for breakeven in comparison.breakevens:
-        for sentence in breakeven_sentences(breakeven, kinds):
-            console.print(f"  - {sentence}")
+    for sentence in summary_sentences(comparison.breakevens, kinds):
+        console.print(f"  - {sentence}")
     if comparison.notes:
         console.print("[bold]Notes[/bold]")
         for note in comparison.notes:
@@ -70,12 +69,20 @@ def _bill_row(bill: Bill, rank: int) -> list[str]:
 
 def _line_items_table(result: VolumeResult) -> Table:
     table = Table(title="  line items", title_justify="left", box=None, padding=(0, 1))
-    for header in ("option", "item", "quantity", "unit", "unit price", "per day", "source"):
+    for header in (
+        "option",
+        "item",
+        "quantity",
+        "unit",
+        "unit price",
+        "per day",
+        "as of",
+        "source",
+    ):
         right = header in {"quantity", "unit price", "per day"}
         table.add_column(header, justify="right" if right else "left", overflow="fold")
     for bill in result.bills:
         for item in bill.line_items:
-            when = f" (as of {item.as_of.isoformat()})" if item.as_of else ""
             table.add_row(
                 bill.option,
                 item.name,
@@ -83,6 +90,7 @@ def _line_items_table(result: VolumeResult) -> Table:
                 item.unit,
                 money(item.unit_price),
                 money(item.daily_cost),
-                f"{item.source}{when}",
+                item.as_of.isoformat() if item.as_of else "-",
+                item.source,
             )
     return table

@@ -9,7 +9,7 @@ from typing import TextIO
 from llmecon.core.comparison import Comparison
 from llmecon.report.contract import comparison_to_dict
 from llmecon.report.numbers import clean, money, volume
-from llmecon.report.words import breakeven_sentences
+from llmecon.report.words import summary_sentences
 
 CSV_COLUMNS = (
     "requests_per_day", "rank", "option", "kind", "replicas", "daily_cost", "monthly_cost",
@@ -70,9 +70,8 @@ def render_markdown(
         out.write("\n")
     kinds = {bill.option: bill.kind for bill in comparison.results[0].bills}
     out.write("### Break-even\n\n")
-    for breakeven in comparison.breakevens:
-        for sentence in breakeven_sentences(breakeven, kinds):
-            out.write(f"- {sentence}\n")
+    for sentence in summary_sentences(comparison.breakevens, kinds):
+        out.write(f"- {sentence}\n")
     if comparison.notes:
         out.write("\n### Notes\n\n")
         out.writelines(f"- {note}\n" for note in comparison.notes)

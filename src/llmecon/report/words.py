@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from llmecon.core.breakeven import Breakeven, Crossing
 from llmecon.report.numbers import volume
 
@@ -30,3 +32,22 @@ def breakeven_sentences(breakeven: Breakeven, kinds: dict[str, str]) -> list[str
         other = second if breakeven.cheaper_throughout == first else first
         return [f"{breakeven.cheaper_throughout} is cheaper than {other} at every volume {span}"]
     return [f"{first} and {second}: no break-even {span}"]
+
+
+def summary_sentences(breakevens: Iterable[Breakeven], kinds: dict[str, str]) -> list[str]:
+    """Crossings in words, then one line for all the pairs whose order never changes."""
+    sentences, steady = [], []
+    for breakeven in breakevens:
+        if breakeven.crossings or breakeven.cheaper_throughout is None:
+            sentences += breakeven_sentences(breakeven, kinds)
+            continue
+        first, second = breakeven.between
+        dearer = second if breakeven.cheaper_throughout == first else first
+        steady.append(f"{breakeven.cheaper_throughout} < {dearer}")
+        span = breakeven.volume_range
+    if steady:
+        sentences.append(
+            f"no crossing from {volume(span[0])} to {volume(span[1])} requests/day "
+            f"(cheaper < dearer): {'; '.join(steady)}"
+        )
+    return sentences

@@ -41,8 +41,8 @@ class _Context:
     as_of: date | None
     notes: list[str] = field(default_factory=list)
 
-    def given(self, amount: float, unit: str) -> Price:
-        return Price(amount, unit, f"given in {self.label}")
+    def given(self, amount: float, unit: str, per: float = 1.0) -> Price:
+        return Price(amount, unit, f"given in {self.label}", per=per)
 
     def fail(self, path: str, problem: str) -> LlmeconError:
         return LlmeconError(f"{self.label}: {path}: {problem}")
@@ -83,7 +83,7 @@ def _option(spec: OptionSpec, index: int, tokens: Tokens, context: _Context) -> 
 def _api(name: str, spec: ApiSpec, path: str, tokens: Tokens, context: _Context) -> ApiOption:
     if spec.price_per_1k_tokens is not None:
         return ApiOption(
-            name, TokenPricing(1e3, total=context.given(spec.price_per_1k_tokens, "tokens"))
+            name, TokenPricing(total=context.given(spec.price_per_1k_tokens, "tokens", 1e3))
         )
     if spec.model is None:
         assert spec.input_per_1m is not None and spec.output_per_1m is not None
@@ -95,9 +95,8 @@ def _api(name: str, spec: ApiSpec, path: str, tokens: Tokens, context: _Context)
                 "price_per_1k_tokens",
             )
         pricing = TokenPricing(
-            1e6,
-            input=context.given(spec.input_per_1m, "tokens"),
-            output=context.given(spec.output_per_1m, "tokens"),
+            input=context.given(spec.input_per_1m, "tokens", 1e6),
+            output=context.given(spec.output_per_1m, "tokens", 1e6),
         )
         return ApiOption(name, pricing)
     return _catalog_api(name, spec.model, f"{path}.model", tokens, context)
@@ -108,7 +107,7 @@ def _catalog_api(name: str, model: str, path: str, tokens: Tokens, context: _Con
         price = context.book.api_model(model, context.as_of)
     except LlmeconError as error:
         raise context.fail(path, str(error)) from None
-    pricing = TokenPricing(1e6, input=price.input, output=price.output)
+    pricing = TokenPricing(input=price.input, output=price.output)
     if not tokens.is_split and not pricing.is_flat:
         raise context.fail(
             path,
@@ -166,13 +165,13 @@ def _lambda(spec: LambdaSpec, context: _Context) -> LambdaFront:
         per_gb_second = context.given(spec.price_per_gb_second, "GB-second")
     per_request = catalog.per_million_requests
     if spec.price_per_million_requests is not None:
-        per_request = context.given(spec.price_per_million_requests, "requests")
+        per_request = context.given(spec.price_per_million_requests, "requests", 1e6)
     return LambdaFront(memory_gb, spec.seconds_per_request, per_gb_second, per_request)
 
 
 def _gateway(spec: ApiGatewaySpec, context: _Context) -> ApiGatewayFront:
     if spec.price_per_million_requests is not None:
-        return ApiGatewayFront(context.given(spec.price_per_million_requests, "requests"))
+        return ApiGatewayFront(context.given(spec.price_per_million_requests, "requests", 1e6))
     return ApiGatewayFront(
         context.book.gateway(f"aws-api-gateway-{spec.type}").per_million_requests
     )

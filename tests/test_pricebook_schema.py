@@ -1,0 +1,96 @@
+"""The price book: every price sourced and dated, none negative, lookups by date."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from llmecon.errors import LlmeconError
+from llmecon.pricebook.book import PriceBook
+from llmecon.pricebook.entries import ApiModelPrice, InstancePrice
+from llmecon.pricebook.loader import load_pricebook
+
+
+def _prices(entry: object) -> list[object]:
+    from llmecon.core.prices import Price
+
+    return [value for value in vars(entry).values() if isinstance(value, Price)]
+
+
+def test_every_price_has_a_source_and_a_date(book: PriceBook) -> None:
+    for entry in book.entries():
+        for price in _prices(entry):
+            assert price.source.strip(), entry.name
+            assert isinstance(price.as_of, date), entry.name
+            assert price.amount >= 0, entry.name
+
+
+def test_curated_files_cover_what_the_issue_names(book: PriceBook) -> None:
+    for name in ("ml.g5.4xlarge", "ml.m5.xlarge", "g4dn.xlarge", "g5.xlarge", "g6.xlarge",
+                 "g6e.xlarge", "p4d.24xlarge", "p5.48xlarge"):  # fmt: skip
+        assert isinstance(book.instance(name), InstancePrice)
+    assert book.instance("ml.g5.4xlarge").hourly.amount == 2.03
+    assert book.instance("ml.g5.4xlarge").gpu == "A10G"
+    assert book.lambda_price("aws-lambda-x86_64").per_gb_second.amount == 0.0000166667
+    assert book.lambda_price("aws-lambda-arm64").per_million_requests.cost_of(1e6) == 0.20
+    assert book.gateway("aws-api-gateway-http").per_million_requests.amount == 1.00
+    assert book.gateway("aws-api-gateway-rest").per_million_requests.amount == 3.50
+
+
+def test_litellm_map_is_read_as_data(book: PriceBook) -> None:
+    assert len(book.api_current) > 500
+    mini = book.api_current["gpt-4o-mini"]
+    assert (mini.input.amount, mini.output.amount) == pytest.approx((0.15, 0.60))
+    assert "litellm" in mini.input.source.lower()
+    assert "sample_spec" not in book.api_current
+
+
+def test_litellm_is_not_imported() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from llmecon.pricebook.loader import load_pricebook; load_pricebook();"
+        "print('litellm' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize(
+    ("as_of", "expected"),
+    [
+        (date(2023, 3, 1), (2.0, 2.0)),
+        (date(2023, 4, 24), (2.0, 2.0)),
+        (date(2023, 6, 13), (1.5, 2.0)),
+        (date(2023, 12, 1), (1.0, 2.0)),
+    ],
+)
+def test_history_picks_the_price_in_force(
+    book: PriceBook, as_of: date, expected: tuple[float, float]
+) -> None:
+    price = book.api_model("gpt-3.5-turbo", as_of)
+    assert (price.input.amount, price.output.amount) == expected
+
+
+def test_current_price_without_a_date(book: PriceBook) -> None:
+    price = book.api_model("gpt-3.5-turbo")
+    assert isinstance(price, ApiModelPrice) and price.origin == "litellm"
+
+
+def test_no_price_before_the_first_entry(book: PriceBook) -> None:
+    with pytest.raises(LlmeconError, match="no known price on 2023-01-01"):
+        book.api_model("gpt-3.5-turbo", date(2023, 1, 1))
+
+
+def test_history_dates_are_unique_per_model(book: PriceBook) -> None:
+    for model, history in book.api_history.items():
+        dates = [entry.effective_from for entry in history]
+        assert len(dates) == len(set(dates)), model
+        assert dates == sorted(dates), model
+
+
+def test_version_names_the_data() -> None:
+    assert load_pricebook().version.startswith("prices-")
+    assert "+litellm-" in load_pricebook().version
