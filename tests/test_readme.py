@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shlex
 from collections.abc import Callable
 from pathlib import Path
@@ -56,4 +55,4 @@ def test_readme_documents_every_scenario_key() -> None:
 
 
 def test_examples_exist() -> None:
-    assert os.path.exists(ROOT / "examples" / "article-2023.yaml")
+    assert (ROOT / "examples" / "article-2023.yaml").exists()
