@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from functools import partial
 
 import pytest
@@ -12,6 +11,7 @@ from hypothesis import strategies as st
 
 from llmecon.core.bill import Bill
 from llmecon.core.breakeven import solve_breakeven
+from llmecon.core.capacity import CapacityFleet, Throughput
 from llmecon.core.comparison import bill_at
 from llmecon.core.options import (
     ApiOption,
@@ -34,14 +34,9 @@ def api(name: str, per_1k: float) -> ApiOption:
     return ApiOption(name, TokenPricing(total=_price(per_1k, per=1e3)))
 
 
-@dataclass(frozen=True)
-class StepFleet:
+def step_fleet(per_replica_per_day: float) -> CapacityFleet:
     """Replicas = ceil(volume / per_replica): the staircase the capacity model makes."""
-
-    per_replica: float
-
-    def replicas(self, requests_per_day: float, tokens: Tokens) -> int:
-        return max(1, math.ceil(requests_per_day / self.per_replica))
+    return CapacityFleet(Throughput("test", requests_per_second=per_replica_per_day / 86_400))
 
 
 def hosted(name: str, hourly: float, fleet: object, per_request: float = 0.0) -> SelfHostedOption:
@@ -79,7 +74,7 @@ def test_staircase_against_a_line_finds_every_crossing() -> None:
     # Each replica ($24/day) serves 10,000 requests/day; the API costs $0.0025 per request.
     # Fleet: 24 ceil(v / 10k); API: 0.0025 v. Within step n the API passes the fleet at 9,600 n,
     # and at the next step the fleet jumps back above it: two crossings per step (up to n = 24).
-    stairs = curve(hosted("stairs", 1.0, StepFleet(10_000)))
+    stairs = curve(hosted("stairs", 1.0, step_fleet(10_000)))
     line = curve(api("line", 0.0025))
     result = solve_breakeven(line, stairs, (1.0, 120_000.0))
     expected = _exact_crossings(10_000, 24.0, 0.0025, 120_000.0)
@@ -118,7 +113,7 @@ def _exact_crossings(
 def test_staircase_crossings_match_the_algebra(
     per_replica: float, hourly: float, per_1k: float
 ) -> None:
-    stairs = curve(hosted("stairs", hourly, StepFleet(per_replica)))
+    stairs = curve(hosted("stairs", hourly, step_fleet(per_replica)))
     line = curve(api("line", per_1k))
     hi = 40 * per_replica
     result = solve_breakeven(line, stairs, (1.0, hi))

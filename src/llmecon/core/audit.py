@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 from llmecon.core.options import (
     ApiOption,
+    FixedFleet,
     LambdaFront,
     Option,
     SelfHostedOption,
@@ -79,10 +80,11 @@ def _serial_capacity_notes(
 ) -> Iterator[str]:
     if seconds <= 0:
         return
+    if not isinstance(option.fleet, FixedFleet):
+        return  # sized from capacity: the fleet already grows with the volume
     per_replica = serial_capacity_per_day(seconds)
-    tokens = workload.tokens
     for volume in workload.volumes:
-        replicas = option.fleet.replicas(volume, tokens)
+        replicas = option.fleet.count
         in_flight = requests_in_flight(volume, seconds)
         if in_flight > replicas:
             yield (

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from llmecon.core.capacity import FleetPlan
 from llmecon.core.prices import Price
 
 DAYS_PER_YEAR = 365
@@ -50,6 +51,9 @@ class Bill:
     line_items: tuple[LineItem, ...]
     replicas: int | None = None
     regime: tuple[int, ...] = ()
+    fleet: FleetPlan | None = None  # when replicas were sized from capacity
+    capacity_source: str | None = None
+    fixed_fleet_daily_cost: float | None = None  # an autoscaled fleet's peak-sized alternative
 
     @property
     def daily_cost(self) -> float:

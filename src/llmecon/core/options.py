@@ -7,11 +7,16 @@ from dataclasses import dataclass
 from typing import ClassVar, Protocol
 
 from llmecon.core.bill import Bill, LineItem
+from llmecon.core.capacity import CapacityFleet, FixedFleet, FleetPlan
 from llmecon.core.prices import Price
 from llmecon.core.workload import Tokens
 
-HOURS_PER_DAY = 24
 SECONDS_PER_DAY = 86_400
+
+__all__ = [
+    "ApiGatewayFront", "ApiOption", "FixedFleet", "Fleet", "LambdaFront", "Option",
+    "SelfHostedOption", "TokenPricing", "requests_in_flight", "serial_capacity_per_day",
+]  # fmt: skip
 
 
 class Option(Protocol):
@@ -115,19 +120,9 @@ class ApiGatewayFront:
 
 
 class Fleet(Protocol):
-    """How many replicas run at a volume (fixed, or sized from capacity)."""
+    """How many replicas run in each hour at a volume (fixed, or sized from capacity)."""
 
-    def replicas(self, requests_per_day: float, tokens: Tokens) -> int: ...
-
-
-@dataclass(frozen=True)
-class FixedFleet:
-    """A fixed number of always-on replicas, whatever the volume (the article's assumption)."""
-
-    count: int
-
-    def replicas(self, requests_per_day: float, tokens: Tokens) -> int:
-        return self.count
+    def plan(self, requests_per_day: float, tokens: Tokens) -> FleetPlan: ...
 
 
 @dataclass(frozen=True)
@@ -143,22 +138,38 @@ class SelfHostedOption:
     kind: ClassVar[str] = "self_hosted"
 
     def bill(self, requests_per_day: float, tokens: Tokens) -> Bill:
-        replicas = self.fleet.replicas(requests_per_day, tokens)
-        label = self.instance or "instance"
-        items = [LineItem.priced(f"{label} hours", replicas * HOURS_PER_DAY, self.hourly)]
-        if self.lambda_front is not None:
-            items.extend(self.lambda_front.items(requests_per_day))
-        if self.api_gateway is not None:
-            items.extend(self.api_gateway.items(requests_per_day))
+        fleet = self.fleet.plan(requests_per_day, tokens)
+        front = self._front_items(requests_per_day)
+        alternative = None
+        if isinstance(self.fleet, CapacityFleet) and self.fleet.autoscale:
+            fixed = self.fleet.fixed().plan(requests_per_day, tokens)
+            alternative = self._hours(fixed).daily_cost + sum(i.daily_cost for i in front)
         return Bill(
             option=self.name,
             kind=self.kind,
             requests_per_day=requests_per_day,
             tokens_per_request=tokens.total,
-            line_items=tuple(items),
-            replicas=replicas,
-            regime=(replicas,),
+            line_items=(self._hours(fleet), *front),
+            replicas=fleet.peak_replicas,
+            regime=fleet.replicas_by_hour,
+            fleet=fleet if isinstance(self.fleet, CapacityFleet) else None,
+            capacity_source=self.fleet.throughput.source
+            if isinstance(self.fleet, CapacityFleet)
+            else None,
+            fixed_fleet_daily_cost=alternative,
         )
+
+    def _hours(self, fleet: FleetPlan) -> LineItem:
+        label = self.instance or "instance"
+        return LineItem.priced(f"{label} hours", fleet.instance_hours, self.hourly)
+
+    def _front_items(self, requests_per_day: float) -> list[LineItem]:
+        items: list[LineItem] = []
+        if self.lambda_front is not None:
+            items.extend(self.lambda_front.items(requests_per_day))
+        if self.api_gateway is not None:
+            items.extend(self.api_gateway.items(requests_per_day))
+        return items
 
 
 def requests_in_flight(requests_per_day: float, seconds_per_request: float) -> float:
