@@ -38,6 +38,8 @@ def test_readme_documents_every_scenario_key() -> None:
     from llmecon.scenario.schema import (
         ApiGatewaySpec,
         ApiSpec,
+        CapacitySpec,
+        EstimateSpec,
         LambdaSpec,
         OptionSpec,
         ScenarioSpec,
@@ -46,7 +48,7 @@ def test_readme_documents_every_scenario_key() -> None:
     )
 
     specs = (ScenarioSpec, WorkloadSpec, OptionSpec, ApiSpec, SelfHostedSpec, LambdaSpec,
-             ApiGatewaySpec)  # fmt: skip
+             ApiGatewaySpec, CapacitySpec, EstimateSpec)  # fmt: skip
     section = README.split("## Scenario format", 1)[1].split("\n## ", 1)[0]
     for spec in specs:
         for name, field in spec.model_fields.items():

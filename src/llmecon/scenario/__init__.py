@@ -22,11 +22,11 @@ __all__ = ["load_scenario", "scenario_from_data"]
 def load_scenario(path: Path, book: PriceBook, as_of: date | None = None) -> Scenario:
     """Read, validate and resolve the scenario file at `path`."""
     data = parse_yaml(read_text(path), str(path))
-    return scenario_from_data(data, book, str(path), as_of)
+    return scenario_from_data(data, book, str(path), as_of, base=path.parent)
 
 
 def scenario_from_data(
-    data: Any, book: PriceBook, label: str, as_of: date | None = None
+    data: Any, book: PriceBook, label: str, as_of: date | None = None, base: Path | None = None
 ) -> Scenario:
     """Validate plain data (as parsed from YAML or built from flags) into a Scenario."""
     if not isinstance(data, dict):
@@ -38,4 +38,4 @@ def scenario_from_data(
         spec = ScenarioSpec.model_validate(data)
     except ValidationError as error:
         raise LlmeconError(describe(error, label, ScenarioSpec)) from None
-    return build_scenario(spec, book, label, as_of)
+    return build_scenario(spec, book, label, as_of, base)

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 
 from llmecon.core.comparison import Scenario
+from llmecon.core.capacity import CapacityFleet
 from llmecon.core.options import (
     ApiGatewayFront,
     ApiOption,
     FixedFleet,
+    Fleet,
     LambdaFront,
     Option,
     SelfHostedOption,
@@ -19,6 +22,8 @@ from llmecon.core.prices import Price
 from llmecon.core.workload import Tokens, Workload
 from llmecon.errors import LlmeconError
 from llmecon.pricebook.book import PriceBook
+from llmecon.pricebook.entries import InstancePrice
+from llmecon.scenario.capacity_source import throughput
 from llmecon.scenario.schema import (
     ApiGatewaySpec,
     ApiSpec,
@@ -39,6 +44,9 @@ class _Context:
     book: PriceBook
     label: str
     as_of: date | None
+    tokens: Tokens
+    daily_profile: tuple[float, ...] | None = None
+    base: Path = Path()
     notes: list[str] = field(default_factory=list)
 
     def given(self, amount: float, unit: str, per: float = 1.0) -> Price:
@@ -49,11 +57,26 @@ class _Context:
 
 
 def build_scenario(
-    spec: ScenarioSpec, book: PriceBook, label: str, as_of: date | None = None
+    spec: ScenarioSpec,
+    book: PriceBook,
+    label: str,
+    as_of: date | None = None,
+    base: Path | None = None,
 ) -> Scenario:
-    """The core Scenario for `spec`, resolving catalog names in `book` at `as_of`."""
-    context = _Context(book, label, as_of if as_of is not None else spec.as_of)
+    """The core Scenario for `spec`, resolving catalog names in `book` at `as_of`.
+
+    Files the scenario names (bench profiles) are found relative to `base`.
+    """
     workload = _workload(spec.workload)
+    profile = spec.workload.daily_profile
+    context = _Context(
+        book,
+        label,
+        as_of if as_of is not None else spec.as_of,
+        workload.tokens,
+        tuple(profile) if profile is not None else None,
+        base if base is not None else Path(),
+    )
     options = tuple(
         _option(option, index, workload.tokens, context)
         for index, option in enumerate(spec.options)
@@ -129,20 +152,56 @@ def _self_hosted(name: str, spec: SelfHostedSpec, path: str, context: _Context) 
     return SelfHostedOption(
         name=name,
         hourly=hourly,
-        fleet=FixedFleet(spec.replicas),
+        fleet=_fleet(spec, path, context),
         instance=spec.instance,
         lambda_front=_lambda(spec.lambda_, context) if spec.lambda_ else None,
         api_gateway=_gateway(spec.api_gateway, context) if spec.api_gateway else None,
     )
 
 
+def _fleet(spec: SelfHostedSpec, path: str, context: _Context) -> Fleet:
+    if spec.capacity is None:
+        return FixedFleet(spec.replicas or 1)
+    capacity = spec.capacity
+    rate = throughput(
+        capacity, f"{path}.capacity", context.tokens, _instance(spec, path, context),
+        context.base, context.fail,
+    )  # fmt: skip
+    return CapacityFleet(
+        rate,
+        peak_factor=capacity.peak_factor or 1.0,
+        target_utilization=capacity.target_utilization,
+        min_replicas=capacity.min_replicas,
+        daily_profile=context.daily_profile,
+        autoscale=capacity.autoscale,
+    )
+
+
+def _instance(spec: SelfHostedSpec, path: str, context: _Context) -> InstancePrice | None:
+    if spec.instance is None:
+        return None
+    try:
+        return context.book.instance(spec.instance)
+    except LlmeconError as error:
+        raise context.fail(f"{path}.instance", str(error)) from None
+
+
 def _hourly(name: str, spec: SelfHostedSpec, path: str, context: _Context) -> Price:
-    catalog = None
-    if spec.instance is not None:
-        try:
-            catalog = context.book.instance(spec.instance)
-        except LlmeconError as error:
-            raise context.fail(f"{path}.instance", str(error)) from None
+    catalog = _instance(spec, path, context)
+    if spec.pricing == "spot":
+        assert catalog is not None
+        if catalog.spot_hourly is None:
+            raise context.fail(
+                f"{path}.pricing",
+                f"no spot price is known for {catalog.name}; use pricing: on_demand "
+                "or give hourly_price",
+            )
+        if spec.hourly_price is None:
+            context.notes.append(
+                f"{name}: {catalog.name} spot at ${catalog.spot_hourly.amount:g}/h "
+                f"({catalog.spot_hourly.cited()}); spot capacity can be reclaimed."
+            )
+            return catalog.spot_hourly
     if spec.hourly_price is None:
         assert catalog is not None
         context.notes.append(

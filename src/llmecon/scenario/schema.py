@@ -20,12 +20,29 @@ def _given(model: BaseModel, *names: str) -> list[str]:
     return [name for name in names if getattr(model, name) is not None]
 
 
+HOURS_PER_DAY = 24
+
+
 class WorkloadSpec(_Strict):
     requests_per_day: list[Positive]
     tokens_per_request: Positive | None = None
     input_tokens: NonNegative | None = None
     output_tokens: NonNegative | None = None
     words_per_request: Positive | None = None
+    daily_profile: list[NonNegative] | None = None
+
+    @field_validator("daily_profile")
+    @classmethod
+    def _one_weight_per_hour(cls, weights: list[float] | None) -> list[float] | None:
+        if weights is None:
+            return None
+        if len(weights) != HOURS_PER_DAY:
+            raise ValueError(
+                f"daily_profile has {len(weights)} weights; give 24 (one per hour, 0 to 23)"
+            )
+        if not any(weights):
+            raise ValueError("daily_profile weights are all 0; give the relative load per hour")
+        return weights
 
     @field_validator("requests_per_day", mode="before")
     @classmethod
@@ -94,10 +111,49 @@ class ApiGatewaySpec(_Strict):
     price_per_million_requests: NonNegative | None = None
 
 
+class EstimateSpec(_Strict):
+    model: Name
+    gpu: Name | None = None
+    gpus: Annotated[int, Field(ge=1)] | None = None
+    precision: Literal["fp16", "fp8", "int8", "int4"] = "fp16"
+    concurrency: Annotated[int, Field(ge=1)] | None = None
+    engine: Literal["current", "legacy"] = "current"
+
+
+class CapacitySpec(_Strict):
+    seconds_per_request: Positive | None = None
+    concurrency: Annotated[int, Field(ge=1)] | None = None
+    requests_per_second: Positive | None = None
+    output_tokens_per_second: Positive | None = None
+    profile: Name | None = None
+    estimate: EstimateSpec | None = None
+    peak_factor: Annotated[float, Field(ge=1, allow_inf_nan=False)] | None = None
+    target_utilization: Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)] = 1.0
+    min_replicas: Annotated[int, Field(ge=0)] = 1
+    autoscale: bool = False
+
+    @model_validator(mode="after")
+    def _one_source(self) -> CapacitySpec:
+        sources = _given(
+            self, "seconds_per_request", "requests_per_second", "output_tokens_per_second",
+            "profile", "estimate",
+        )  # fmt: skip
+        if len(sources) != 1:
+            raise ValueError(
+                "give exactly one of seconds_per_request (with concurrency), requests_per_second, "
+                "output_tokens_per_second, profile or estimate"
+            )
+        if self.concurrency is not None and self.seconds_per_request is None:
+            raise ValueError("concurrency goes with seconds_per_request; add seconds_per_request")
+        return self
+
+
 class SelfHostedSpec(_Strict):
     hourly_price: NonNegative | None = None
     instance: Name | None = None
-    replicas: Annotated[int, Field(ge=1)] = 1
+    pricing: Literal["on_demand", "spot"] = "on_demand"
+    replicas: Annotated[int, Field(ge=1)] | None = None
+    capacity: CapacitySpec | None = None
     lambda_: LambdaSpec | None = Field(default=None, alias="lambda")
     api_gateway: ApiGatewaySpec | None = None
 
@@ -105,6 +161,13 @@ class SelfHostedSpec(_Strict):
     def _priced(self) -> SelfHostedSpec:
         if self.hourly_price is None and self.instance is None:
             raise ValueError("give hourly_price or instance (a catalog name) to price the machine")
+        if self.replicas is not None and self.capacity is not None:
+            raise ValueError(
+                "give replicas (a fixed fleet) or capacity (replicas sized from throughput), "
+                "not both"
+            )
+        if self.pricing == "spot" and self.instance is None:
+            raise ValueError("pricing: spot needs instance (a catalog name with a spot price)")
         return self
 
 
@@ -128,6 +191,19 @@ class ScenarioSpec(_Strict):
     workload: WorkloadSpec
     options: Annotated[list[OptionSpec], Field(min_length=1)]
     notes: list[str] = []
+
+    @model_validator(mode="after")
+    def _one_peak_form(self) -> ScenarioSpec:
+        if self.workload.daily_profile is None:
+            return self
+        for option in self.options:
+            capacity = option.self_hosted.capacity if option.self_hosted else None
+            if capacity is not None and capacity.peak_factor is not None:
+                raise ValueError(
+                    f"option {option.name!r} sets capacity.peak_factor and the workload has a "
+                    "daily_profile; the profile gives the peak, so remove peak_factor"
+                )
+        return self
 
     @field_validator("options")
     @classmethod

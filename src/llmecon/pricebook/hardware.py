@@ -1,0 +1,150 @@
+"""Model shapes and GPU datasheets for the roofline estimator, from the package data files.
+
+`data/models.yaml` and `data/gpus.yaml` are validated here (extra keys are errors) and turned
+into the core's frozen `ModelSpec` / `GpuSpec`, keyed by lower-case name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from importlib.resources import files
+from typing import Annotated, Any, Literal, TypeVar
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from llmecon.core.roofline import Architecture, GpuSpec, ModelSpec
+from llmecon.errors import LlmeconError
+
+MODELS_FILE = "models.yaml"
+GPUS_FILE = "gpus.yaml"
+
+PositiveInt = Annotated[int, Field(gt=0)]
+Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+Text = Annotated[str, Field(min_length=1)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ModelEntry(_Strict):
+    name: Text
+    architecture: Architecture
+    parameters: PositiveInt
+    layers: PositiveInt
+    hidden_size: PositiveInt
+    attention_heads: PositiveInt
+    kv_heads: PositiveInt
+    head_dim: PositiveInt
+    max_context: PositiveInt
+    decoder_layers: PositiveInt | None = None
+    decoder_parameters: PositiveInt | None = None
+    source: Annotated[str, Field(min_length=3)]
+    note: str | None = None
+
+
+class GpuEntry(_Strict):
+    name: Text
+    memory_gb: Positive
+    bandwidth_gb_s: Positive
+    fp16_tflops: Positive
+    int8_tops: Positive
+    fp8_tflops: Positive | None = None
+    source: Annotated[str, Field(min_length=3)]
+    note: str | None = None
+
+
+class ModelFile(_Strict):
+    schema_: Literal[1] = Field(alias="schema")
+    entries: list[ModelEntry]
+
+
+class GpuFile(_Strict):
+    schema_: Literal[1] = Field(alias="schema")
+    entries: list[GpuEntry]
+
+
+Spec = TypeVar("Spec", ModelSpec, GpuSpec)
+
+
+def load_models() -> dict[str, ModelSpec]:
+    """The shipped model shapes, keyed by lower-case name (e.g. "llama-3.1-8b")."""
+    return parse_models(_data_text(MODELS_FILE), origin=f"llmecon/data/{MODELS_FILE}")
+
+
+def load_gpus() -> dict[str, GpuSpec]:
+    """The shipped GPU datasheets, keyed by lower-case name (e.g. "a100-40gb")."""
+    return parse_gpus(_data_text(GPUS_FILE), origin=f"llmecon/data/{GPUS_FILE}")
+
+
+def parse_models(text: str, origin: str = "<models>") -> dict[str, ModelSpec]:
+    """Validate a models YAML document (schema 1) into specs keyed by lower-case name."""
+    data = _validated(ModelFile, text, origin)
+    return _keyed(origin, [(e.name, _model_builder(e)) for e in data.entries])
+
+
+def parse_gpus(text: str, origin: str = "<gpus>") -> dict[str, GpuSpec]:
+    """Validate a GPUs YAML document (schema 1) into specs keyed by lower-case name."""
+    data = _validated(GpuFile, text, origin)
+    return _keyed(origin, [(e.name, _gpu_builder(e)) for e in data.entries])
+
+
+def _data_text(name: str) -> str:
+    return (files("llmecon") / "data" / name).read_text(encoding="utf-8")
+
+
+Document = TypeVar("Document", ModelFile, GpuFile)
+
+
+def _validated(kind: type[Document], text: str, origin: str) -> Document:
+    try:
+        raw: Any = yaml.safe_load(text)
+        return kind.model_validate(raw)
+    except yaml.YAMLError as exc:
+        raise LlmeconError(f"{origin}: not valid YAML ({exc}); fix the file") from exc
+    except ValidationError as exc:
+        raise LlmeconError(f"{origin}: does not match schema 1: {exc}; fix the file") from exc
+
+
+def _model_builder(e: ModelEntry) -> Callable[[], ModelSpec]:
+    return lambda: ModelSpec(
+        name=e.name.lower(),
+        architecture=e.architecture,
+        parameters=e.parameters,
+        layers=e.layers,
+        hidden_size=e.hidden_size,
+        attention_heads=e.attention_heads,
+        kv_heads=e.kv_heads,
+        head_dim=e.head_dim,
+        max_context=e.max_context,
+        source=e.source,
+        decoder_parameters=e.decoder_parameters,
+        decoder_layers=e.decoder_layers,
+    )
+
+
+def _gpu_builder(e: GpuEntry) -> Callable[[], GpuSpec]:
+    return lambda: GpuSpec(
+        name=e.name,
+        memory_gb=e.memory_gb,
+        bandwidth_gb_s=e.bandwidth_gb_s,
+        fp16_tflops=e.fp16_tflops,
+        int8_tops=e.int8_tops,
+        fp8_tflops=e.fp8_tflops,
+        source=e.source,
+    )
+
+
+def _keyed(origin: str, builders: list[tuple[str, Callable[[], Spec]]]) -> dict[str, Spec]:
+    """Build each spec (its own checks become errors naming the file) under a unique key."""
+    specs: dict[str, Spec] = {}
+    for name, build in builders:
+        key = name.lower()
+        if key in specs:
+            raise LlmeconError(f"{origin}: {name!r} is listed twice; keep one entry")
+        try:
+            specs[key] = build()
+        except ValueError as exc:
+            raise LlmeconError(f"{origin}: {exc}; fix the entry") from exc
+    return specs

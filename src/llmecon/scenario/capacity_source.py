@@ -1,0 +1,115 @@
+"""Where a self-hosted option's per-replica throughput comes from: given, measured or estimated."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from llmecon.core.capacity import Throughput
+from llmecon.core.roofline import ENGINES, estimate
+from llmecon.core.workload import Tokens
+from llmecon.errors import LlmeconError
+from llmecon.pricebook.entries import InstancePrice
+from llmecon.pricebook.hardware import load_gpus, load_models
+from llmecon.scenario.schema import CapacitySpec, EstimateSpec
+
+Fail = Callable[[str, str], LlmeconError]
+
+
+def throughput(
+    spec: CapacitySpec,
+    path: str,
+    tokens: Tokens,
+    instance: InstancePrice | None,
+    base: Path,
+    fail: Fail,
+) -> Throughput:
+    """The per-replica throughput `spec` describes; errors name the key path and the fix."""
+    if spec.seconds_per_request is not None:
+        concurrency = spec.concurrency or 1
+        return Throughput(
+            f"{concurrency} concurrent request(s) x {spec.seconds_per_request:g} s each (given)",
+            requests_per_second=concurrency / spec.seconds_per_request,
+        )
+    if spec.requests_per_second is not None:
+        return Throughput("requests/s per replica (given)", spec.requests_per_second)
+    if spec.output_tokens_per_second is not None:
+        if tokens.output is None or tokens.output <= 0:
+            raise fail(
+                f"{path}.output_tokens_per_second",
+                "needs the workload's output_tokens (with input_tokens) to turn tokens/s into "
+                "requests/s",
+            )
+        return Throughput(
+            "output tokens/s per replica (given)",
+            output_tokens_per_second=spec.output_tokens_per_second,
+        )
+    if spec.profile is not None:
+        return read_profile(base / spec.profile, f"{path}.profile", fail)
+    assert spec.estimate is not None
+    return roofline(spec.estimate, f"{path}.estimate", tokens, instance, fail)
+
+
+def roofline(
+    spec: EstimateSpec, path: str, tokens: Tokens, instance: InstancePrice | None, fail: Fail
+) -> Throughput:
+    """Requests/s per replica from the roofline model for the workload's request shape."""
+    if tokens.input is None or tokens.output is None:
+        raise fail(path, "needs the workload's input_tokens and output_tokens (the request shape)")
+    models, gpus = load_models(), load_gpus()
+    model = models.get(spec.model.lower())
+    if model is None:
+        raise fail(f"{path}.model", f"unknown model {spec.model!r}; use one of {', '.join(models)}")
+    gpu_name = spec.gpu or (instance.gpu if instance else None)
+    gpu = gpus.get(gpu_name.lower()) if gpu_name else None
+    if gpu is None:
+        known = ", ".join(gpus)
+        raise fail(f"{path}.gpu", f"unknown or missing GPU {gpu_name!r}; use one of {known}")
+    count = spec.gpus or (int(instance.gpus) if instance and instance.gpus >= 1 else 1)
+    result = estimate(
+        model, gpu, count, spec.precision, spec.concurrency,
+        input_tokens=round(tokens.input), output_tokens=round(tokens.output),
+        efficiency=ENGINES[spec.engine],
+    )  # fmt: skip
+    if not result.fits or result.requests_per_second <= 0:
+        raise fail(path, f"{result.reason}; use more GPUs, a bigger GPU or a lower precision")
+    return Throughput(
+        f"roofline estimate: {model.name} {spec.precision} on {count}x {gpu.name}, "
+        f"concurrency {result.concurrency} (TTFT {result.ttft_ms:,.0f} ms, "
+        f"TPOT {result.tpot_ms:,.1f} ms, {spec.engine} engine)",
+        requests_per_second=result.requests_per_second,
+    )
+
+
+def read_profile(path: Path, key: str, fail: Fail) -> Throughput:
+    """Per-replica capacity from a `llmecon bench` result: its best valid run at the SLOs.
+
+    Each run's `summary` gives `requests_per_second` and, when SLOs were set,
+    `goodput_requests_per_second`; runs whose `health.valid` is false are skipped.
+    """
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise fail(key, f"no such file {path}; run `llmecon bench ... --output {path}`") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise fail(key, f"cannot read {path} as JSON ({error}); give a bench result") from None
+    best = max((_run_rate(run) for run in _runs(data)), default=0.0)
+    if best <= 0:
+        raise fail(key, f"{path} has no valid run with a positive throughput; rerun the bench")
+    return Throughput(f"measured: {path.name} ({data.get('endpoint', 'bench')})", best)
+
+
+def _runs(data: Any) -> list[dict[str, Any]]:
+    runs = data.get("runs") if isinstance(data, dict) else None
+    return [run for run in runs or [] if isinstance(run, dict)]
+
+
+def _run_rate(run: dict[str, Any]) -> float:
+    if isinstance(run.get("health"), dict) and run["health"].get("valid") is False:
+        return 0.0
+    summary = run.get("summary") if isinstance(run.get("summary"), dict) else {}
+    assert isinstance(summary, dict)
+    rate = summary.get("goodput_requests_per_second", summary.get("requests_per_second"))
+    return float(rate) if isinstance(rate, int | float) and not isinstance(rate, bool) else 0.0
