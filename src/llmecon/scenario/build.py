@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from llmecon.core.comparison import Scenario
 from llmecon.core.capacity import CapacityFleet
+from llmecon.core.comparison import Scenario
 from llmecon.core.options import (
     ApiGatewayFront,
     ApiOption,
@@ -164,8 +164,8 @@ def _fleet(spec: SelfHostedSpec, path: str, context: _Context) -> Fleet:
         return FixedFleet(spec.replicas or 1)
     capacity = spec.capacity
     rate = throughput(
-        capacity, f"{path}.capacity", context.tokens, _instance(spec, path, context),
-        context.base, context.fail,
+        capacity, f"{path}.capacity", context.tokens,
+        instance=_instance(spec, path, context), base=context.base, fail=context.fail,
     )  # fmt: skip
     return CapacityFleet(
         rate,

@@ -22,6 +22,7 @@ def throughput(
     spec: CapacitySpec,
     path: str,
     tokens: Tokens,
+    *,
     instance: InstancePrice | None,
     base: Path,
     fail: Fail,
