@@ -12,6 +12,7 @@ import click
 
 from llmecon import __version__
 from llmecon.cli.compare import compare
+from llmecon.cli.estimate import estimate
 from llmecon.cli.prices import prices
 from llmecon.errors import LlmeconError
 
@@ -32,6 +33,7 @@ def cli() -> None:
 
 cli.add_command(compare)
 cli.add_command(prices)
+cli.add_command(estimate)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -44,7 +44,8 @@ class Breakeven:
     crossings: tuple[Crossing, ...]
     volume_range: tuple[float, float] = VOLUME_RANGE
     truncated: bool = False
-    cheaper_throughout: str | None = field(default=None)
+    cheaper_throughout: str | None = field(default=None)  # never dearer, with no crossing
+    tied_somewhere: bool = False  # equal cost at an end of the range (e.g. one replica each)
 
 
 @dataclass
@@ -91,6 +92,7 @@ def solve_breakeven(
         volume_range=volume_range,
         truncated=truncated,
         cheaper_throughout=_cheaper_throughout(search, lo, hi, names) if not crossings else None,
+        tied_somewhere=0 in (search.diff(lo), search.diff(hi)),
     )
 
 
@@ -127,9 +129,10 @@ def _crossings(search: _Search, roots: list[float], names: tuple[str, str]) -> t
 def _cheaper_throughout(
     search: _Search, lo: float, hi: float, names: tuple[str, str]
 ) -> str | None:
+    """With no crossing, the option that is never dearer (None: equal throughout)."""
     d_lo, d_hi = search.diff(lo), search.diff(hi)
-    if d_lo < 0 and d_hi < 0:
+    if d_lo <= 0 and d_hi <= 0 and (d_lo, d_hi) != (0, 0):
         return names[0]
-    if d_lo > 0 and d_hi > 0:
+    if d_lo >= 0 and d_hi >= 0 and (d_lo, d_hi) != (0, 0):
         return names[1]
     return None

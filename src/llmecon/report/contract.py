@@ -38,7 +38,25 @@ def bill_to_dict(bill: Bill, rank: int) -> dict[str, Any]:
         "cost_per_request": _optional(bill.cost_per_request),
         "cost_per_1m_tokens": _optional(bill.cost_per_1m_tokens),
         "replicas": bill.replicas,
+        "capacity": capacity_to_dict(bill),
         "line_items": [line_item_to_dict(item) for item in bill.line_items],
+    }
+
+
+def capacity_to_dict(bill: Bill) -> dict[str, Any] | None:
+    """Where the replica count came from; None for APIs and fixed fleets."""
+    fleet = bill.fleet
+    if fleet is None:
+        return None
+    return {
+        "source": bill.capacity_source,
+        "per_replica_requests_per_second": clean(fleet.per_replica_rps),
+        "average_requests_per_second": clean(fleet.average_rps),
+        "peak_requests_per_second": clean(fleet.peak_rps),
+        "replicas_by_hour": list(fleet.replicas_by_hour),
+        "instance_hours": fleet.instance_hours,
+        "utilization": _optional(fleet.utilization),
+        "fixed_fleet_daily_cost": _optional(bill.fixed_fleet_daily_cost),
     }
 
 
@@ -55,6 +73,7 @@ def breakeven_to_dict(breakeven: Breakeven) -> dict[str, Any]:
             for c in breakeven.crossings
         ],
         "cheaper_throughout": breakeven.cheaper_throughout,
+        "tied_somewhere": breakeven.tied_somewhere,
         "range": [clean(v) for v in breakeven.volume_range],
         "truncated": breakeven.truncated,
     }

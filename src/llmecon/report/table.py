@@ -26,6 +26,8 @@ def render_table(
     console.print(f"[bold]{comparison.scenario}[/bold]  (costs in {comparison.currency})")
     for result in comparison.results:
         console.print(_volume_table(result))
+        for line in _capacity_lines(result):
+            console.print(f"  capacity: {line}", markup=False)
         if details:
             console.print(_line_items_table(result))
     kinds = {bill.option: bill.kind for bill in comparison.results[0].bills}
@@ -58,13 +60,21 @@ def _bill_row(bill: Bill, rank: int) -> list[str]:
         "★" if rank == 1 else f"{rank}",
         bill.option,
         bill.kind.replace("_", "-"),
-        "-" if bill.replicas is None else str(bill.replicas),
+        _replicas(bill),
         money(bill.daily_cost),
         money(bill.monthly_cost),
         money(bill.yearly_cost),
         money(bill.cost_per_request),
         money(bill.cost_per_1m_tokens),
     ]
+
+
+def _replicas(bill: Bill) -> str:
+    if bill.replicas is None:
+        return "-"
+    if bill.fleet is not None and min(bill.fleet.replicas_by_hour) != bill.replicas:
+        return f"{min(bill.fleet.replicas_by_hour)}-{bill.replicas}"
+    return str(bill.replicas)
 
 
 def _line_items_table(result: VolumeResult) -> Table:
@@ -94,3 +104,27 @@ def _line_items_table(result: VolumeResult) -> Table:
                 item.source,
             )
     return table
+
+
+def _capacity_lines(result: VolumeResult) -> list[str]:
+    """One line per capacity-sized option: replicas, per-replica rate, utilization, source."""
+    lines = []
+    for bill in result.bills:
+        fleet = bill.fleet
+        if fleet is None:
+            continue
+        low, high = min(fleet.replicas_by_hour), fleet.peak_replicas
+        replicas = (
+            f"{low}-{high} replicas (autoscaled by hour)"
+            if low != high
+            else f"{high} {'replica' if high == 1 else 'replicas'}"
+        )
+        utilization = f", utilization {fleet.utilization:.0%}" if fleet.utilization else ""
+        fixed = ""
+        if bill.fixed_fleet_daily_cost is not None:
+            fixed = f"; sized for the peak all day: {money(bill.fixed_fleet_daily_cost)}/day"
+        lines.append(
+            f"{bill.option}: {replicas} at {fleet.per_replica_rps:.4g} req/s each, peak "
+            f"{fleet.peak_rps:.4g} req/s{utilization}{fixed} [{bill.capacity_source}]"
+        )
+    return lines

@@ -30,15 +30,17 @@ def breakeven_sentences(breakeven: Breakeven, kinds: dict[str, str]) -> list[str
     first, second = breakeven.between
     if breakeven.cheaper_throughout is not None:
         other = second if breakeven.cheaper_throughout == first else first
+        if breakeven.tied_somewhere:
+            return [f"{breakeven.cheaper_throughout} is never dearer than {other} {span}"]
         return [f"{breakeven.cheaper_throughout} is cheaper than {other} at every volume {span}"]
-    return [f"{first} and {second}: no break-even {span}"]
+    return [f"{first} and {second} cost the same at every volume {span}"]
 
 
 def summary_sentences(breakevens: Iterable[Breakeven], kinds: dict[str, str]) -> list[str]:
     """Crossings in words, then one line for all the pairs whose order never changes."""
     sentences, steady = [], []
     for breakeven in breakevens:
-        if breakeven.crossings or breakeven.cheaper_throughout is None:
+        if breakeven.crossings or breakeven.cheaper_throughout is None or breakeven.tied_somewhere:
             sentences += breakeven_sentences(breakeven, kinds)
             continue
         first, second = breakeven.between

@@ -163,6 +163,11 @@ def _fleet(spec: SelfHostedSpec, path: str, context: _Context) -> Fleet:
     if spec.capacity is None:
         return FixedFleet(spec.replicas or 1)
     capacity = spec.capacity
+    if capacity.peak_factor is not None and context.daily_profile is not None:
+        raise context.fail(
+            f"{path}.capacity.peak_factor",
+            "the workload's daily_profile already gives the peak; remove peak_factor",
+        )
     rate = throughput(
         capacity, f"{path}.capacity", context.tokens,
         instance=_instance(spec, path, context), base=context.base, fail=context.fail,

@@ -75,7 +75,7 @@ def roofline(
         efficiency=ENGINES[spec.engine],
     )  # fmt: skip
     if not result.fits or result.requests_per_second <= 0:
-        raise fail(path, f"{result.reason}; use more GPUs, a bigger GPU or a lower precision")
+        raise fail(path, f"{model.name} does not fit on {count}x {gpu.name}: {result.reason}")
     return Throughput(
         f"roofline estimate: {model.name} {spec.precision} on {count}x {gpu.name}, "
         f"concurrency {result.concurrency} (TTFT {result.ttft_ms:,.0f} ms, "

@@ -192,19 +192,6 @@ class ScenarioSpec(_Strict):
     options: Annotated[list[OptionSpec], Field(min_length=1)]
     notes: list[str] = []
 
-    @model_validator(mode="after")
-    def _one_peak_form(self) -> ScenarioSpec:
-        if self.workload.daily_profile is None:
-            return self
-        for option in self.options:
-            capacity = option.self_hosted.capacity if option.self_hosted else None
-            if capacity is not None and capacity.peak_factor is not None:
-                raise ValueError(
-                    f"option {option.name!r} sets capacity.peak_factor and the workload has a "
-                    "daily_profile; the profile gives the peak, so remove peak_factor"
-                )
-        return self
-
     @field_validator("options")
     @classmethod
     def _unique_names(cls, options: list[OptionSpec]) -> list[OptionSpec]:
