@@ -18,6 +18,9 @@ demo: $(STAMP)
 	@mkdir -p out
 	$(BIN)/llmecon compare examples/article-2023.yaml --plot out/article-2023.png
 	$(BIN)/llmecon compare examples/article-corrected.yaml --plot out/article-corrected.png
+	$(BIN)/llmecon compare examples/article-capacity.yaml --plot out/article-capacity.png
+	$(BIN)/llmecon plan --model llama-3.1-8b --requests-per-day 1000000 --input-tokens 500 \
+	    --output-tokens 167 --ttft-p95 1000 --tpot 50 --top 5
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

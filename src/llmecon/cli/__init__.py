@@ -13,6 +13,7 @@ import click
 from llmecon import __version__
 from llmecon.cli.compare import compare
 from llmecon.cli.estimate import estimate
+from llmecon.cli.plan import plan
 from llmecon.cli.prices import prices
 from llmecon.errors import LlmeconError
 
@@ -34,6 +35,7 @@ def cli() -> None:
 cli.add_command(compare)
 cli.add_command(prices)
 cli.add_command(estimate)
+cli.add_command(plan)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,0 +1,166 @@
+"""`llmecon plan`: the cheapest way to self-host an open model at a volume, next to paid APIs."""
+
+from __future__ import annotations
+
+import sys
+from math import isfinite
+from typing import TYPE_CHECKING
+
+import click
+
+from llmecon.errors import LlmeconError
+
+if TYPE_CHECKING:
+    from llmecon.core.options import ApiOption
+    from llmecon.core.planning import Machine
+    from llmecon.core.roofline import GpuSpec
+    from llmecon.pricebook.book import PriceBook
+
+DEFAULT_APIS = ("gpt-4o-mini", "gpt-5-nano", "claude-haiku-4-5", "gemini-2.5-flash")
+PRECISIONS = ("fp16", "fp8", "int8", "int4")
+POSITIVE = click.FloatRange(min=0, min_open=True)
+
+
+@click.command()
+@click.option("--model", required=True, help="Open model to host (e.g. llama-3.1-8b).")
+@click.option("--requests-per-day", type=POSITIVE, required=True)
+@click.option("--input-tokens", type=click.IntRange(min=1), required=True)
+@click.option("--output-tokens", type=click.IntRange(min=0), required=True)
+@click.option("--ttft-p95", type=POSITIVE, help="Time-to-first-token target, ms.")
+@click.option("--tpot", type=POSITIVE, help="Time-per-output-token target, ms.")
+@click.option(
+    "--api",
+    "apis",
+    multiple=True,
+    metavar="MODEL",
+    help=f"Paid API to compare (repeatable; default: {', '.join(DEFAULT_APIS)}).",
+)
+@click.option(
+    "--precision",
+    "precisions",
+    multiple=True,
+    type=click.Choice(PRECISIONS),
+    help="Precisions to try (repeatable; default: all).",
+)
+@click.option(
+    "--service", type=click.Choice(["all", "sagemaker", "ec2"]), default="all", show_default=True
+)
+@click.option(
+    "--pricing",
+    type=click.Choice(["on_demand", "spot", "both"]),
+    default="on_demand",
+    show_default=True,
+)
+@click.option("--peak-factor", type=click.FloatRange(min=1), help="Peak / average rate.")
+@click.option("--daily-profile", metavar="W,W,...", help="24 comma-separated hourly weights.")
+@click.option("--autoscale", is_flag=True, help="Follow the daily profile hour by hour.")
+@click.option(
+    "--target-utilization",
+    type=click.FloatRange(min=0, max=1, min_open=True),
+    default=1.0,
+    show_default=True,
+)
+@click.option("--min-replicas", type=click.IntRange(min=0), default=1, show_default=True)
+@click.option(
+    "--engine", type=click.Choice(["current", "legacy"]), default="current", show_default=True
+)
+@click.option("--top", type=click.IntRange(min=1), default=10, show_default=True)
+@click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table")
+def plan(
+    model: str, requests_per_day: float, input_tokens: int, output_tokens: int,
+    ttft_p95: float | None, tpot: float | None, apis: tuple[str, ...],
+    precisions: tuple[str, ...], service: str, pricing: str, peak_factor: float | None,
+    daily_profile: str | None, autoscale: bool, target_utilization: float, min_replicas: int,
+    engine: str, top: int, output_format: str,
+) -> None:  # fmt: skip
+    """Search instances, GPU counts, precisions and replicas for the cheapest self-hosting.
+
+    \b
+    Example:
+      llmecon plan --model llama-3.1-8b --requests-per-day 1000000 --input-tokens 500 \\
+          --output-tokens 167 --ttft-p95 1000 --tpot 50
+      llmecon plan --model mistral-7b --requests-per-day 50000 --input-tokens 1000 \\
+          --output-tokens 200 --pricing both --format json
+    """
+    from llmecon.core.planning import FleetRules, Targets, make_plan  # noqa: PLC0415
+    from llmecon.core.roofline import ENGINES  # noqa: PLC0415
+    from llmecon.core.workload import Tokens  # noqa: PLC0415
+    from llmecon.pricebook.hardware import load_gpus, load_models  # noqa: PLC0415
+    from llmecon.pricebook.loader import load_pricebook  # noqa: PLC0415
+    from llmecon.report.plan_view import render_plan_json, render_plan_table  # noqa: PLC0415
+
+    models = load_models()
+    spec = models.get(model.lower())
+    if spec is None:
+        raise LlmeconError(f"unknown model {model!r}; use one of {', '.join(models)}")
+    profile = _profile(daily_profile)
+    if profile is not None and peak_factor is not None:
+        raise LlmeconError("--daily-profile gives the peak; drop --peak-factor")
+    if autoscale and profile is None:
+        raise LlmeconError("--autoscale follows a daily profile; give --daily-profile too")
+    book = load_pricebook()
+    result = make_plan(
+        spec,
+        machines(book, load_gpus(), service, pricing),
+        precisions or PRECISIONS,
+        Tokens.of_split(input_tokens, output_tokens),
+        requests_per_day,
+        apis=api_options(book, apis or DEFAULT_APIS),
+        targets=Targets(ttft_p95, tpot),
+        rules=FleetRules(peak_factor or 1.0, target_utilization, min_replicas, profile, autoscale),
+        efficiency=ENGINES[engine],
+    )
+    render = render_plan_json if output_format == "json" else render_plan_table
+    render(result, sys.stdout, top=top, price_book=book.version)
+
+
+def _profile(text: str | None) -> tuple[float, ...] | None:
+    if text is None:
+        return None
+    try:
+        weights = tuple(float(part) for part in text.split(","))
+    except ValueError:
+        raise LlmeconError(
+            f"--daily-profile {text!r}: write 24 numbers separated by commas"
+        ) from None
+    if (
+        len(weights) != 24
+        or min(weights) < 0
+        or not any(weights)
+        or not all(map(isfinite, weights))
+    ):
+        raise LlmeconError(
+            f"--daily-profile: give 24 finite non-negative weights (got {len(weights)}), "
+            "not all zero"
+        )
+    return weights
+
+
+def machines(
+    book: PriceBook, gpus: dict[str, GpuSpec], service: str, pricing: str
+) -> list[Machine]:
+    """Catalog instances with whole GPUs the roofline model knows, priced as asked."""
+    from llmecon.core.planning import Machine  # noqa: PLC0415
+
+    found = []
+    for entry in book.instances.values():
+        gpu = gpus.get((entry.gpu or "").lower())
+        if gpu is None or entry.gpus < 1 or service not in {"all", entry.service}:
+            continue
+        if pricing in {"on_demand", "both"}:
+            found.append(Machine(entry.name, entry.hourly, gpu, int(entry.gpus)))
+        if pricing in {"spot", "both"} and entry.spot_hourly is not None:
+            found.append(Machine(entry.name, entry.spot_hourly, gpu, int(entry.gpus), "spot"))
+    if not found:
+        raise LlmeconError(f"no {pricing} GPU instances for service {service!r} in the catalog")
+    return found
+
+
+def api_options(book: PriceBook, names: tuple[str, ...]) -> list[ApiOption]:
+    from llmecon.core.options import ApiOption, TokenPricing  # noqa: PLC0415
+
+    options = []
+    for name in names:
+        price = book.api_model(name)
+        options.append(ApiOption(name, TokenPricing(input=price.input, output=price.output), name))
+    return options

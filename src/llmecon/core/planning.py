@@ -1,0 +1,275 @@
+"""The cheapest way to self-host a model: search machines, precisions and tensor parallelism.
+
+For each machine and each precision, a replica spans `tp` of the machine's GPUs (tp divides the
+GPU count, so a machine runs gpus / tp replicas). The roofline estimate gives each replica's
+rate at the largest concurrency that meets the latency targets; the capacity formula turns that
+into machines for the volume. Pure: machines and prices come in as arguments.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, replace
+from functools import partial
+
+from llmecon.core.bill import Bill
+from llmecon.core.breakeven import Breakeven, solve_breakeven
+from llmecon.core.capacity import CapacityFleet, Throughput
+from llmecon.core.comparison import bill_at
+from llmecon.core.options import ApiOption, SelfHostedOption
+from llmecon.core.prices import Price
+from llmecon.core.roofline import DEFAULT_EFFICIENCY, Efficiency, Estimate, GpuSpec, ModelSpec
+from llmecon.core.roofline import estimate as estimate_replica
+from llmecon.core.workload import Tokens
+
+TENSOR_PARALLEL = (1, 2, 4, 8)
+
+
+@dataclass(frozen=True)
+class Machine:
+    """A rentable machine: its hourly price (on-demand or spot) and its GPUs."""
+
+    name: str
+    hourly: Price
+    gpu: GpuSpec
+    gpus: int
+    pricing: str = "on_demand"
+
+
+@dataclass(frozen=True)
+class Targets:
+    """Latency limits a replica must meet (None: no limit)."""
+
+    ttft_ms: float | None = None
+    tpot_ms: float | None = None
+
+    def met_by(self, estimate: Estimate) -> bool:
+        return (self.ttft_ms is None or estimate.ttft_ms <= self.ttft_ms) and (
+            self.tpot_ms is None or estimate.tpot_ms <= self.tpot_ms
+        )
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One way to serve the volume, with its cost and what limits it."""
+
+    machine: Machine
+    precision: str
+    tensor_parallel: int
+    estimate: Estimate
+    binding: str  # what stops a bigger batch: memory, engine limit, ttft or tpot target
+    option: SelfHostedOption
+    replicas: int  # machines needed at the volume
+    daily_cost: float
+    cost_per_1m_tokens: float
+    utilization: float | None
+
+    @property
+    def replicas_per_machine(self) -> int:
+        return self.machine.gpus // self.tensor_parallel
+
+
+@dataclass(frozen=True)
+class Rejected:
+    machine: Machine
+    precision: str
+    tensor_parallel: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class FleetRules:
+    """How fleets are sized (the capacity options of a scenario)."""
+
+    peak_factor: float = 1.0
+    target_utilization: float = 1.0
+    min_replicas: int = 1
+    daily_profile: tuple[float, ...] | None = None
+    autoscale: bool = False
+
+
+@dataclass(frozen=True)
+class _Search:
+    """What every configuration is judged against."""
+
+    model: ModelSpec
+    tokens: Tokens
+    requests_per_day: float
+    targets: Targets
+    rules: FleetRules
+    efficiency: Efficiency
+
+    def estimate(
+        self, machine: Machine, precision: str, tp: int, concurrency: int | None
+    ) -> Estimate:
+        assert self.tokens.input is not None and self.tokens.output is not None
+        return estimate_replica(
+            self.model, machine.gpu, tp, precision, concurrency,
+            input_tokens=max(1, round(self.tokens.input)), output_tokens=round(self.tokens.output),
+            efficiency=self.efficiency,
+        )  # fmt: skip
+
+
+def plan_deployments(
+    model: ModelSpec,
+    machines: Iterable[Machine],
+    precisions: Iterable[str],
+    tokens: Tokens,
+    requests_per_day: float,
+    *,
+    targets: Targets = Targets(),
+    rules: FleetRules = FleetRules(),
+    efficiency: Efficiency = DEFAULT_EFFICIENCY,
+) -> tuple[list[Candidate], list[Rejected]]:
+    """Every feasible configuration sorted by daily cost, and the rejected ones with reasons."""
+    if tokens.input is None or tokens.output is None:
+        raise ValueError("planning needs input and output tokens per request")
+    search = _Search(model, tokens, requests_per_day, targets, rules, efficiency)
+    candidates, rejected = [], []
+    for machine, precision, tp in _configurations(machines, precisions):
+        best = _best_estimate(search, machine, precision, tp)
+        if isinstance(best, str):
+            rejected.append(Rejected(machine, precision, tp, best))
+        else:
+            candidates.append(_candidate(search, machine, precision, tp, best))
+    # Cheapest first; at equal cost, the one with the most headroom (lowest utilization).
+    candidates.sort(key=lambda c: (c.daily_cost, c.utilization or 0.0, c.machine.name))
+    return candidates, rejected
+
+
+def _configurations(
+    machines: Iterable[Machine], precisions: Iterable[str]
+) -> Iterator[tuple[Machine, str, int]]:
+    chosen = tuple(precisions)
+    for machine in machines:
+        for precision in chosen:
+            for tp in TENSOR_PARALLEL:
+                if tp <= machine.gpus and machine.gpus % tp == 0:
+                    yield machine, precision, tp
+
+
+def _best_estimate(
+    search: _Search, machine: Machine, precision: str, tp: int
+) -> tuple[Estimate, str] | str:
+    """The largest-concurrency estimate that meets the targets (and what binds), or why none."""
+    targets = search.targets
+
+    def at(concurrency: int | None) -> Estimate:
+        return search.estimate(machine, precision, tp, concurrency)
+
+    widest = at(None)
+    if not widest.fits:
+        return widest.reason
+    if targets.met_by(widest):
+        limit = "engine limit" if widest.concurrency < widest.max_concurrency else "memory"
+        return widest, limit
+    if not targets.met_by(at(1)):
+        return "misses the latency targets even one request at a time"
+    low, high = 1, widest.concurrency  # low meets the targets, high does not
+    while high - low > 1:
+        middle = (low + high) // 2
+        low, high = (middle, high) if targets.met_by(at(middle)) else (low, middle)
+    over = at(high)
+    bound = "ttft target" if targets.ttft_ms and over.ttft_ms > targets.ttft_ms else "tpot target"
+    return at(low), bound
+
+
+def _candidate(
+    search: _Search, machine: Machine, precision: str, tp: int, best: tuple[Estimate, str]
+) -> Candidate:
+    estimate, binding = best
+    rules = search.rules
+    per_machine = estimate.requests_per_second * (machine.gpus // tp)
+    fleet = CapacityFleet(
+        Throughput(describe(machine, precision, tp, estimate), requests_per_second=per_machine),
+        peak_factor=rules.peak_factor,
+        target_utilization=rules.target_utilization,
+        min_replicas=rules.min_replicas,
+        daily_profile=rules.daily_profile,
+        autoscale=rules.autoscale,
+    )
+    option = SelfHostedOption(
+        name=f"{machine.name} {precision} tp{tp}" + (" spot" if machine.pricing == "spot" else ""),
+        hourly=machine.hourly,
+        fleet=fleet,
+        instance=machine.name,
+    )
+    bill = option.bill(search.requests_per_day, search.tokens)
+    assert bill.fleet is not None
+    return Candidate(
+        machine=machine,
+        precision=precision,
+        tensor_parallel=tp,
+        estimate=estimate,
+        binding=binding,
+        option=option,
+        replicas=bill.fleet.peak_replicas,
+        daily_cost=bill.daily_cost,
+        cost_per_1m_tokens=bill.cost_per_1m_tokens or 0.0,
+        utilization=bill.fleet.utilization,
+    )
+
+
+def describe(machine: Machine, precision: str, tp: int, estimate: Estimate) -> str:
+    replicas = machine.gpus // tp
+    return (
+        f"roofline estimate: {estimate.model} {precision}, {replicas} replica(s) of {tp}x "
+        f"{machine.gpu.name} per {machine.name}, concurrency {estimate.concurrency} each"
+    )
+
+
+def with_pricing(machine: Machine, hourly: Price, pricing: str) -> Machine:
+    return replace(machine, hourly=hourly, pricing=pricing)
+
+
+@dataclass(frozen=True)
+class ApiAlternative:
+    """A paid API at the same volume, and where it crosses the cheapest self-hosted plan."""
+
+    option: ApiOption
+    bill: Bill
+    breakeven: Breakeven | None
+
+
+@dataclass(frozen=True)
+class Plan:
+    model: ModelSpec
+    requests_per_day: float
+    tokens: Tokens
+    targets: Targets
+    rules: FleetRules
+    candidates: tuple[Candidate, ...]
+    rejected: tuple[Rejected, ...]
+    alternatives: tuple[ApiAlternative, ...]
+
+
+def make_plan(
+    model: ModelSpec,
+    machines: Iterable[Machine],
+    precisions: Iterable[str],
+    tokens: Tokens,
+    requests_per_day: float,
+    *,
+    apis: Iterable[ApiOption] = (),
+    targets: Targets = Targets(),
+    rules: FleetRules = FleetRules(),
+    efficiency: Efficiency = DEFAULT_EFFICIENCY,
+) -> Plan:
+    """Candidates sorted by daily cost, next to paid APIs and their break-evens."""
+    candidates, rejected = plan_deployments(
+        model, machines, precisions, tokens, requests_per_day,
+        targets=targets, rules=rules, efficiency=efficiency,
+    )  # fmt: skip
+    cheapest = candidates[0].option if candidates else None
+    alternatives = tuple(
+        ApiAlternative(
+            api,
+            api.bill(requests_per_day, tokens),
+            solve_breakeven(partial(bill_at, api, tokens), partial(bill_at, cheapest, tokens))
+            if cheapest is not None
+            else None,
+        )
+        for api in apis
+    )
+    return Plan(model, requests_per_day, tokens, targets, rules, tuple(candidates),
+                tuple(rejected), alternatives)  # fmt: skip

@@ -1,0 +1,178 @@
+"""`llmecon plan` results: the cheapest self-hosted configurations next to paid APIs."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, TextIO
+
+from rich.table import Table
+
+from llmecon.core.planning import Candidate, Plan
+from llmecon.report.contract import breakeven_to_dict
+from llmecon.report.numbers import clean, money, volume
+from llmecon.report.table import wide_console
+from llmecon.report.words import breakeven_sentences
+
+NOTES = (
+    "Throughput and latency are roofline estimates (docs/roofline.md: within x1.5 of published "
+    "measurements); measure your own endpoint with `llmecon bench` before buying.",
+    "TTFT is the steady-state estimate with every slot busy, used as the p95 target's proxy; "
+    "queueing at high utilization adds to it (lower --target-utilization for headroom).",
+)
+
+
+def candidate_to_dict(candidate: Candidate) -> dict[str, Any]:
+    estimate = candidate.estimate
+    return {
+        "instance": candidate.machine.name,
+        "pricing": candidate.machine.pricing,
+        "hourly_price": candidate.machine.hourly.amount,
+        "price_source": candidate.machine.hourly.cited(),
+        "gpu": candidate.machine.gpu.name,
+        "gpus": candidate.machine.gpus,
+        "tensor_parallel": candidate.tensor_parallel,
+        "replicas_per_instance": candidate.replicas_per_machine,
+        "precision": candidate.precision,
+        "concurrency": estimate.concurrency,
+        "binding": candidate.binding,
+        "ttft_ms": clean(estimate.ttft_ms),
+        "tpot_ms": clean(estimate.tpot_ms),
+        "requests_per_second_per_instance": clean(
+            estimate.requests_per_second * candidate.replicas_per_machine
+        ),
+        "replicas": candidate.replicas,
+        "utilization": None if candidate.utilization is None else clean(candidate.utilization),
+        "daily_cost": clean(candidate.daily_cost),
+        "cost_per_1m_tokens": clean(candidate.cost_per_1m_tokens),
+    }
+
+
+def plan_to_dict(plan: Plan, price_book: str | None = None) -> dict[str, Any]:
+    tokens = plan.tokens
+    return {
+        "model": plan.model.name,
+        "price_book": price_book,
+        "workload": {
+            "requests_per_day": clean(plan.requests_per_day),
+            "input_tokens": tokens.input,
+            "output_tokens": tokens.output,
+            "daily_profile": list(plan.rules.daily_profile) if plan.rules.daily_profile else None,
+        },
+        "targets": {"ttft_p95_ms": plan.targets.ttft_ms, "tpot_ms": plan.targets.tpot_ms},
+        "fleet": {
+            "peak_factor": plan.rules.peak_factor,
+            "target_utilization": plan.rules.target_utilization,
+            "min_replicas": plan.rules.min_replicas,
+            "autoscale": plan.rules.autoscale,
+        },
+        "candidates": [candidate_to_dict(c) for c in plan.candidates],
+        "rejected": [
+            {
+                "instance": r.machine.name,
+                "pricing": r.machine.pricing,
+                "precision": r.precision,
+                "tensor_parallel": r.tensor_parallel,
+                "reason": r.reason,
+            }
+            for r in plan.rejected
+        ],
+        "api_alternatives": [
+            {
+                "model": alt.option.model,
+                "daily_cost": clean(alt.bill.daily_cost),
+                "cost_per_1m_tokens": clean(alt.bill.cost_per_1m_tokens or 0.0),
+                "source": alt.bill.line_items[0].source,
+                "breakeven": breakeven_to_dict(alt.breakeven) if alt.breakeven else None,
+            }
+            for alt in plan.alternatives
+        ],
+        "notes": list(NOTES),
+    }
+
+
+def render_plan_json(plan: Plan, out: TextIO, *, top: int, price_book: str | None) -> None:
+    json.dump(plan_to_dict(plan, price_book), out, indent=2)
+    out.write("\n")
+
+
+def render_plan_table(plan: Plan, out: TextIO, *, top: int, price_book: str | None) -> None:
+    console = wide_console(out)
+    tokens = plan.tokens
+    console.print(
+        f"[bold]Self-hosting {plan.model.name}[/bold] at {volume(plan.requests_per_day)} "
+        f"requests/day ({tokens.input:g} tokens in, {tokens.output:g} out)" + _targets(plan)
+    )
+    console.print(_candidates_table(plan.candidates[:top]))
+    if len(plan.candidates) > top:
+        console.print(f"[dim]{len(plan.candidates) - top} more feasible (--top N or JSON)[/dim]")
+    if plan.rejected:
+        console.print(f"[dim]{len(plan.rejected)} configurations rejected (see JSON)[/dim]")
+    if plan.alternatives:
+        console.print(_api_table(plan))
+    for note in NOTES:
+        console.print(f"  - {note}", markup=False)
+    if price_book:
+        console.print(f"[dim]price book: {price_book}[/dim]")
+
+
+def _targets(plan: Plan) -> str:
+    parts = []
+    if plan.targets.ttft_ms is not None:
+        parts.append(f"TTFT <= {plan.targets.ttft_ms:g} ms")
+    if plan.targets.tpot_ms is not None:
+        parts.append(f"TPOT <= {plan.targets.tpot_ms:g} ms")
+    return f", targets: {', '.join(parts)}" if parts else ""
+
+
+def _candidates_table(candidates: tuple[Candidate, ...]) -> Table:
+    table = Table(title="cheapest configurations (roofline estimates)", title_justify="left")
+    headers = (
+        "",
+        "instance",
+        "GPUs",
+        "precision",
+        "replicas/inst",
+        "batch",
+        "limited by",
+        "TTFT ms",
+        "TPOT ms",
+        "req/s/inst",
+        "instances",
+        "util",
+        "per day",
+        "per 1M tok",
+    )
+    for header in headers:
+        table.add_column(
+            header, justify="left" if header in (*headers[:4], "limited by") else "right"
+        )
+    for rank, c in enumerate(candidates, start=1):
+        spot = " (spot)" if c.machine.pricing == "spot" else ""
+        table.add_row(
+            "★" if rank == 1 else str(rank), c.machine.name + spot,
+            f"{c.machine.gpus}x {c.machine.gpu.name}", c.precision, str(c.replicas_per_machine),
+            str(c.estimate.concurrency), c.binding, f"{c.estimate.ttft_ms:,.0f}",
+            f"{c.estimate.tpot_ms:,.1f}",
+            f"{c.estimate.requests_per_second * c.replicas_per_machine:,.3g}", str(c.replicas),
+            f"{c.utilization:.0%}" if c.utilization is not None else "-",
+            money(c.daily_cost), money(c.cost_per_1m_tokens),
+        )  # fmt: skip
+    return table
+
+
+def _api_table(plan: Plan) -> Table:
+    table = Table(title="paid API alternatives", title_justify="left")
+    for header in ("model", "per day", "per 1M tokens", "break-even with the cheapest plan"):
+        table.add_column(header, justify="right" if header.startswith("per") else "left")
+    kinds = {alt.option.name: "api" for alt in plan.alternatives}
+    if plan.candidates:
+        kinds[plan.candidates[0].option.name] = "self_hosted"
+    for alt in plan.alternatives:
+        words = "; ".join(breakeven_sentences(alt.breakeven, kinds)) if alt.breakeven else "-"
+        table.add_row(
+            alt.option.model or alt.option.name,
+            money(alt.bill.daily_cost),
+            money(alt.bill.cost_per_1m_tokens),
+            words,
+        )
+    return table
