@@ -15,6 +15,15 @@ FORBIDDEN = {
     "pricebook": ("llmecon.cli", "llmecon.report", "llmecon.scenario"),
     "scenario": ("llmecon.cli", "llmecon.report"),
     "report": ("llmecon.cli",),
+    "bench": ("llmecon.cli", "llmecon.report", "llmecon.scenario", "llmecon.mock"),
+    "mock": (
+        "llmecon.cli",
+        "llmecon.report",
+        "llmecon.scenario",
+        "llmecon.bench",
+        "llmecon.pricebook",
+        "llmecon.core",
+    ),
 }
 IMPURE = ("sqlite3", "socket", "http", "urllib", "requests", "httpx", "time", "random", "os")
 

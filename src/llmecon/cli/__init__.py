@@ -11,6 +11,7 @@ import sys
 import click
 
 from llmecon import __version__
+from llmecon.cli.bench import bench
 from llmecon.cli.compare import compare
 from llmecon.cli.estimate import estimate
 from llmecon.cli.plan import plan
@@ -36,6 +37,7 @@ cli.add_command(compare)
 cli.add_command(prices)
 cli.add_command(estimate)
 cli.add_command(plan)
+cli.add_command(bench)
 
 
 def main(argv: list[str] | None = None) -> None:

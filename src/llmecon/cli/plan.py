@@ -11,6 +11,7 @@ import click
 from llmecon.errors import LlmeconError
 
 if TYPE_CHECKING:
+    from llmecon.core.capacity import Throughput
     from llmecon.core.options import ApiOption
     from llmecon.core.planning import Machine
     from llmecon.core.roofline import GpuSpec
@@ -64,6 +65,12 @@ POSITIVE = click.FloatRange(min=0, min_open=True)
 @click.option(
     "--engine", type=click.Choice(["current", "legacy"]), default="current", show_default=True
 )
+@click.option(
+    "--measured",
+    multiple=True,
+    metavar="INSTANCE=FILE",
+    help="A `llmecon bench` result for the model on INSTANCE (repeatable).",
+)
 @click.option("--top", type=click.IntRange(min=1), default=10, show_default=True)
 @click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table")
 def plan(
@@ -71,7 +78,7 @@ def plan(
     ttft_p95: float | None, tpot: float | None, apis: tuple[str, ...],
     precisions: tuple[str, ...], service: str, pricing: str, peak_factor: float | None,
     daily_profile: str | None, autoscale: bool, target_utilization: float, min_replicas: int,
-    engine: str, top: int, output_format: str,
+    engine: str, measured: tuple[str, ...], top: int, output_format: str,
 ) -> None:  # fmt: skip
     """Search instances, GPU counts, precisions and replicas for the cheapest self-hosting.
 
@@ -109,6 +116,7 @@ def plan(
         targets=Targets(ttft_p95, tpot),
         rules=FleetRules(peak_factor or 1.0, target_utilization, min_replicas, profile, autoscale),
         efficiency=ENGINES[engine],
+        measured=measured_machines(book, load_gpus(), measured),
     )
     render = render_plan_json if output_format == "json" else render_plan_table
     render(result, sys.stdout, top=top, price_book=book.version)
@@ -164,3 +172,32 @@ def api_options(book: PriceBook, names: tuple[str, ...]) -> list[ApiOption]:
         price = book.api_model(name)
         options.append(ApiOption(name, TokenPricing(input=price.input, output=price.output), name))
     return options
+
+
+def measured_machines(
+    book: PriceBook, gpus: dict[str, GpuSpec], items: tuple[str, ...]
+) -> list[tuple[Machine, Throughput]]:
+    """INSTANCE=FILE pairs: the instance's price with the throughput a bench measured on it."""
+    from pathlib import Path  # noqa: PLC0415
+
+    from llmecon.core.planning import Machine  # noqa: PLC0415
+    from llmecon.scenario.capacity_source import read_profile  # noqa: PLC0415
+
+    found = []
+    for item in items:
+        name, _, path = item.partition("=")
+        if not name or not path:
+            raise LlmeconError(
+                f"--measured {item!r}: write INSTANCE=FILE, e.g. g5.xlarge=bench.json"
+            )
+        entry = book.instance(name)
+        gpu = gpus.get((entry.gpu or "").lower())
+        if gpu is None or entry.gpus < 1:
+            raise LlmeconError(f"--measured {item!r}: {name} has no GPU the catalog knows")
+        rate = read_profile(Path(path), f"--measured {item!r}", _measured_error)
+        found.append((Machine(entry.name, entry.hourly, gpu, int(entry.gpus)), rate))
+    return found
+
+
+def _measured_error(key: str, problem: str) -> LlmeconError:
+    return LlmeconError(f"{key}: {problem}")

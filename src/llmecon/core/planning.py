@@ -54,15 +54,17 @@ class Candidate:
     """One way to serve the volume, with its cost and what limits it."""
 
     machine: Machine
-    precision: str
+    precision: str  # "measured" for a bench result
     tensor_parallel: int
-    estimate: Estimate
-    binding: str  # what stops a bigger batch: memory, engine limit, ttft or tpot target
+    binding: str  # what stops a bigger batch: memory, engine limit, ttft/tpot target, measured
     option: SelfHostedOption
     replicas: int  # machines needed at the volume
     daily_cost: float
     cost_per_1m_tokens: float
     utilization: float | None
+    per_machine_rps: float
+    source: str  # where the throughput comes from
+    estimate: Estimate | None = None  # None when the throughput was measured
 
     @property
     def replicas_per_machine(self) -> int:
@@ -120,12 +122,23 @@ def plan_deployments(
     targets: Targets = Targets(),
     rules: FleetRules = FleetRules(),
     efficiency: Efficiency = DEFAULT_EFFICIENCY,
+    measured: Iterable[tuple[Machine, Throughput]] = (),
 ) -> tuple[list[Candidate], list[Rejected]]:
-    """Every feasible configuration sorted by daily cost, and the rejected ones with reasons."""
+    """Every feasible configuration sorted by daily cost, and the rejected ones with reasons.
+
+    `measured` adds machines whose per-machine throughput a benchmark measured (one replica
+    over all their GPUs); they are ranked with the estimates.
+    """
     if tokens.input is None or tokens.output is None:
         raise ValueError("planning needs input and output tokens per request")
     search = _Search(model, tokens, requests_per_day, targets, rules, efficiency)
-    candidates, rejected = [], []
+    candidates = [
+        _priced(
+            search, machine, "measured", machine.gpus, rate=rate, binding="measured", estimate=None
+        )
+        for machine, rate in measured
+    ]
+    rejected = []
     for machine, precision, tp in _configurations(machines, precisions):
         best = _best_estimate(search, machine, precision, tp)
         if isinstance(best, str):
@@ -178,10 +191,24 @@ def _candidate(
     search: _Search, machine: Machine, precision: str, tp: int, best: tuple[Estimate, str]
 ) -> Candidate:
     estimate, binding = best
-    rules = search.rules
     per_machine = estimate.requests_per_second * (machine.gpus // tp)
+    rate = Throughput(describe(machine, precision, tp, estimate), requests_per_second=per_machine)
+    return _priced(search, machine, precision, tp, rate=rate, binding=binding, estimate=estimate)
+
+
+def _priced(
+    search: _Search,
+    machine: Machine,
+    precision: str,
+    tp: int,
+    *,
+    rate: Throughput,
+    binding: str,
+    estimate: Estimate | None,
+) -> Candidate:
+    rules = search.rules
     fleet = CapacityFleet(
-        Throughput(describe(machine, precision, tp, estimate), requests_per_second=per_machine),
+        rate,
         peak_factor=rules.peak_factor,
         target_utilization=rules.target_utilization,
         min_replicas=rules.min_replicas,
@@ -200,13 +227,15 @@ def _candidate(
         machine=machine,
         precision=precision,
         tensor_parallel=tp,
-        estimate=estimate,
         binding=binding,
         option=option,
         replicas=bill.fleet.peak_replicas,
         daily_cost=bill.daily_cost,
         cost_per_1m_tokens=bill.cost_per_1m_tokens or 0.0,
         utilization=bill.fleet.utilization,
+        per_machine_rps=bill.fleet.per_replica_rps,
+        source=rate.source,
+        estimate=estimate,
     )
 
 
@@ -254,11 +283,12 @@ def make_plan(
     targets: Targets = Targets(),
     rules: FleetRules = FleetRules(),
     efficiency: Efficiency = DEFAULT_EFFICIENCY,
+    measured: Iterable[tuple[Machine, Throughput]] = (),
 ) -> Plan:
     """Candidates sorted by daily cost, next to paid APIs and their break-evens."""
     candidates, rejected = plan_deployments(
         model, machines, precisions, tokens, requests_per_day,
-        targets=targets, rules=rules, efficiency=efficiency,
+        targets=targets, rules=rules, efficiency=efficiency, measured=measured,
     )  # fmt: skip
     cheapest = candidates[0].option if candidates else None
     alternatives = tuple(

@@ -24,6 +24,7 @@ NOTES = (
 def candidate_to_dict(candidate: Candidate) -> dict[str, Any]:
     estimate = candidate.estimate
     return {
+        "source": candidate.source,
         "instance": candidate.machine.name,
         "pricing": candidate.machine.pricing,
         "hourly_price": candidate.machine.hourly.amount,
@@ -33,13 +34,11 @@ def candidate_to_dict(candidate: Candidate) -> dict[str, Any]:
         "tensor_parallel": candidate.tensor_parallel,
         "replicas_per_instance": candidate.replicas_per_machine,
         "precision": candidate.precision,
-        "concurrency": estimate.concurrency,
+        "concurrency": None if estimate is None else estimate.concurrency,
         "binding": candidate.binding,
-        "ttft_ms": clean(estimate.ttft_ms),
-        "tpot_ms": clean(estimate.tpot_ms),
-        "requests_per_second_per_instance": clean(
-            estimate.requests_per_second * candidate.replicas_per_machine
-        ),
+        "ttft_ms": None if estimate is None else clean(estimate.ttft_ms),
+        "tpot_ms": None if estimate is None else clean(estimate.tpot_ms),
+        "requests_per_second_per_instance": clean(candidate.per_machine_rps),
         "replicas": candidate.replicas,
         "utilization": None if candidate.utilization is None else clean(candidate.utilization),
         "daily_cost": clean(candidate.daily_cost),
@@ -151,13 +150,18 @@ def _candidates_table(candidates: tuple[Candidate, ...]) -> Table:
         table.add_row(
             "★" if rank == 1 else str(rank), c.machine.name + spot,
             f"{c.machine.gpus}x {c.machine.gpu.name}", c.precision, str(c.replicas_per_machine),
-            str(c.estimate.concurrency), c.binding, f"{c.estimate.ttft_ms:,.0f}",
-            f"{c.estimate.tpot_ms:,.1f}",
-            f"{c.estimate.requests_per_second * c.replicas_per_machine:,.3g}", str(c.replicas),
+            _estimated(c, "concurrency", "{:,}"), c.binding, _estimated(c, "ttft_ms", "{:,.0f}"),
+            _estimated(c, "tpot_ms", "{:,.1f}"), f"{c.per_machine_rps:,.3g}", str(c.replicas),
             f"{c.utilization:.0%}" if c.utilization is not None else "-",
             money(c.daily_cost), money(c.cost_per_1m_tokens),
         )  # fmt: skip
     return table
+
+
+def _estimated(candidate: Candidate, field: str, form: str) -> str:
+    if candidate.estimate is None:
+        return "-"
+    return form.format(getattr(candidate.estimate, field))
 
 
 def _api_table(plan: Plan) -> Table:

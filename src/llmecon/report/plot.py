@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from llmecon.core.comparison import Comparison
 from llmecon.core.series import CostSeries
-from llmecon.errors import LlmeconError
+from llmecon.report.figures import check_path, new_figure, save_figure
 from llmecon.report.numbers import volume
 
 _MAX_LABELLED = 5
@@ -18,35 +16,14 @@ _LABEL_OFFSETS = ((6, 8), (6, -16), (6, 22), (6, -30))  # staggered so near labe
 
 def write_plot(comparison: Comparison, series: tuple[CostSeries, ...], path: Path) -> None:
     """Draw the comparison to `path` (PNG, SVG or PDF by suffix), replacing it atomically."""
-    suffix = path.suffix.lower().lstrip(".")
-    if suffix not in {"png", "svg", "pdf"}:
-        raise LlmeconError(f"--plot {path}: unsupported file type; use a .png, .svg or .pdf name")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise LlmeconError(
-            f"--plot {path}: cannot create folder {path.parent} ({error.strerror}); "
-            "choose another path"
-        ) from None
-    figure = _figure(comparison, series)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=path.suffix, prefix=".llmecon-")
-    os.close(handle)
-    try:
-        figure.savefig(temporary, format=suffix, dpi=120)
-        Path(temporary).replace(path)
-    except OSError as error:
-        Path(temporary).unlink(missing_ok=True)
-        raise LlmeconError(f"--plot {path}: cannot write ({error.strerror})") from None
+    check_path(path)
+    save_figure(_figure(comparison, series), path)
 
 
 def _figure(comparison: Comparison, series: tuple[CostSeries, ...]) -> Any:
-    import matplotlib  # noqa: PLC0415 - slow import, only when plotting
+    from matplotlib.ticker import FuncFormatter  # noqa: PLC0415 - slow import
 
-    matplotlib.use("Agg")
-    from matplotlib.figure import Figure  # noqa: PLC0415
-    from matplotlib.ticker import FuncFormatter  # noqa: PLC0415
-
-    figure = Figure(figsize=(10, 6.2), layout="constrained")
+    figure = new_figure()
     axes = figure.add_subplot()
     for line in series:
         style = "-" if line.kind == "api" else "--"

@@ -112,5 +112,8 @@ def _run_rate(run: dict[str, Any]) -> float:
         return 0.0
     summary = run.get("summary") if isinstance(run.get("summary"), dict) else {}
     assert isinstance(summary, dict)
-    rate = summary.get("goodput_requests_per_second", summary.get("requests_per_second"))
-    return float(rate) if isinstance(rate, int | float) and not isinstance(rate, bool) else 0.0
+    for key in ("goodput_requests_per_second", "requests_per_second"):
+        rate = summary.get(key)
+        if isinstance(rate, int | float) and not isinstance(rate, bool):
+            return float(rate)
+    return 0.0

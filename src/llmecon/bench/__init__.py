@@ -1,0 +1,1 @@
+"""`llmecon bench`: measure an OpenAI-compatible endpoint (load generator, metrics, health)."""

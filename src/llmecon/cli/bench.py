@@ -1,0 +1,212 @@
+"""`llmecon bench`: load-test an OpenAI-compatible endpoint; capacity and $/1M tokens."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from llmecon.errors import LlmeconError
+
+if TYPE_CHECKING:
+    from llmecon.bench.runner import Load, Progress
+
+SLO_KEYS = ("ttft_ms", "itl_ms", "e2e_ms")
+POSITIVE = click.FloatRange(min=0, min_open=True)
+
+
+@click.command()
+@click.argument("base_url")
+@click.option("--model", required=True, help="Model name sent in each request.")
+@click.option("--api-key", envvar="LLMECON_API_KEY", help="Bearer key (or $LLMECON_API_KEY).")
+@click.option("--requests", type=click.IntRange(min=1), help="Requests per run (default 100).")
+@click.option("--duration", type=POSITIVE, help="Seconds per run instead of a request count.")
+@click.option("--concurrency", type=click.IntRange(min=1), help="Closed loop: requests in flight.")
+@click.option("--rate", type=POSITIVE, help="Open loop: requests per second.")
+@click.option(
+    "--arrivals", type=click.Choice(["constant", "poisson"]), default="constant", show_default=True
+)
+@click.option("--sweep", metavar="V,V,...", help="Several concurrencies (or rates with --rate).")
+@click.option("--input-tokens", type=click.IntRange(min=1), default=256, show_default=True)
+@click.option("--output-tokens", type=click.IntRange(min=1), default=128, show_default=True)
+@click.option("--stream/--no-stream", default=True, show_default=True)
+@click.option(
+    "--endpoint",
+    "kind",
+    type=click.Choice(["chat", "completions"]),
+    default="chat",
+    show_default=True,
+)
+@click.option("--prompts", type=Path, help="JSONL file of prompts instead of synthetic ones.")
+@click.option("--tokenizer", type=Path, help="The model's tokenizer.json for token counts.")
+@click.option(
+    "--ignore-eos",
+    type=click.Choice(["auto", "on", "off"]),
+    default="auto",
+    show_default=True,
+    help="Ask for exactly --output-tokens (probed when auto).",
+)
+@click.option("--warmup", type=click.IntRange(min=0), default=0, show_default=True)
+@click.option("--timeout", type=POSITIVE, default=120.0, show_default=True, help="Seconds.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option(
+    "--slo",
+    "slos",
+    multiple=True,
+    metavar="KEY=MS",
+    help="ttft_ms=500, itl_ms=50 or e2e_ms=2000 (repeatable): goodput counts these.",
+)
+@click.option("--hourly-price", type=POSITIVE, help="What the endpoint's machine costs per hour.")
+@click.option("--instance", help="Or a catalog instance for the hourly price.")
+@click.option("--api", "apis", multiple=True, metavar="MODEL", help="Paid API for break-evens.")
+@click.option("--output", type=Path, help="Write the JSON result (a capacity profile) here.")
+@click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table")
+@click.option("--plot", type=Path, help="Latency against throughput over the sweep (.png).")
+def bench(base_url: str, **options: Any) -> None:
+    """Measure an OpenAI-compatible endpoint: latency, throughput, goodput, cost.
+
+    BASE_URL is the API base, like http://127.0.0.1:8000/v1. The JSON result is what a
+    scenario's `capacity: {profile: FILE}` reads.
+
+    \b
+    Example:
+      llmecon bench http://127.0.0.1:8000/v1 --model mock --requests 200 --concurrency 8
+      llmecon bench http://127.0.0.1:8000/v1 --model mock --rate 20 --duration 10 \\
+          --sweep 10,20,40 --slo ttft_ms=500 --hourly-price 1.006 --api gpt-4o-mini
+    """
+    from llmecon.bench.session import BenchSpec, run_bench  # noqa: PLC0415 - keeps --help fast
+
+    spec = BenchSpec(
+        base_url=base_url, model=options["model"], loads=_loads(options),
+        api_key=options["api_key"], endpoint=options["kind"], stream=options["stream"],
+        input_tokens=options["input_tokens"], output_tokens=options["output_tokens"],
+        prompts_file=options["prompts"], tokenizer_file=options["tokenizer"],
+        slos=_slos(options["slos"]), ignore_eos=options["ignore_eos"], seed=options["seed"],
+    )  # fmt: skip
+    hourly, apis = _pricing(options)
+    with _progress() as progress:
+        result = run_bench(spec, progress)
+    _report(result, hourly, apis, options)
+
+
+def _loads(options: dict[str, Any]) -> tuple[Load, ...]:
+    from llmecon.bench.runner import Load  # noqa: PLC0415
+
+    if options["concurrency"] is not None and options["rate"] is not None:
+        raise LlmeconError("give --concurrency (closed loop) or --rate (open loop), not both")
+    if options["requests"] is not None and options["duration"] is not None:
+        raise LlmeconError("give --requests or --duration, not both")
+    requests = options["requests"] if options["duration"] is None else None
+    common = {"requests": requests or (None if options["duration"] else 100),
+              "duration_s": options["duration"], "warmup_requests": options["warmup"],
+              "timeout_s": options["timeout"], "seed": options["seed"],
+              "arrivals": options["arrivals"]}  # fmt: skip
+    open_loop = options["rate"] is not None
+    values = _sweep(options["sweep"], integer=not open_loop) if options["sweep"] else None
+    if open_loop:
+        return tuple(Load(rate=rate, **common) for rate in (values or [options["rate"]]))
+    levels = values or [options["concurrency"] or 1]
+    return tuple(Load(concurrency=int(level), **common) for level in levels)
+
+
+def _sweep(text: str, *, integer: bool) -> list[float]:
+    try:
+        values = [float(part) for part in text.split(",")]
+    except ValueError:
+        raise LlmeconError(f"--sweep {text!r}: write numbers separated by commas") from None
+    if not values or min(values) <= 0 or (integer and any(v != int(v) for v in values)):
+        kind = "whole concurrencies" if integer else "rates"
+        raise LlmeconError(f"--sweep {text!r}: give positive {kind}, e.g. 1,2,4,8")
+    return values
+
+
+def _slos(items: tuple[str, ...]) -> dict[str, float]:
+    slos = {}
+    for item in items:
+        key, _, value = item.partition("=")
+        try:
+            limit = float(value)
+        except ValueError:
+            limit = -1.0
+        if key not in SLO_KEYS or limit <= 0:
+            raise LlmeconError(
+                f"--slo {item!r}: write KEY=MS with KEY one of {', '.join(SLO_KEYS)}, "
+                "e.g. --slo ttft_ms=500"
+            )
+        slos[key] = limit
+    return slos
+
+
+def _pricing(options: dict[str, Any]) -> tuple[Any, list[Any]]:
+    if options["hourly_price"] is None and options["instance"] is None:
+        if options["apis"]:
+            raise LlmeconError("--api break-evens need --hourly-price or --instance")
+        return None, []
+    from llmecon.cli.plan import api_options  # noqa: PLC0415
+    from llmecon.core.prices import Price  # noqa: PLC0415
+    from llmecon.pricebook.loader import load_pricebook  # noqa: PLC0415
+
+    book = load_pricebook()
+    if options["hourly_price"] is not None:
+        hourly = Price(options["hourly_price"], "instance-hour", "given with --hourly-price")
+    else:
+        hourly = book.instance(options["instance"]).hourly
+    return hourly, api_options(book, tuple(options["apis"]))
+
+
+@contextmanager
+def _progress() -> Iterator[Callable[[Load], Progress]]:
+    from rich.console import Console  # noqa: PLC0415
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn  # noqa: PLC0415
+
+    console = Console(stderr=True)
+    with Progress(
+        "{task.description}", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=console, transient=True, disable=not console.is_terminal,
+    ) as bar:  # fmt: skip
+
+        def start(load: Load) -> Callable[[int], None]:
+            task = bar.add_task(load.describe(), total=load.requests)
+            return lambda done: bar.update(task, completed=done)
+
+        yield start
+
+
+def _report(result: Any, hourly: Any, apis: list[Any], options: dict[str, Any]) -> None:
+    from llmecon.bench.cost import cost_report  # noqa: PLC0415
+    from llmecon.report.bench_view import (  # noqa: PLC0415
+        bench_to_dict,
+        render_bench_json,
+        render_bench_table,
+    )
+
+    costs = [cost_report(run.summary, hourly, apis) if hourly else None for run in result.runs]
+    if options["output"] is not None:
+        _write_json(options["output"], bench_to_dict(result, costs))
+    if options["plot"] is not None:
+        from llmecon.report.bench_plot import write_bench_plot  # noqa: PLC0415
+
+        write_bench_plot(result, options["plot"])
+    render = render_bench_json if options["output_format"] == "json" else render_bench_table
+    render(result, costs, sys.stdout)
+    for path, what in ((options["output"], "result"), (options["plot"], "plot")):
+        if path is not None:
+            click.echo(f"{what} written to {path}", err=True)
+
+
+def _write_json(path: Path, data: dict[str, Any]) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".llmecon-", suffix=".json")
+        with os.fdopen(handle, "w") as out:
+            json.dump(data, out, indent=2)
+        Path(temporary).replace(path)
+    except OSError as error:
+        raise LlmeconError(f"--output {path}: cannot write ({error.strerror})") from None

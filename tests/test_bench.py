@@ -1,0 +1,219 @@
+"""`llmecon bench` against the mock server: accuracy within 1 ms, faults, health, cost, profiles."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from itertools import pairwise
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from conftest import Run
+from llmecon.bench.metrics import Record, percentile, summarize
+from llmecon.bench.runner import Load
+from llmecon.bench.session import BenchSpec, run_bench
+from llmecon.bench.sse import has_text, split_events
+from llmecon.mock import MockSettings, running
+
+
+@pytest.fixture(scope="module")
+def timed() -> Iterator[str]:
+    with running(MockSettings(ttft_ms=80, itl_ms=10, output_tokens=32)) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def chunky() -> Iterator[str]:
+    with running(MockSettings(ttft_ms=80, itl_ms=10, output_tokens=32, tokens_per_chunk=4)) as url:
+        yield url
+
+
+def _bench(url: str, **spec: Any) -> Any:
+    loads = spec.pop("loads", (Load(concurrency=4, requests=40),))
+    spec.setdefault("input_tokens", 64)
+    spec.setdefault("output_tokens", 32)
+    return run_bench(BenchSpec(base_url=url, model="mock", loads=loads, **spec))
+
+
+def _assert_accurate(summary: Any, ttft: float, itl: float) -> None:
+    assert summary.completed == summary.requests
+    assert summary.ttft_ms.p50 == pytest.approx(ttft, abs=1.0)
+    assert summary.ttft_ms.mean == pytest.approx(ttft, abs=1.0)
+    assert summary.itl_ms.p50 == pytest.approx(itl, abs=1.0)
+    assert summary.itl_ms.max == pytest.approx(itl, abs=1.0)
+    assert summary.token_source == "server"
+
+
+def test_streaming_ttft_and_itl_within_1ms(timed: str) -> None:
+    (run,) = _bench(timed).runs
+    _assert_accurate(run.summary, 80, 10)
+    assert run.summary.e2e_ms.p50 == pytest.approx(80 + 31 * 10, abs=1.5)
+    assert run.health.valid
+
+
+def test_several_tokens_per_chunk_within_1ms(chunky: str) -> None:
+    (run,) = _bench(chunky).runs
+    _assert_accurate(run.summary, 80, 10)
+    assert run.summary.output_tokens is not None and run.summary.output_tokens.mean == 32
+
+
+def test_role_only_first_delta_is_not_the_first_token(timed: str) -> None:
+    # The mock sends {"role": "assistant", "content": ""} at once; TTFT must still be 80 ms.
+    (run,) = _bench(timed, loads=(Load(concurrency=1, requests=5),)).runs
+    assert min(record.ttft_ms for record in run.records) > 79
+
+
+def test_non_streaming(timed: str) -> None:
+    (run,) = _bench(timed, stream=False).runs
+    assert run.summary.completed == 40
+    assert run.summary.ttft_ms.p50 == pytest.approx(80 + 31 * 10, abs=1.5)
+    assert run.summary.itl_ms is None
+
+
+def test_open_loop_rate_and_health(timed: str) -> None:
+    load = Load(rate=50, requests=100, arrivals="poisson", seed=7)
+    (run,) = _bench(timed, loads=(load,)).runs
+    assert run.summary.completed == 100
+    assert run.health.lateness_ms is not None and run.health.lateness_ms.p99 < 10
+    assert run.health.valid, run.health.reasons
+    assert run.summary.ttft_queued_ms.p50 >= run.summary.ttft_ms.p50
+
+
+def test_the_seed_makes_schedules_repeatable(timed: str) -> None:
+    load = Load(rate=200, requests=30, arrivals="poisson", seed=3)
+    first, second = (_bench(timed, loads=(load,)).runs[0] for _ in range(2))
+    gaps = [[round(b.t_sched - a.t_sched, 9) for a, b in pairwise(r)]
+            for r in (first.records, second.records)]  # fmt: skip
+    assert gaps[0] == gaps[1]
+
+
+def test_sweep_runs_every_level(timed: str) -> None:
+    loads = tuple(Load(concurrency=c, requests=16) for c in (1, 4, 8))
+    runs = _bench(timed, loads=loads).runs
+    assert [r.load.concurrency for r in runs] == [1, 4, 8]
+    rates = [r.summary.requests_per_second for r in runs]
+    assert rates[0] < rates[1] < rates[2]
+
+
+def test_client_counts_tokens_when_the_server_sends_no_usage() -> None:
+    with running(MockSettings(ttft_ms=5, itl_ms=1, output_tokens=16, usage=False)) as url:
+        (run,) = _bench(url, output_tokens=16, loads=(Load(concurrency=2, requests=10),)).runs
+    assert run.summary.token_source == "client"
+    assert run.summary.output_tokens is not None
+    assert run.summary.output_tokens.mean == pytest.approx(16, abs=1)  # tiktoken, not the model
+
+
+@pytest.mark.parametrize(
+    ("fault", "kind"),
+    [("http_500", "http_500"), ("http_429", "http_429"), ("cut", "cut"),
+     ("malformed", "malformed"), ("close", "closed"), ("hang", "timeout")],
+)  # fmt: skip
+def test_faults_are_counted_not_fatal(fault: str, kind: str) -> None:
+    settings = MockSettings(ttft_ms=2, itl_ms=1, output_tokens=8, fault=fault, fault_every=3)
+    with running(settings) as url:
+        load = Load(concurrency=1, requests=9, timeout_s=1.0)
+        (run,) = _bench(url, output_tokens=8, loads=(load,)).runs
+    assert run.summary.errors == {kind: 3}
+    assert run.summary.completed == 6
+
+
+def test_connection_refused_is_counted() -> None:
+    (run,) = _bench("http://127.0.0.1:9/v1", loads=(Load(concurrency=1, requests=3),)).runs
+    assert run.summary.errors == {"connect": 3}
+
+
+def test_sse_parsing() -> None:
+    buffer = bytearray(b'data: {"choices":[{"delta":{"role":"assistant","content":""}}]}\n\n'
+                       b'data: {"choices":[{"delta":{"content": "hi"}}]}\n\ndata: [DO')  # fmt: skip
+    events = split_events(buffer)
+    assert [has_text(e) for e in events] == [False, True]
+    assert bytes(buffer) == b"data: [DO"
+    assert not has_text(b'{"choices":[{"delta":{"content":null}}]}')
+    assert has_text(b'{"choices":[{"text":"x","index":0}]}')
+
+
+def test_metric_definitions() -> None:
+    record = Record(t_sched=0.0, t_send=0.5, t_first=0.6, t_last=1.6, t_done=1.7,
+                    input_tokens=10, output_tokens=11, token_source="server")  # fmt: skip
+    assert record.ttft_ms == pytest.approx(100)
+    assert record.e2e_ms == pytest.approx(1100)
+    assert record.itl_ms == pytest.approx(100)  # (1.6 - 0.6) / (11 - 1)
+    summary = summarize([record], {"ttft_ms": 50})
+    assert summary.goodput_requests_per_second == 0.0
+    assert summary.ttft_queued_ms is not None and summary.ttft_queued_ms.p50 == pytest.approx(600)
+    assert percentile([1.0, 2.0, 3.0, 4.0], 0.5) == 2.5
+
+
+def _cli_json(llmecon: Callable[..., Run], *args: str) -> Any:
+    run = llmecon("bench", *args, "--format", "json")
+    assert run.code == 0, run.err
+    return json.loads(run.out)
+
+
+def test_cli_json_contract_and_cost(
+    timed: str, llmecon: Callable[..., Run], tmp_path: Path
+) -> None:
+    output = tmp_path / "bench.json"
+    data = _cli_json(
+        llmecon, timed, "--model", "mock", "--requests", "30", "--concurrency", "6",
+        "--output-tokens", "32", "--input-tokens", "64", "--slo", "ttft_ms=100",
+        "--hourly-price", "1.0", "--api", "gpt-4o-mini", "--output", str(output),
+    )  # fmt: skip
+    assert json.loads(output.read_text()) == data
+    (run,) = data["runs"]
+    summary = run["summary"]
+    for key in ("requests", "completed", "errors", "duration_s", "requests_per_second",
+                "input_tokens_per_second", "output_tokens_per_second", "token_source"):  # fmt: skip
+        assert key in summary
+    assert set(summary["ttft_ms"]) >= {"p50", "p90", "p95", "p99", "mean"}
+    assert summary["goodput_requests_per_second"] == pytest.approx(summary["requests_per_second"])
+    cost = run["cost"]
+    tps = summary["output_tokens_per_second"]
+    assert cost["max_throughput"]["per_1m_output_tokens"] == pytest.approx(1e6 / (tps * 3600))
+    assert cost["breakeven"][0]["api"] == "gpt-4o-mini"
+    assert run["health"]["valid"] is True
+
+
+def test_profile_drives_compare(timed: str, llmecon: Callable[..., Run], tmp_path: Path) -> None:
+    profile = tmp_path / "bench.json"
+    _cli_json(llmecon, timed, "--model", "mock", "--requests", "20", "--concurrency", "4",
+              "--output", str(profile))  # fmt: skip
+    measured = json.loads(profile.read_text())["runs"][0]["summary"]["requests_per_second"]
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text(yaml.safe_dump({
+        "name": "measured", "workload": {"requests_per_day": 1e6, "input_tokens": 64,
+                                         "output_tokens": 32},
+        "options": [{"name": "mine", "self_hosted": {"hourly_price": 1.0,
+                                                     "capacity": {"profile": "bench.json"}}}],
+    }))  # fmt: skip
+    run = llmecon("compare", str(scenario), "--format", "json")
+    assert run.code == 0, run.err
+    capacity = json.loads(run.out)["results"][0]["options"][0]["capacity"]
+    assert capacity["per_replica_requests_per_second"] == pytest.approx(measured)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--concurrency", "2", "--rate", "3"), "not both"),
+        (("--requests", "2", "--duration", "3"), "not both"),
+        (("--slo", "ttft=5"), "KEY=MS"),
+        (("--sweep", "1,x"), "numbers separated by commas"),
+        (("--sweep", "1.5,2"), "whole concurrencies"),
+        (("--api", "gpt-4o-mini"), "need --hourly-price"),
+        (("--concurrency", "0"), "--concurrency"),
+    ],
+)
+def test_bad_bench_input(llmecon: Callable[..., Run], args: tuple[str, ...], message: str) -> None:
+    run = llmecon("bench", "http://127.0.0.1:9/v1", "--model", "m", *args)
+    assert run.code == 2 and run.out == ""
+    (line,) = run.err.strip().splitlines()
+    assert message in line
+
+
+def test_bad_url(llmecon: Callable[..., Run]) -> None:
+    run = llmecon("bench", "localhost:8000", "--model", "m")
+    assert run.code == 2 and "http(s) URL" in run.err
