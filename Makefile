@@ -21,6 +21,10 @@ demo: $(STAMP)
 	$(BIN)/llmecon compare examples/article-capacity.yaml --plot out/article-capacity.png
 	$(BIN)/llmecon plan --model llama-3.1-8b --requests-per-day 1000000 --input-tokens 500 \
 	    --output-tokens 167 --ttft-p95 1000 --tpot 50 --top 5
+	$(BIN)/llmecon bench embedded --requests 8 --concurrency 1 --input-tokens 64 \
+	    --output-tokens 32 --instance ml.c5.xlarge --api gpt-4o-mini \
+	    --output out/bench-embedded.json
+	$(BIN)/llmecon compare examples/embedded-measured.yaml
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

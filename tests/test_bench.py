@@ -217,3 +217,21 @@ def test_bad_bench_input(llmecon: Callable[..., Run], args: tuple[str, ...], mes
 def test_bad_url(llmecon: Callable[..., Run]) -> None:
     run = llmecon("bench", "localhost:8000", "--model", "m")
     assert run.code == 2 and "http(s) URL" in run.err
+
+
+@pytest.mark.slow
+def test_bench_against_the_embedded_model(llmecon: Callable[..., Run]) -> None:
+    """The real embedded model: SmolLM2-135M on llama-cpp-python's OpenAI-compatible server."""
+    data = _cli_json(llmecon, "embedded", "--requests", "4", "--input-tokens", "32",
+                     "--output-tokens", "16", "--no-stream")  # fmt: skip
+    (run,) = data["runs"]
+    assert data["model"] == "smollm2-135m"
+    assert run["summary"]["completed"] == 4
+    assert run["summary"]["token_source"] == "server"  # non-streamed bodies carry usage
+    assert 0 < run["summary"]["output_tokens"]["mean"] <= 16
+    streamed = _cli_json(llmecon, "embedded", "--requests", "3", "--input-tokens", "32",
+                         "--output-tokens", "16")  # fmt: skip
+    summary = streamed["runs"][0]["summary"]
+    assert summary["completed"] == 3
+    assert summary["token_source"] == "client"  # llama-cpp-python streams no usage
+    assert summary["ttft_ms"]["p50"] < summary["e2e_ms"]["p50"]

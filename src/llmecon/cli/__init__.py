@@ -14,6 +14,7 @@ from llmecon import __version__
 from llmecon.cli.bench import bench
 from llmecon.cli.compare import compare
 from llmecon.cli.estimate import estimate
+from llmecon.cli.mock_server import mock_server
 from llmecon.cli.plan import plan
 from llmecon.cli.prices import prices
 from llmecon.errors import LlmeconError
@@ -38,6 +39,7 @@ cli.add_command(prices)
 cli.add_command(estimate)
 cli.add_command(plan)
 cli.add_command(bench)
+cli.add_command(mock_server)
 
 
 def main(argv: list[str] | None = None) -> None:

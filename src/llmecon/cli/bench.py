@@ -24,7 +24,7 @@ POSITIVE = click.FloatRange(min=0, min_open=True)
 
 @click.command()
 @click.argument("base_url")
-@click.option("--model", required=True, help="Model name sent in each request.")
+@click.option("--model", help="Model name sent in each request (default for `embedded`).")
 @click.option("--api-key", envvar="LLMECON_API_KEY", help="Bearer key (or $LLMECON_API_KEY).")
 @click.option("--requests", type=click.IntRange(min=1), help="Requests per run (default 100).")
 @click.option("--duration", type=POSITIVE, help="Seconds per run instead of a request count.")
@@ -72,28 +72,46 @@ POSITIVE = click.FloatRange(min=0, min_open=True)
 def bench(base_url: str, **options: Any) -> None:
     """Measure an OpenAI-compatible endpoint: latency, throughput, goodput, cost.
 
-    BASE_URL is the API base, like http://127.0.0.1:8000/v1. The JSON result is what a
-    scenario's `capacity: {profile: FILE}` reads.
+    BASE_URL is the API base, like http://127.0.0.1:8000/v1, or `embedded` to start the
+    embedded SmolLM2-135M model (llama.cpp) for the run. The JSON result is what a scenario's
+    `capacity: {profile: FILE}` reads.
 
     \b
     Example:
+      llmecon bench embedded --requests 8 --input-tokens 64 --output-tokens 32
       llmecon bench http://127.0.0.1:8000/v1 --model mock --requests 200 --concurrency 8
       llmecon bench http://127.0.0.1:8000/v1 --model mock --rate 20 --duration 10 \\
           --sweep 10,20,40 --slo ttft_ms=500 --hourly-price 1.006 --api gpt-4o-mini
     """
     from llmecon.bench.session import BenchSpec, run_bench  # noqa: PLC0415 - keeps --help fast
 
-    spec = BenchSpec(
-        base_url=base_url, model=options["model"], loads=_loads(options),
+    loads = _loads(options)
+    hourly, apis = _pricing(options)
+    with _endpoint(base_url, options["model"]) as (url, model), _progress() as progress:
+        spec = BenchSpec(
+            base_url=url, model=model, loads=loads,
         api_key=options["api_key"], endpoint=options["kind"], stream=options["stream"],
         input_tokens=options["input_tokens"], output_tokens=options["output_tokens"],
         prompts_file=options["prompts"], tokenizer_file=options["tokenizer"],
         slos=_slos(options["slos"]), ignore_eos=options["ignore_eos"], seed=options["seed"],
-    )  # fmt: skip
-    hourly, apis = _pricing(options)
-    with _progress() as progress:
+        )  # fmt: skip
         result = run_bench(spec, progress)
     _report(result, hourly, apis, options)
+
+
+@contextmanager
+def _endpoint(base_url: str, model: str | None) -> Iterator[tuple[str, str]]:
+    """The URL and model to bench; `embedded` runs the embedded model for the duration."""
+    if base_url != "embedded":
+        if model is None:
+            raise LlmeconError("give --model NAME (the model name the endpoint serves)")
+        yield base_url, model
+        return
+    from llmecon.engine.embedded import running_embedded  # noqa: PLC0415
+
+    with running_embedded() as embedded:
+        click.echo(f"embedded model {embedded.alias} serving at {embedded.base_url}", err=True)
+        yield embedded.base_url, model or embedded.alias
 
 
 def _loads(options: dict[str, Any]) -> tuple[Load, ...]:

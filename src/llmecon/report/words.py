@@ -7,6 +7,8 @@ from collections.abc import Iterable
 from llmecon.core.breakeven import Breakeven, Crossing
 from llmecon.report.numbers import volume
 
+MAX_LISTED = 4  # more crossings than this are summarized in words
+
 
 def crossing_sentence(crossing: Crossing, kinds: dict[str, str]) -> str:
     """'self-hosting B becomes cheaper than A above 113,436 requests/day'."""
@@ -22,11 +24,18 @@ def breakeven_sentences(breakeven: Breakeven, kinds: dict[str, str]) -> list[str
     """One sentence per crossing, or one saying there is none in range."""
     lo, hi = breakeven.volume_range
     span = f"from {volume(lo)} to {volume(hi)} requests/day"
-    if breakeven.crossings:
-        sentences = [crossing_sentence(c, kinds) for c in breakeven.crossings]
-        if breakeven.truncated:
-            sentences.append(f"(search stopped after {len(sentences)} crossings)")
-        return sentences
+    crossings = breakeven.crossings
+    if len(crossings) > MAX_LISTED:  # a replica staircase hugging a line: summarize
+        first, last = crossings[0], crossings[-1]
+        stopped = " (search stopped there)" if breakeven.truncated else ""
+        return [
+            crossing_sentence(first, kinds),
+            f"{first.cheaper_below} and {first.cheaper_above} swap places {len(crossings)} "
+            f"times up to {volume(last.requests_per_day)} requests/day, as replicas are added"
+            f"{stopped}; above that {last.cheaper_above} stays cheaper (all crossings in JSON)",
+        ]
+    if crossings:
+        return [crossing_sentence(c, kinds) for c in crossings]
     first, second = breakeven.between
     if breakeven.cheaper_throughout is not None:
         other = second if breakeven.cheaper_throughout == first else first

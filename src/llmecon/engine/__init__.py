@@ -1,0 +1,1 @@
+"""Model engines llmecon runs itself: the embedded SmolLM2 model on llama.cpp."""
