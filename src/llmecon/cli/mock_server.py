@@ -50,7 +50,7 @@ def mock_server(
     fault: str | None,
     fault_every: int,
 ) -> None:
-    """Serve an OpenAI-compatible mock whose timings are exact (within ~0.1 ms).
+    """Serve an OpenAI-compatible mock with exact timings (server side: ~0.1 ms).
 
     Streams send the first token at t0 + TTFT and token i at t0 + TTFT + i * ITL, where t0
     is when the request body arrived. Routes: /v1/chat/completions, /v1/completions,

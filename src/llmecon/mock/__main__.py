@@ -6,7 +6,7 @@ import argparse
 from typing import cast
 
 from llmecon.mock.run import serve
-from llmecon.mock.settings import FAULTS, Fault, MockSettings
+from llmecon.mock.settings import FAULT_HELP, FAULTS, Fault, MockSettings
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -22,8 +22,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--tokens-per-chunk", type=int, default=defaults.tokens_per_chunk)
     parser.add_argument("--no-role-delta", dest="role_delta", action="store_false")
     parser.add_argument("--no-usage", dest="usage", action="store_false")
-    parser.add_argument("--fault", choices=FAULTS)
-    parser.add_argument("--fault-every", type=int, default=defaults.fault_every)
+    faults = "; ".join(f"{name}: {what}" for name, what in FAULT_HELP.items())
+    parser.add_argument("--fault", choices=FAULTS, help=faults)
+    parser.add_argument(
+        "--fault-every", type=int, default=defaults.fault_every,
+        help="inject --fault into every Nth completion request (1 = all)",
+    )  # fmt: skip
     return parser
 
 

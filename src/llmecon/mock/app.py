@@ -12,7 +12,8 @@ from __future__ import annotations
 import functools
 import json
 import time
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping, Sequence
+from types import MappingProxyType
 from typing import Any
 
 from llmecon.mock.alarm import Alarm, load_timerfd
@@ -40,7 +41,7 @@ Handler = Callable[[Receive, Send], Awaitable[None]]
 FaultHandler = Callable[[Request, Receive, Send], Awaitable[None]]
 
 JSON_TYPE = (b"content-type", b"application/json")
-SSE_HEADERS = [(b"content-type", b"text/event-stream"), (b"cache-control", b"no-cache")]
+SSE_HEADERS = ((b"content-type", b"text/event-stream"), (b"cache-control", b"no-cache"))
 ROUTES = "POST /v1/chat/completions, POST /v1/completions, GET /v1/models and GET /healthz"
 HEALTHY = b'{"status":"ok"}'
 
@@ -104,9 +105,12 @@ class MockApp:
         await self._play(plan, t0, receive, send)
 
     async def _play(self, plan: Plan, t0: float, receive: Receive, send: Send) -> None:
-        await send({"type": "http.response.start", "status": 200, "headers": _headers(plan)})
+        """Streams get their headers at once; a JSON body, with its headers when it is due."""
         alarm = Alarm(self._timerfd)
         try:
+            if plan.length is not None:
+                await alarm.wait_until(t0 + plan.events[0][0])
+            await send({"type": "http.response.start", "status": 200, "headers": _headers(plan)})
             await _send_events(plan.events, t0, alarm, send, keep_open=plan.close)
         finally:
             alarm.close()
@@ -130,7 +134,7 @@ async def _send_events(
         start = stop
 
 
-def _headers(plan: Plan) -> list[tuple[bytes, bytes]]:
+def _headers(plan: Plan) -> Sequence[tuple[bytes, bytes]]:
     if plan.length is None:
         return SSE_HEADERS
     return [JSON_TYPE, (b"content-length", b"%d" % plan.length)]
@@ -183,7 +187,7 @@ def _failure(status: int, kind: str, code: str) -> FaultHandler:
 
 
 async def _hang(request: Request, receive: Receive, send: Send) -> None:
-    headers = SSE_HEADERS if request.stream else [JSON_TYPE]
+    headers = SSE_HEADERS if request.stream else (JSON_TYPE,)
     await send({"type": "http.response.start", "status": 200, "headers": headers})
     await _until_disconnect(receive)
 
@@ -202,10 +206,14 @@ async def _lifespan(receive: Receive, send: Send) -> None:
             return
 
 
-EARLY_FAULTS: dict[Fault | None, FaultHandler] = {
-    "http_500": _failure(500, "server_error", "mock_fault"),
-    "http_429": _failure(429, "requests", "rate_limit_exceeded"),
-    "hang": _hang,
-    "close": _close,
-}
-PLAN_FAULTS: dict[Fault | None, Callable[[Plan], Plan]] = {"cut": cut, "malformed": malform}
+EARLY_FAULTS: Mapping[Fault | None, FaultHandler] = MappingProxyType(
+    {
+        "http_500": _failure(500, "server_error", "mock_fault"),
+        "http_429": _failure(429, "requests", "rate_limit_exceeded"),
+        "hang": _hang,
+        "close": _close,
+    }
+)
+PLAN_FAULTS: Mapping[Fault | None, Callable[[Plan], Plan]] = MappingProxyType(
+    {"cut": cut, "malformed": malform}
+)

@@ -21,6 +21,7 @@ from typing import Any
 from llmecon.mock.settings import MockSettings
 
 TOKEN = "tok "
+TOKEN_BYTES = TOKEN.encode()
 DONE = b"data: [DONE]\n\n"
 MALFORMED = b"data: mock fault: this event is not JSON\n\n"
 END = b"]}\n\n"
@@ -129,7 +130,9 @@ def parse_request(body: bytes, shape: Shape, default_tokens: int) -> Request:
         raise RequestError(message) from None
     if not isinstance(data, dict):
         raise RequestError(f"the request body must be a JSON object, got {type(data).__name__}")
-    tokens = data.get("max_tokens", data.get("max_completion_tokens"))
+    tokens = data.get("max_tokens")
+    if tokens is None:
+        tokens = data.get("max_completion_tokens")
     if tokens is None:
         tokens = default_tokens
     elif isinstance(tokens, bool) or not isinstance(tokens, int) or tokens < 1:
@@ -157,7 +160,7 @@ def plan_stream(shape: Shape, settings: MockSettings, request: Request, ident: s
     per_chunk = settings.tokens_per_chunk
 
     def chunk(tokens: int) -> bytes:
-        return head + shape.text_open + TOKEN.encode() * tokens + shape.text_close + END
+        return head + shape.text_open + TOKEN_BYTES * tokens + shape.text_close + END
 
     events: list[Event] = []
     if settings.role_delta and shape.role is not None:
