@@ -15,8 +15,8 @@ from conftest import Run
 from llmecon.bench.metrics import Record, percentile, summarize
 from llmecon.bench.runner import Load
 from llmecon.bench.session import BenchSpec, run_bench
-from llmecon.bench.sse import has_text, split_events
 from llmecon.mock import MockSettings, running
+from llmecon.sse import has_text, split_events
 
 
 @pytest.fixture(scope="module")

@@ -17,8 +17,8 @@ from urllib.parse import urlsplit
 
 import httptools
 
-from llmecon.bench.sse import DONE, has_text, looks_like_json_object, split_events, usage_of
 from llmecon.errors import LlmeconError
+from llmecon.sse import DONE, has_text, looks_like_json_object, split_events, usage_of
 
 
 @dataclass(frozen=True)

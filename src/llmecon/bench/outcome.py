@@ -9,7 +9,7 @@ from llmecon.bench.client import Exchange
 from llmecon.bench.metrics import Distribution, Record, distribution
 from llmecon.bench.prompts import Tokenizer
 from llmecon.bench.runner import RawRun
-from llmecon.bench.sse import text_of
+from llmecon.sse import text_of
 
 CPU_LIMIT = 0.9  # a client busier than this was probably the bottleneck
 LATENESS_LIMIT_MS = 10.0

@@ -26,13 +26,13 @@ def breakeven_sentences(breakeven: Breakeven, kinds: dict[str, str]) -> list[str
     span = f"from {volume(lo)} to {volume(hi)} requests/day"
     crossings = breakeven.crossings
     if len(crossings) > MAX_LISTED:  # a replica staircase hugging a line: summarize
-        first, last = crossings[0], crossings[-1]
+        opening, closing = crossings[0], crossings[-1]
         stopped = " (search stopped there)" if breakeven.truncated else ""
         return [
-            crossing_sentence(first, kinds),
-            f"{first.cheaper_below} and {first.cheaper_above} swap places {len(crossings)} "
-            f"times up to {volume(last.requests_per_day)} requests/day, as replicas are added"
-            f"{stopped}; above that {last.cheaper_above} stays cheaper (all crossings in JSON)",
+            crossing_sentence(opening, kinds),
+            f"{opening.cheaper_below} and {opening.cheaper_above} swap places {len(crossings)} "
+            f"times up to {volume(closing.requests_per_day)} requests/day, as replicas are added"
+            f"{stopped}; above that {closing.cheaper_above} stays cheaper (all crossings in JSON)",
         ]
     if crossings:
         return [crossing_sentence(c, kinds) for c in crossings]
