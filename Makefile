@@ -25,6 +25,7 @@ demo: $(STAMP)
 	    --output-tokens 32 --instance ml.c5.xlarge --api gpt-4o-mini \
 	    --output out/bench-embedded.json
 	$(BIN)/llmecon compare examples/embedded-measured.yaml
+	$(BIN)/python examples/serve_demo.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

@@ -14,9 +14,12 @@ from llmecon import __version__
 from llmecon.cli.bench import bench
 from llmecon.cli.compare import compare
 from llmecon.cli.estimate import estimate
+from llmecon.cli.keys import keys
 from llmecon.cli.mock_server import mock_server
 from llmecon.cli.plan import plan
 from llmecon.cli.prices import prices
+from llmecon.cli.serve import serve
+from llmecon.cli.usage import usage
 from llmecon.errors import LlmeconError
 
 __all__ = ["cli", "main"]
@@ -40,6 +43,9 @@ cli.add_command(estimate)
 cli.add_command(plan)
 cli.add_command(bench)
 cli.add_command(mock_server)
+cli.add_command(serve)
+cli.add_command(keys)
+cli.add_command(usage)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,0 +1,98 @@
+"""`llmecon keys`: API keys for the gateway, stored hashed; a secret is shown once."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+LEDGER_HELP = "sqlite:///PATH (default) or postgresql://... (the same as `llmecon serve`)."
+
+
+@click.group()
+def keys() -> None:
+    """Create, list and revoke gateway API keys."""
+
+
+def _open(url: str | None):  # type: ignore[no-untyped-def]
+    from llmecon.ledger import default_ledger_url, open_ledger  # noqa: PLC0415
+
+    return open_ledger(url or default_ledger_url())
+
+
+@keys.command("create")
+@click.argument("name")
+@click.option("--ledger", "ledger_url", help=LEDGER_HELP)
+def create_key(name: str, ledger_url: str | None) -> None:
+    """Create a key named NAME and print its secret (shown only this once).
+
+    \b
+    Example:
+      llmecon keys create my-team
+    """
+    ledger = _open(ledger_url)
+    try:
+        info, secret = ledger.create_key(name)
+    finally:
+        ledger.close()
+    click.echo(secret)
+    click.echo(
+        f"key {info.id} ({name}) created; the secret above is not stored and will not "
+        "be shown again",
+        err=True,
+    )
+
+
+@keys.command("list")
+@click.option("--ledger", "ledger_url", help=LEDGER_HELP)
+@click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table")
+def list_keys(ledger_url: str | None, output_format: str) -> None:
+    """List keys (id, name, prefix, created, revoked); secrets are never shown.
+
+    \b
+    Example:
+      llmecon keys list --format json
+    """
+    ledger = _open(ledger_url)
+    try:
+        infos = ledger.list_keys()
+    finally:
+        ledger.close()
+    rows = [
+        {
+            "id": k.id,
+            "name": k.name,
+            "prefix": k.prefix,
+            "created_at": k.created_at.isoformat(),
+            "revoked_at": k.revoked_at.isoformat() if k.revoked_at else None,
+        }
+        for k in infos
+    ]
+    if output_format == "json":
+        click.echo(json.dumps(rows, indent=2))
+        return
+    for row in rows:
+        state = f"revoked {row['revoked_at']}" if row["revoked_at"] else "active"
+        click.echo(f"{row['id']}  {row['name']}  {row['prefix']}...  {row['created_at']}  {state}")
+
+
+@keys.command("revoke")
+@click.argument("key_id")
+@click.option("--ledger", "ledger_url", help=LEDGER_HELP)
+def revoke_key(key_id: str, ledger_url: str | None) -> None:
+    """Revoke the key KEY_ID: the gateway refuses it from then on.
+
+    \b
+    Example:
+      llmecon keys revoke k_3f9a2c
+    """
+    from llmecon.errors import LlmeconError  # noqa: PLC0415
+
+    ledger = _open(ledger_url)
+    try:
+        done = ledger.revoke_key(key_id)
+    finally:
+        ledger.close()
+    if not done:
+        raise LlmeconError(f"no active key {key_id!r}; see `llmecon keys list`")
+    click.echo(f"key {key_id} revoked", err=True)

@@ -1,0 +1,243 @@
+"""`llmecon serve`: the article's architecture, running. The embedded model (or any
+OpenAI-compatible upstream) behind an OpenAI-compatible gateway with keys and a cost ledger."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from llmecon.errors import LlmeconError
+
+if TYPE_CHECKING:
+    from llmecon.core.prices import Price
+    from llmecon.gateway.upstreams import Upstream
+    from llmecon.pricebook.book import PriceBook
+
+LOOPBACK = {"127.0.0.1", "::1", "localhost"}
+DEFAULT_COMPARE = ("gpt-4o-mini",)
+EMBEDDED_PRICE = "ml.c5.xlarge"  # a 4-vCPU CPU instance: what the embedded model would run on
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=click.IntRange(1, 65535), default=8080, show_default=True)
+@click.option("--no-auth", is_flag=True, help="No API keys (only when bound to loopback).")
+@click.option(
+    "--upstream",
+    "upstreams",
+    multiple=True,
+    metavar="NAME=URL",
+    help="An OpenAI-compatible upstream, e.g. vllm=http://10.0.0.5:8000/v1.",
+)
+@click.option(
+    "--upstream-price",
+    "prices",
+    multiple=True,
+    metavar="NAME=USD_PER_HOUR|INSTANCE",
+    help="What an upstream's machine costs (a number or a catalog instance).",
+)
+@click.option(
+    "--upstream-key",
+    "keys",
+    multiple=True,
+    metavar="NAME=ENVVAR",
+    help="Environment variable holding an upstream's API key.",
+)
+@click.option("--no-embedded", is_flag=True, help="Do not start the embedded SmolLM2 model.")
+@click.option(
+    "--compare-with",
+    "compare",
+    multiple=True,
+    metavar="MODEL",
+    help=f"Paid API priced for every request (default {DEFAULT_COMPARE[0]}).",
+)
+@click.option("--ledger", "ledger_url", help="sqlite:///PATH (default) or postgresql://...")
+@click.option(
+    "--interval",
+    type=click.FloatRange(min=1),
+    default=60.0,
+    show_default=True,
+    help="Seconds per cost-allocation interval.",
+)
+@click.option("--body-limit", type=click.IntRange(min=1024), default=1 << 20, show_default=True)
+def serve(
+    host: str,
+    port: int,
+    no_auth: bool,
+    upstreams: tuple[str, ...],
+    prices: tuple[str, ...],
+    keys: tuple[str, ...],
+    no_embedded: bool,
+    compare: tuple[str, ...],
+    ledger_url: str | None,
+    interval: float,
+    body_limit: int,
+) -> None:
+    """Serve models behind an OpenAI-compatible gateway that records what each request cost.
+
+    By default the embedded SmolLM2-135M model (llama.cpp) is started as upstream `embedded`
+    and priced as an ml.c5.xlarge. Every request is a ledger row; see `llmecon usage`.
+
+    \b
+    Example:
+      llmecon keys create my-team
+      llmecon serve --port 8080 --compare-with gpt-4o-mini --compare-with claude-haiku-4-5
+      llmecon serve --no-embedded --upstream vllm=http://127.0.0.1:8000/v1 \\
+          --upstream-price vllm=g5.xlarge --ledger postgresql://postgres@127.0.0.1/test
+    """
+    from llmecon.engine.embedded import EmbeddedModel, free_port  # noqa: PLC0415
+    from llmecon.engine.supervisor import Supervisor  # noqa: PLC0415
+    from llmecon.ledger import default_ledger_url, open_ledger  # noqa: PLC0415
+    from llmecon.pricebook.loader import load_pricebook  # noqa: PLC0415
+
+    if no_auth and host not in LOOPBACK:
+        raise LlmeconError(f"--no-auth is only allowed on loopback, not --host {host}")
+    if no_embedded and not upstreams:
+        raise LlmeconError("--no-embedded leaves no upstream; add --upstream NAME=URL")
+    book = load_pricebook()
+    price_of = _pairs(prices, "--upstream-price")
+    key_of = _pairs(keys, "--upstream-key")
+    routes = [
+        _remote(name, url, price_of, key_of, book)
+        for name, url in _pairs(upstreams, "--upstream").items()
+    ]
+    ledger = open_ledger(ledger_url or default_ledger_url())
+    supervisor = None
+    try:
+        if not no_embedded:
+            model = EmbeddedModel(port=free_port())
+            supervisor = Supervisor(model)
+            supervisor.start()
+            routes.insert(
+                0,
+                _embedded_upstream(
+                    model.base_url, model.alias, price_of.get("embedded", EMBEDDED_PRICE), book
+                ),
+            )
+        _run_gateway(
+            host,
+            port,
+            no_auth,
+            routes,
+            compare or DEFAULT_COMPARE,
+            ledger,
+            book,
+            interval,
+            body_limit,
+        )
+    finally:
+        if supervisor is not None:
+            supervisor.stop()
+        ledger.close()
+
+
+def _pairs(items: tuple[str, ...], flag: str) -> dict[str, str]:
+    pairs = {}
+    for item in items:
+        name, _, value = item.partition("=")
+        if not name or not value:
+            raise LlmeconError(f"{flag} {item!r}: write NAME=VALUE")
+        pairs[name] = value
+    return pairs
+
+
+def hourly_price(text: str, book: PriceBook) -> Price:
+    from llmecon.core.prices import Price  # noqa: PLC0415
+
+    try:
+        amount = float(text)
+    except ValueError:
+        return book.instance(text).hourly
+    if not amount >= 0 or amount == float("inf"):
+        raise LlmeconError(f"--upstream-price {text!r}: give a non-negative number of USD/hour")
+    return Price(amount, "instance-hour", "given with --upstream-price")
+
+
+def _embedded_upstream(url: str, alias: str, price: str, book: PriceBook) -> Upstream:
+    from llmecon.gateway.upstreams import Upstream  # noqa: PLC0415
+
+    return Upstream("embedded", url, (alias,), hourly_price(price, book))
+
+
+def _remote(
+    name: str, url: str, price_of: dict[str, str], key_of: dict[str, str], book: PriceBook
+) -> Upstream:
+    import os  # noqa: PLC0415
+
+    from llmecon.gateway.upstreams import Upstream  # noqa: PLC0415
+
+    key = os.environ.get(key_of[name]) if name in key_of else None
+    if name in key_of and not key:
+        raise LlmeconError(f"--upstream-key {name}={key_of[name]}: that variable is not set")
+    hourly = hourly_price(price_of[name], book) if name in price_of else None
+    return Upstream(name, url.rstrip("/"), _discover(name, url, key), hourly, key)
+
+
+def _discover(name: str, url: str, key: str | None) -> tuple[str, ...]:
+    """The models an upstream lists at GET /models."""
+    request = urllib.request.Request(url.rstrip("/") + "/models")
+    if key:
+        request.add_header("Authorization", f"Bearer {key}")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            data = json.load(response)
+        return tuple(str(m["id"]) for m in data.get("data", []) if "id" in m) or ("*",)
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise LlmeconError(
+            f"--upstream {name}={url}: cannot list its models ({error}); "
+            "check the URL (it should end in /v1)"
+        ) from None
+
+
+def _run_gateway(
+    host: str,
+    port: int,
+    no_auth: bool,
+    routes: list[Upstream],
+    compare: tuple[str, ...],
+    ledger: Any,
+    book: PriceBook,
+    interval: float,
+    body_limit: int,
+) -> None:
+    import uvicorn  # noqa: PLC0415
+
+    from llmecon import __version__  # noqa: PLC0415
+    from llmecon.bench.prompts import bundled_tiktoken  # noqa: PLC0415
+    from llmecon.cli.plan import api_options  # noqa: PLC0415
+    from llmecon.gateway.app import GatewayConfig, create_app  # noqa: PLC0415
+    from llmecon.gateway.upstreams import Router  # noqa: PLC0415
+
+    tokenizer = bundled_tiktoken()
+    config = GatewayConfig(
+        router=Router(tuple(routes)),
+        compare_with=tuple(api_options(book, compare)),
+        price_book=book.version,
+        no_auth=no_auth,
+        body_limit=body_limit,
+        interval_s=interval,
+        version=__version__,
+    )
+    app = create_app(config, ledger, lambda text: len(tokenizer.encode(text)))
+    for upstream in routes:
+        price = f"${upstream.hourly.amount:g}/h" if upstream.hourly else "paid API"
+        click.echo(
+            f"upstream {upstream.name}: {upstream.base_url} "
+            f"({', '.join(upstream.models)}; {price})",
+            err=True,
+        )
+    click.echo(f"gateway: http://{host}:{port}/v1  (auth {'off' if no_auth else 'on'})", err=True)
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        loop="uvloop",
+        http="httptools",
+        lifespan="on",
+        log_level="warning",
+        access_log=False,
+        timeout_graceful_shutdown=10,
+    )

@@ -1,0 +1,1 @@
+"""The OpenAI-compatible gateway of `llmecon serve`: keys, routing, relaying, the cost ledger."""

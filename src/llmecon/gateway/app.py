@@ -1,0 +1,274 @@
+"""The gateway as a pure ASGI application: `create_app(config, ledger)`.
+
+Routes: POST /v1/chat/completions and /v1/completions (relayed to the upstream serving the
+model), GET /v1/models, /healthz, /metrics, /openapi.json. Every completion request ends as one
+ledger row: tokens and their source, latency, status, the counterfactual cost at each compared
+API and, once its interval closes, its share of the self-hosted cost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+
+from llmecon.core.allocation import NANO
+from llmecon.core.options import ApiOption
+from llmecon.core.workload import Tokens
+from llmecon.errors import LlmeconError
+from llmecon.gateway.accounting import LedgerWriter, Meter
+from llmecon.gateway.errors import GatewayError
+from llmecon.gateway.metrics import Metrics
+from llmecon.gateway.openapi import openapi_document
+from llmecon.gateway.relay import Leg, Outcome, Receive, Send, relay_once, relay_stream
+from llmecon.gateway.requests import ENDPOINTS, parse_call
+from llmecon.gateway.upstreams import Router
+from llmecon.ledger.model import TokenSource, UsageRow
+from llmecon.ledger.protocol import Ledger
+
+log = logging.getLogger("llmecon.gateway")
+JSON = [(b"content-type", b"application/json")]
+
+
+@dataclass(frozen=True)
+class GatewayConfig:
+    router: Router
+    compare_with: tuple[ApiOption, ...] = ()
+    price_book: str = ""
+    no_auth: bool = False
+    body_limit: int = 1 << 20
+    upstream_timeout_s: float = 300.0
+    interval_s: float = 60.0
+    version: str = "0"
+
+
+@dataclass
+class Gateway:
+    """The ASGI callable and its per-instance state (no module globals)."""
+
+    config: GatewayConfig
+    ledger: Ledger
+    count_tokens: Any  # text -> int, for prompts when the upstream reports no usage
+    metrics: Metrics = field(default_factory=Metrics)
+    client: httpx.AsyncClient | None = None
+    writer: LedgerWriter | None = None
+
+    async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+        elif scope["type"] == "http":
+            await self._http(scope, receive, send)
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                self.start()
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await self.stop()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    def start(self) -> None:
+        timeout = httpx.Timeout(self.config.upstream_timeout_s, connect=10.0)
+        self.client = httpx.AsyncClient(timeout=timeout, limits=httpx.Limits(max_connections=1000))
+        meters = {
+            u.name: Meter(u.name, u.hourly.amount)
+            for u in self.config.router.upstreams
+            if u.hourly is not None
+        }
+        self.writer = LedgerWriter(self.ledger, meters, self.config.interval_s)
+        self.writer.start()
+
+    async def stop(self) -> None:
+        if self.client is not None:
+            await self.client.aclose()
+        if self.writer is not None:
+            await asyncio.to_thread(self.writer.close)
+
+    async def _http(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
+        path, method = scope["path"], scope["method"]
+        try:
+            if path in ENDPOINTS and method == "POST":
+                await self._complete(scope, path, receive, send)
+            elif method != "GET":
+                raise GatewayError(405 if path in ROUTES else 404, f"no route {method} {path}")
+            elif path in ROUTES:
+                await ROUTES[path](self, scope, send)
+            else:
+                raise GatewayError(404, f"no route {method} {path}", "not_found")
+        except GatewayError as error:
+            await _respond(send, error.status, error.body())
+
+    async def _models(self, scope: dict[str, Any], send: Send) -> None:
+        await self._authorize(scope)
+        data = [
+            {"id": m, "object": "model", "created": 0, "owned_by": "llmecon"}
+            for m in self.config.router.models()
+        ]
+        await _respond(send, 200, json.dumps({"object": "list", "data": data}).encode())
+
+    async def _health(self, scope: dict[str, Any], send: Send) -> None:
+        pending = self.writer.pending if self.writer else 0
+        await _respond(send, 200, json.dumps({"status": "ok", "ledger_queue": pending}).encode())
+
+    async def _metrics(self, scope: dict[str, Any], send: Send) -> None:
+        writer = self.writer
+        body = self.metrics.render(
+            writer.pending if writer else 0, writer.failures if writer else 0
+        )
+        await _respond(send, 200, body, b"text/plain; version=0.0.4")
+
+    async def _openapi(self, scope: dict[str, Any], send: Send) -> None:
+        await _respond(send, 200, json.dumps(openapi_document(self.config.version)).encode())
+
+    async def _authorize(self, scope: dict[str, Any]) -> str | None:
+        """The key id of a valid bearer key; 401 without one, 503 if the key store is down."""
+        if self.config.no_auth:
+            return None
+        secret = _bearer(scope)
+        if secret is None:
+            raise GatewayError(
+                401, "missing API key: send Authorization: Bearer <key>", "missing_api_key"
+            )
+        try:
+            key = await asyncio.to_thread(self.ledger.verify_key, secret)
+        except LlmeconError:
+            log.warning("key store unavailable")
+            raise GatewayError(
+                503, "the key store is unavailable; retry later", "store_unavailable"
+            ) from None
+        if key is None:
+            raise GatewayError(401, "invalid or revoked API key", "invalid_api_key")
+        return str(key.id)
+
+    async def _complete(
+        self, scope: dict[str, Any], path: str, receive: Receive, send: Send
+    ) -> None:
+        started, t0 = datetime.now(UTC), time.perf_counter()
+        raw = await _read_body(receive, self.config.body_limit)
+        key_id = await self._authorize(scope)
+        call = parse_call(path, raw)
+        upstream = self.config.router.route(call.model)
+        if upstream is None:
+            raise GatewayError(
+                404,
+                f"the model {call.model!r} does not exist here; see GET /v1/models",
+                "model_not_found",
+                "model",
+            )
+        assert self.client is not None
+        meter = self.writer.meters.get(upstream.name) if self.writer else None
+        if meter is not None:
+            meter.clock.begin()
+        outcome = Outcome()
+        leg = Leg(self.client, upstream, call, send, receive, t0)
+        try:
+            outcome = await (relay_stream(leg) if call.stream else relay_once(leg))
+        except GatewayError as error:
+            outcome.status, outcome.outcome = error.status, "upstream_error"
+            raise
+        finally:
+            if meter is not None:
+                meter.clock.end()
+            self._record(leg, started, key_id, outcome)
+
+    def _record(self, leg: Leg, started: datetime, key_id: str | None, outcome: Outcome) -> None:
+        call, upstream = leg.call, leg.upstream
+        seconds = time.perf_counter() - leg.t0
+        if outcome.token_source == "none" and outcome.content_events:
+            outcome.completion_tokens = outcome.content_events
+            outcome.prompt_tokens = int(self.count_tokens(call.prompt_text))
+            outcome.token_source = "gateway"
+        tokens = (outcome.prompt_tokens, outcome.completion_tokens)
+        self.metrics.observe(call.model, call.endpoint, outcome.status or 499, seconds, tokens)
+        row = UsageRow(
+            request_id=uuid.uuid4().hex,
+            started_at=started,
+            finished_at=datetime.now(UTC),
+            key_id=key_id,
+            model=call.model,
+            upstream=upstream.name,
+            endpoint="chat" if call.endpoint == "chat" else "completions",
+            stream=call.stream,
+            status=outcome.status or 499,
+            outcome=outcome.outcome,
+            prompt_tokens=outcome.prompt_tokens,
+            completion_tokens=outcome.completion_tokens,
+            token_source=_source(outcome.token_source),
+            ttft_ms=outcome.ttft_ms,
+            latency_ms=seconds * 1000,
+            self_hosted_nusd=None,
+            counterfactual_nusd=counterfactual(self.config.compare_with, outcome),
+            price_book=self.config.price_book,
+        )
+        if self.writer is not None:
+            self.writer.submit(row)
+
+
+def counterfactual(apis: tuple[ApiOption, ...], outcome: Outcome) -> Mapping[str, int | None]:
+    """What each compared API would have charged for these tokens (None when unknown)."""
+    prompt, completion = outcome.prompt_tokens, outcome.completion_tokens
+    costs: dict[str, int | None] = {}
+    for api in apis:
+        if prompt is None or completion is None:
+            costs[api.name] = None
+            continue
+        bill = api.bill(1, Tokens.of_split(prompt, completion))
+        costs[api.name] = round(bill.daily_cost * NANO)
+    return costs
+
+
+def _source(name: str) -> TokenSource:
+    return "upstream" if name == "upstream" else ("gateway" if name == "gateway" else "none")
+
+
+def _bearer(scope: dict[str, Any]) -> str | None:
+    for name, value in scope.get("headers", []):
+        if name == b"authorization":
+            scheme, _, token = value.decode("latin-1").partition(" ")
+            return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+    return None
+
+
+async def _read_body(receive: Receive, limit: int) -> bytes:
+    chunks, size = [], 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise GatewayError(400, "the client went away", "client_disconnected")
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise GatewayError(413, f"the request body is over {limit:,} bytes", "body_too_large")
+        chunks.append(chunk)
+        if not message.get("more_body"):
+            return b"".join(chunks)
+
+
+async def _respond(send: Send, status: int, body: bytes, kind: bytes = b"application/json") -> None:
+    await send(
+        {"type": "http.response.start", "status": status, "headers": [(b"content-type", kind)]}
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+ROUTES = {
+    "/v1/models": Gateway._models,
+    "/healthz": Gateway._health,
+    "/metrics": Gateway._metrics,
+    "/openapi.json": Gateway._openapi,
+}
+
+
+def create_app(config: GatewayConfig, ledger: Ledger, count_tokens: Any) -> Gateway:
+    return Gateway(config, ledger, count_tokens)

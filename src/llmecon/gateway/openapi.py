@@ -1,0 +1,89 @@
+"""The gateway's OpenAPI document (served at /openapi.json)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+_ERROR = {"$ref": "#/components/schemas/Error"}
+_MESSAGE = {
+    "type": "object",
+    "required": ["role"],
+    "properties": {"role": {"type": "string"}, "content": {"type": "string"}},
+}
+
+
+def _completion(kind: str) -> dict[str, Any]:
+    body_props: dict[str, Any] = {
+        "model": {"type": "string", "minLength": 1},
+        "stream": {"type": "boolean"},
+        "max_tokens": {"type": "integer", "minimum": 1, "maximum": 4096},
+        "temperature": {"type": "number", "minimum": 0, "maximum": 2},
+    }
+    required = ["model"]
+    if kind == "chat":
+        body_props["messages"] = {"type": "array", "minItems": 1, "items": _MESSAGE}
+        required.append("messages")
+    else:
+        body_props["prompt"] = {"type": "string"}
+        required.append("prompt")
+    return {
+        "post": {
+            "summary": f"Create a {'chat ' if kind == 'chat' else ''}completion",
+            "security": [{"bearer": []}],
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {"type": "object", "required": required, "properties": body_props}
+                    }
+                },
+            },
+            "responses": {
+                "200": {"description": "a completion, or a text/event-stream when stream is true"},
+                **{
+                    str(code): {
+                        "description": text,
+                        "content": {"application/json": {"schema": _ERROR}},
+                    }
+                    for code, text in (
+                        (400, "bad request"),
+                        (401, "missing or unknown key"),
+                        (404, "unknown model"),
+                        (413, "body too large"),
+                        (502, "upstream failed"),
+                        (503, "unavailable"),
+                        (504, "upstream timed out"),
+                    )
+                },
+            },
+        }
+    }
+
+
+def openapi_document(version: str) -> dict[str, Any]:
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": "llmecon gateway", "version": version},
+        "paths": {
+            "/v1/chat/completions": _completion("chat"),
+            "/v1/completions": _completion("completions"),
+            "/v1/models": {
+                "get": {
+                    "summary": "Models served",
+                    "security": [{"bearer": []}],
+                    "responses": {"200": {"description": "model list"}},
+                }
+            },
+            "/healthz": {"get": {"summary": "Health", "responses": {"200": {"description": "ok"}}}},
+            "/metrics": {
+                "get": {
+                    "summary": "Prometheus metrics",
+                    "responses": {"200": {"description": "metrics"}},
+                }
+            },
+        },
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "schemas": {"Error": {"type": "object", "properties": {"error": {"type": "object"}}}},
+        },
+    }

@@ -1,0 +1,186 @@
+"""Forwarding one call upstream and relaying the answer, event by event when streamed.
+
+The relay counts what it sees: the upstream's usage when it sends one, else the content
+events (llama.cpp streams one token per event); the app then counts the prompt (marked
+"gateway"). Whatever happens (client gone, upstream broken), it returns an Outcome.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from llmecon.gateway.errors import GatewayError
+from llmecon.gateway.requests import Call
+from llmecon.gateway.upstreams import Upstream
+from llmecon.sse import DONE, has_text, split_events, usage_of
+
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+PATHS = {"chat": "/chat/completions", "completions": "/completions"}
+SSE_HEADERS = [(b"content-type", b"text/event-stream"), (b"cache-control", b"no-cache")]
+
+
+@dataclass
+class Outcome:
+    status: int = 0
+    outcome: str = "ok"
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    token_source: str = "none"
+    ttft_ms: float | None = None
+    content_events: int = 0
+    started: bool = False  # response headers already sent to the client
+
+
+@dataclass(frozen=True)
+class Leg:
+    """One call on its way: where it goes, what it is, and the client's ASGI channel."""
+
+    client: httpx.AsyncClient
+    upstream: Upstream
+    call: Call
+    send: Send
+    receive: Receive
+    t0: float  # perf_counter when the request arrived
+
+    @property
+    def url(self) -> str:
+        return self.upstream.base_url + PATHS[self.call.endpoint]
+
+    @property
+    def headers(self) -> dict[str, str]:
+        headers = {"content-type": "application/json"}
+        if self.upstream.api_key:
+            headers["authorization"] = f"Bearer {self.upstream.api_key}"
+        return headers
+
+    def elapsed_ms(self) -> float:
+        return (time.perf_counter() - self.t0) * 1000
+
+    def error(self, status: int, body: bytes) -> GatewayError:
+        try:
+            message = json.loads(body)["error"]["message"]
+        except (ValueError, KeyError, TypeError):
+            message = body[:300].decode(errors="replace")
+        if status >= 500:
+            name = self.upstream.name
+            return GatewayError(
+                502, f"upstream {name} failed ({status}): {message}", "upstream_error"
+            )
+        return GatewayError(status, str(message), "upstream_rejected")
+
+
+async def relay_once(leg: Leg) -> Outcome:
+    """A non-streamed call: one upstream response, forwarded with its usage noted."""
+    name = leg.upstream.name
+    try:
+        response = await leg.client.post(leg.url, content=leg.call.body, headers=leg.headers)
+    except httpx.TimeoutException:
+        raise GatewayError(504, f"upstream {name} timed out", "upstream_timeout") from None
+    except httpx.HTTPError as error:
+        message = f"upstream {name} unreachable: {type(error).__name__}"
+        raise GatewayError(502, message, "upstream_unreachable") from None
+    if response.status_code >= 400:
+        raise leg.error(response.status_code, response.content)
+    outcome = Outcome(status=200, ttft_ms=leg.elapsed_ms(), content_events=1)
+    _take_usage(outcome, usage_of(response.content) or {})
+    content_type = response.headers.get("content-type", "application/json").encode()
+    headers = [(b"content-type", content_type)]
+    await leg.send({"type": "http.response.start", "status": 200, "headers": headers})
+    await leg.send({"type": "http.response.body", "body": response.content})
+    return outcome
+
+
+def _take_usage(outcome: Outcome, usage: dict[str, Any]) -> None:
+    prompt, completion = usage.get("prompt_tokens"), usage.get("completion_tokens")
+    if isinstance(prompt, int) and isinstance(completion, int):
+        outcome.prompt_tokens, outcome.completion_tokens = prompt, completion
+        outcome.token_source = "upstream"
+
+
+async def relay_stream(leg: Leg) -> Outcome:
+    """A streamed call relayed event by event; stops cleanly when the client goes away."""
+    outcome = Outcome()
+    gone = asyncio.ensure_future(_disconnected(leg.receive))
+    try:
+        async with leg.client.stream(
+            "POST", leg.url, content=leg.call.body, headers=leg.headers
+        ) as response:
+            if response.status_code >= 400:
+                raise leg.error(response.status_code, await response.aread())
+            start = {"type": "http.response.start", "status": 200, "headers": SSE_HEADERS}
+            await leg.send(start)
+            outcome.started, outcome.status = True, 200
+            await _pump(leg, response, gone, outcome)
+    except httpx.TimeoutException:
+        await _fail(leg, outcome, GatewayError(504, "timed out", "upstream_timeout"))
+    except httpx.HTTPError as error:
+        failure = GatewayError(502, f"broke ({type(error).__name__})", "upstream_error")
+        await _fail(leg, outcome, failure)
+    finally:
+        gone.cancel()
+    return outcome
+
+
+async def _pump(
+    leg: Leg, response: httpx.Response, gone: asyncio.Future[None], outcome: Outcome
+) -> None:
+    buffer = bytearray()
+    finished = False
+    async for chunk in response.aiter_raw():
+        buffer.extend(chunk)
+        for payload in split_events(buffer):
+            finished = finished or payload == DONE
+            if not _relay_worthy(leg, payload, outcome):
+                continue
+            if gone.done():
+                outcome.outcome = "client_disconnected"
+                return
+            event = b"data: " + payload + b"\n\n"
+            await leg.send({"type": "http.response.body", "body": event, "more_body": True})
+    if not finished:
+        outcome.outcome = "upstream_error"
+        error = GatewayError(502, "the upstream stream ended early", "upstream_error")
+        event = b"data: " + error.body() + b"\n\n"
+        await leg.send({"type": "http.response.body", "body": event, "more_body": True})
+    await leg.send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+def _relay_worthy(leg: Leg, payload: bytes, outcome: Outcome) -> bool:
+    """Note what the event carries; False for the usage chunk the client did not ask for."""
+    if payload != DONE and has_text(payload):
+        if outcome.ttft_ms is None:
+            outcome.ttft_ms = leg.elapsed_ms()
+        outcome.content_events += 1
+        return True
+    usage = usage_of(payload)
+    if usage is not None and isinstance(usage.get("completion_tokens"), int):
+        _take_usage(outcome, usage)
+        return leg.call.wants_usage or b'"choices":[]' not in payload.replace(b" ", b"")
+    return True
+
+
+async def _fail(leg: Leg, outcome: Outcome, error: GatewayError) -> None:
+    error = GatewayError(error.status, f"upstream {leg.upstream.name} {error.message}", error.code)
+    if not outcome.started:
+        raise error
+    outcome.outcome = "upstream_error"
+    event = b"data: " + error.body() + b"\n\n"
+    try:
+        await leg.send({"type": "http.response.body", "body": event, "more_body": False})
+    except OSError:
+        outcome.outcome = "client_disconnected"
+
+
+async def _disconnected(receive: Receive) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return

@@ -1,0 +1,117 @@
+"""The ledger schema as an append-only list of named migrations, one SQL text per backend.
+
+Never edit or reorder a migration that has shipped: append a new one. Each backend applies the
+missing ones when it opens, in one transaction, and records each name in `schema_migrations`.
+Names sort in order (`m001_...`, `m002_...`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Migration:
+    name: str
+    sqlite: tuple[str, ...]
+    postgres: tuple[str, ...]
+
+
+SQLITE_BOOKKEEPING = """
+CREATE TABLE IF NOT EXISTS schema_migrations (
+    name TEXT PRIMARY KEY,
+    applied_at TEXT NOT NULL
+)"""
+
+POSTGRES_BOOKKEEPING = """
+CREATE TABLE IF NOT EXISTS schema_migrations (
+    name TEXT PRIMARY KEY,
+    applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
+)"""
+
+_USAGE = """
+CREATE TABLE usage (
+    request_id TEXT PRIMARY KEY,
+    started_at {time} NOT NULL,
+    finished_at {time} NOT NULL,
+    key_id TEXT,
+    model TEXT NOT NULL,
+    upstream TEXT NOT NULL,
+    endpoint TEXT NOT NULL CHECK (endpoint IN ('chat', 'completions')),
+    stream {bool} NOT NULL,
+    status INTEGER NOT NULL,
+    outcome TEXT NOT NULL,
+    prompt_tokens INTEGER CHECK (prompt_tokens >= 0),
+    completion_tokens INTEGER CHECK (completion_tokens >= 0),
+    token_source TEXT NOT NULL CHECK (token_source IN ('upstream', 'gateway', 'none')),
+    ttft_ms {real},
+    latency_ms {real},
+    self_hosted_nusd {money} CHECK (self_hosted_nusd >= 0),
+    price_book TEXT NOT NULL
+)"""
+
+_COUNTERFACTUAL = """
+CREATE TABLE counterfactual_cost (
+    request_id TEXT NOT NULL REFERENCES usage (request_id),
+    api TEXT NOT NULL,
+    nusd {money} CHECK (nusd >= 0),
+    PRIMARY KEY (request_id, api)
+)"""
+
+_IDLE = """
+CREATE TABLE idle_cost (
+    upstream TEXT NOT NULL,
+    interval_start {time} NOT NULL,
+    interval_end {time} NOT NULL,
+    idle_nusd {money} NOT NULL CHECK (idle_nusd >= 0),
+    busy_seconds {real} NOT NULL,
+    allocated_nusd {money} NOT NULL CHECK (allocated_nusd >= 0),
+    PRIMARY KEY (upstream, interval_start)
+)"""
+
+_INDEXES = (
+    "CREATE INDEX usage_started_at ON usage (started_at)",
+    "CREATE INDEX usage_unallocated ON usage (upstream, finished_at)"
+    " WHERE self_hosted_nusd IS NULL",
+    "CREATE INDEX idle_cost_interval_start ON idle_cost (interval_start)",
+)
+
+_API_KEYS = """
+CREATE TABLE api_keys (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    prefix TEXT NOT NULL,
+    secret_sha256 TEXT NOT NULL UNIQUE,
+    created_at {time} NOT NULL,
+    revoked_at {time}
+)"""
+
+# Column types: SQLite keeps money as INTEGER (64-bit) and times as ISO-8601 UTC text of fixed
+# width, so text order is time order; PostgreSQL uses BIGINT and TIMESTAMPTZ.
+_SQLITE_TYPES = {"time": "TEXT", "bool": "INTEGER", "real": "REAL", "money": "INTEGER"}
+_POSTGRES_TYPES = {
+    "time": "TIMESTAMPTZ",
+    "bool": "BOOLEAN",
+    "real": "DOUBLE PRECISION",
+    "money": "BIGINT",
+}
+
+
+def _both(name: str, *statements: str) -> Migration:
+    return Migration(
+        name,
+        tuple(sql.format(**_SQLITE_TYPES) for sql in statements),
+        tuple(sql.format(**_POSTGRES_TYPES) for sql in statements),
+    )
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    _both("m001_usage", _USAGE, _COUNTERFACTUAL, _IDLE, *_INDEXES),
+    _both("m002_api_keys", _API_KEYS),
+)
+
+
+def pending(applied: Collection[str]) -> list[Migration]:
+    """The migrations not yet in `applied`, in order."""
+    return [migration for migration in MIGRATIONS if migration.name not in applied]

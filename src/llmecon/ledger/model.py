@@ -1,0 +1,229 @@
+"""The ledger's vocabulary: usage rows, idle-cost rows, aggregated totals, and money.
+
+Pure: frozen dataclasses and functions, no I/O, no clock. Money is always an integer count of
+nano-dollars (1 USD = 1_000_000_000 nUSD); an unknown amount is `None`, never 0.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, fields, replace
+from datetime import UTC, datetime
+from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Literal, get_args
+
+from llmecon.errors import LlmeconError
+
+NANO_PER_USD = 1_000_000_000
+ENDPOINTS = ("chat", "completions")
+TOKEN_SOURCES = ("upstream", "gateway", "none")
+IDLE_GROUP = "(idle)"
+NO_KEY_GROUP = "(no key)"
+
+Endpoint = Literal["chat", "completions"]
+TokenSource = Literal["upstream", "gateway", "none"]
+UsageBy = Literal["key", "model", "day", "upstream"]
+
+
+def to_nano(usd: float | Decimal) -> int:
+    """US dollars to integer nano-dollars, rounding half to even (0.5 nUSD -> 0, 1.5 -> 2)."""
+    if isinstance(usd, float) and not math.isfinite(usd):
+        raise ValueError(f"cannot convert {usd!r} USD to nano-dollars: give a finite amount")
+    # str() of a float is its shortest round-trip decimal: 0.1 stays 0.1, not 0.1000000000000000055
+    exact = Decimal(str(usd)) * NANO_PER_USD
+    return int(exact.quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
+
+
+def to_usd(nusd: int) -> float:
+    """Integer nano-dollars to US dollars (for display; keep sums in nano-dollars)."""
+    return nusd / NANO_PER_USD
+
+
+def utc(moment: datetime, name: str = "timestamp") -> datetime:
+    """`moment` in UTC; a naive datetime is refused since its zone is unknowable."""
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(f"{name} {moment.isoformat()} has no time zone: pass an aware datetime")
+    return moment.astimezone(UTC)
+
+
+def _check_money(name: str, value: int | None) -> None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+        raise ValueError(
+            f"{name} must be a non-negative int of nano-dollars or None, not {value!r}"
+        )
+
+
+def _check_tokens(name: str, value: int | None) -> None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+        raise ValueError(f"{name} must be a non-negative int or None, not {value!r}")
+
+
+@dataclass(frozen=True)
+class UsageRow:
+    """One request as the gateway finished it. Times are converted to UTC on construction."""
+
+    request_id: str
+    started_at: datetime
+    finished_at: datetime
+    key_id: str | None
+    model: str
+    upstream: str
+    endpoint: Endpoint
+    stream: bool
+    status: int
+    outcome: str
+    prompt_tokens: int | None
+    completion_tokens: int | None
+    token_source: TokenSource
+    ttft_ms: float | None
+    latency_ms: float | None
+    self_hosted_nusd: int | None
+    counterfactual_nusd: Mapping[str, int | None]
+    price_book: str
+
+    def __post_init__(self) -> None:
+        if not self.request_id:
+            raise ValueError("request_id is empty: use uuid.uuid4().hex")
+        started = utc(self.started_at, "started_at")
+        finished = utc(self.finished_at, "finished_at")
+        if finished < started:
+            raise ValueError(f"request {self.request_id} finished before it started")
+        if self.endpoint not in ENDPOINTS:
+            raise ValueError(f"endpoint {self.endpoint!r} is not one of {ENDPOINTS}")
+        if self.token_source not in TOKEN_SOURCES:
+            raise ValueError(f"token_source {self.token_source!r} is not one of {TOKEN_SOURCES}")
+        _check_tokens("prompt_tokens", self.prompt_tokens)
+        _check_tokens("completion_tokens", self.completion_tokens)
+        _check_money("self_hosted_nusd", self.self_hosted_nusd)
+        for api, nusd in self.counterfactual_nusd.items():
+            if not api:
+                raise ValueError(f"request {self.request_id}: a counterfactual API name is empty")
+            _check_money(f"counterfactual_nusd[{api!r}]", nusd)
+        object.__setattr__(self, "started_at", started)
+        object.__setattr__(self, "finished_at", finished)
+        object.__setattr__(self, "counterfactual_nusd", dict(self.counterfactual_nusd))
+
+    @property
+    def tokens(self) -> int:
+        """Prompt plus completion tokens, unknown counts taken as 0."""
+        return (self.prompt_tokens or 0) + (self.completion_tokens or 0)
+
+
+# the `usage` table's columns, in order: every field but the counterfactual map (its own table)
+USAGE_COLUMNS = tuple(f.name for f in fields(UsageRow) if f.name != "counterfactual_nusd")
+
+
+def usage_values(row: UsageRow) -> tuple[object, ...]:
+    """`row`'s values in `USAGE_COLUMNS` order."""
+    return tuple(getattr(row, name) for name in USAGE_COLUMNS)
+
+
+@dataclass(frozen=True)
+class IdleRow:
+    """One accounting interval of a self-hosted upstream.
+
+    The interval cost `allocated_nusd + idle_nusd`: `allocated_nusd` was split over the requests
+    that finished in it (their `self_hosted_nusd` shares add up to it); `idle_nusd` is what no
+    request carried.
+    """
+
+    upstream: str
+    interval_start: datetime
+    interval_end: datetime
+    idle_nusd: int
+    busy_seconds: float
+    allocated_nusd: int
+
+    def __post_init__(self) -> None:
+        start = utc(self.interval_start, "interval_start")
+        end = utc(self.interval_end, "interval_end")
+        if end <= start:
+            raise ValueError(f"idle interval of {self.upstream} ends before it starts")
+        _check_money("idle_nusd", self.idle_nusd)
+        _check_money("allocated_nusd", self.allocated_nusd)
+        object.__setattr__(self, "interval_start", start)
+        object.__setattr__(self, "interval_end", end)
+
+    @property
+    def total_nusd(self) -> int:
+        return self.idle_nusd + self.allocated_nusd
+
+
+@dataclass(frozen=True)
+class UsageTotals:
+    """Aggregated usage of one group (a key, a model, a UTC day or an upstream).
+
+    `self_hosted_nusd` sums the shares already allocated; `unallocated_requests` counts the rows
+    still waiting for theirs. `counterfactual_nusd` sums, per API, the known prices;
+    `unpriced_counterfactual` counts per API the rows whose price was unknown.
+    """
+
+    group: str
+    requests: int
+    prompt_tokens: int
+    completion_tokens: int
+    self_hosted_nusd: int
+    idle_nusd: int
+    counterfactual_nusd: dict[str, int] = field(default_factory=dict)
+    unallocated_requests: int = 0
+    unpriced_counterfactual: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def total_self_hosted_nusd(self) -> int:
+        return self.self_hosted_nusd + self.idle_nusd
+
+
+def check_by(by: str) -> UsageBy:
+    """`by` when it names a grouping; a one-line error listing the choices otherwise."""
+    choices: tuple[UsageBy, ...] = get_args(UsageBy)
+    for choice in choices:
+        if by == choice:
+            return choice
+    raise LlmeconError(f"cannot group usage by {by!r}: use one of {', '.join(choices)}")
+
+
+def check_allocation(
+    upstream: str,
+    interval_start: datetime,
+    interval_end: datetime,
+    shares: Mapping[str, int],
+    idle: IdleRow,
+) -> None:
+    """Refuse an allocation whose parts disagree: a ValueError naming the mismatch."""
+    if idle.upstream != upstream:
+        raise ValueError(f"idle row is for {idle.upstream!r}, allocation for {upstream!r}")
+    if (utc(interval_start), utc(interval_end)) != (idle.interval_start, idle.interval_end):
+        raise ValueError("idle row's interval differs from the allocation's interval")
+    for request_id, nusd in shares.items():
+        _check_money(f"share of {request_id}", nusd)
+    if sum(shares.values()) != idle.allocated_nusd:
+        raise ValueError(
+            f"shares add up to {sum(shares.values())} nUSD but idle.allocated_nusd is "
+            f"{idle.allocated_nusd}: they must be equal so no money is lost or invented"
+        )
+
+
+def assemble_totals(
+    base: Iterable[tuple[str, int, int, int, int, int]],
+    counterfactual: Iterable[tuple[str, str, int, int]],
+    idle: Iterable[tuple[str, int]],
+) -> list[UsageTotals]:
+    """Join the three SQL aggregates into one `UsageTotals` per group, sorted by group.
+
+    `base`: (group, requests, prompt, completion, self_hosted_nusd, unallocated);
+    `counterfactual`: (group, api, nusd, unpriced); `idle`: (group, idle_nusd).
+    The idle group sorts last.
+    """
+    found: dict[str, UsageTotals] = {}
+    for group, requests, prompt, completion, nusd, unallocated in base:
+        found[group] = UsageTotals(
+            group, requests, prompt, completion, nusd, 0, {}, unallocated, {}
+        )
+    for group, api, nusd, unpriced in counterfactual:
+        found[group].counterfactual_nusd[api] = nusd
+        found[group].unpriced_counterfactual[api] = unpriced
+    for group, nusd in idle:
+        base_row = found.get(group) or UsageTotals(group, 0, 0, 0, 0, 0)
+        found[group] = replace(base_row, idle_nusd=base_row.idle_nusd + nusd)
+    return sorted(found.values(), key=lambda row: (row.group == IDLE_GROUP, row.group))
