@@ -16,7 +16,7 @@ from llmecon.core.measured import api_position
 from llmecon.ledger.model import IDLE_GROUP, UsageTotals, to_usd
 from llmecon.ledger.protocol import Ledger
 
-MIN_SPAN = timedelta(hours=1)
+MIN_SPAN = timedelta(seconds=1)  # the period the rows cover, at least a second
 
 
 def _row(totals: UsageTotals) -> dict[str, Any]:

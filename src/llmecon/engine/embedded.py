@@ -66,6 +66,8 @@ class EmbeddedModel:
             sys.executable, "-m", "llama_cpp.server", "--model", str(self.model or embedded_gguf()),
             "--model_alias", self.alias, "--host", self.host, "--port", str(self.port),
             "--n_ctx", str(self.context), "--verbose", "False",
+            # Queue concurrent requests; by default a new request cuts the running stream.
+            "--interrupt_requests", "False",
         ]  # fmt: skip
         if self.threads:
             command += ["--n_threads", str(self.threads)]

@@ -48,7 +48,8 @@ def render_usage_table(report: Report, out: TextIO) -> None:
     totals = report["totals"]
     apis = sorted(totals["counterfactual_cost"])
     table = Table(
-        title=f"usage by {report['by']} over {report['days'] * 24:,.1f} h", title_justify="left"
+        title=f"usage by {report['by']} over {report['days'] * 86_400:,.0f} s of traffic",
+        title_justify="left",
     )
     for header in (
         report["by"],
