@@ -49,7 +49,7 @@ class RunResult:
     load: Load
     summary: Summary
     health: Health
-    records: tuple[Record, ...] = ()
+    records: tuple[Record, ...] = field(default=(), repr=False)  # repr of 100k rows is slow
 
 
 @dataclass(frozen=True)

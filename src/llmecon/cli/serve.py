@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import urllib.request
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -13,7 +14,7 @@ from llmecon.errors import LlmeconError
 
 if TYPE_CHECKING:
     from llmecon.core.prices import Price
-    from llmecon.gateway.upstreams import Upstream
+    from llmecon.gateway.upstreams import Fallback, Upstream
     from llmecon.pricebook.book import PriceBook
 
 LOOPBACK = {"127.0.0.1", "::1", "localhost"}
@@ -63,6 +64,14 @@ EMBEDDED_PRICE = "ml.c5.xlarge"  # a 4-vCPU CPU instance: what the embedded mode
     help="Seconds per cost-allocation interval.",
 )
 @click.option("--body-limit", type=click.IntRange(min=1024), default=1 << 20, show_default=True)
+@click.option(
+    "--fallback",
+    "fallbacks",
+    multiple=True,
+    metavar="MODEL=UPSTREAM:TARGET",
+    help="When MODEL's upstreams fail, ask UPSTREAM for TARGET (e.g. a paid API).",
+)
+@click.option("--journal", type=Path, help="Row journal file (default: beside the ledger data).")
 def serve(
     host: str,
     port: int,
@@ -75,6 +84,8 @@ def serve(
     ledger_url: str | None,
     interval: float,
     body_limit: int,
+    fallbacks: tuple[str, ...],
+    journal: Path | None,
 ) -> None:
     """Serve models behind an OpenAI-compatible gateway that records what each request cost.
 
@@ -127,6 +138,8 @@ def serve(
             book,
             interval,
             body_limit,
+            fallbacks,
+            journal or _default_journal(port),
         )
     finally:
         if supervisor is not None:
@@ -202,6 +215,8 @@ def _run_gateway(
     book: PriceBook,
     interval: float,
     body_limit: int,
+    fallbacks: tuple[str, ...],
+    journal: Path | None,
 ) -> None:
     import uvicorn  # noqa: PLC0415
 
@@ -213,7 +228,8 @@ def _run_gateway(
 
     tokenizer = bundled_tiktoken()
     config = GatewayConfig(
-        router=Router(tuple(routes)),
+        router=Router(tuple(routes), _fallbacks(fallbacks, routes)),
+        journal_path=journal,
         compare_with=tuple(api_options(book, compare)),
         price_book=book.version,
         no_auth=no_auth,
@@ -241,3 +257,26 @@ def _run_gateway(
         access_log=False,
         timeout_graceful_shutdown=10,
     )
+
+
+def _fallbacks(items: tuple[str, ...], routes: list[Upstream]) -> tuple[Fallback, ...]:
+    from llmecon.gateway.upstreams import Fallback  # noqa: PLC0415
+
+    names = {u.name for u in routes}
+    found = []
+    for item in items:
+        model, _, target = item.partition("=")
+        upstream, _, target_model = target.partition(":")
+        if not model or not upstream or not target_model:
+            raise LlmeconError(f"--fallback {item!r}: write MODEL=UPSTREAM:TARGET_MODEL")
+        if upstream not in names:
+            raise LlmeconError(f"--fallback {item!r}: no upstream named {upstream!r}")
+        found.append(Fallback(model, upstream, target_model))
+    return tuple(found)
+
+
+def _default_journal(port: int) -> Path:
+    import os  # noqa: PLC0415
+
+    home = os.environ.get("LLMECON_HOME") or str(Path.home() / ".local" / "share" / "llmecon")
+    return Path(home) / f"journal-{port}.jsonl"

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from llmecon.core.allocation import allocate, interval_cost
+from llmecon.gateway.journal import Journal
 from llmecon.ledger.model import IdleRow, UsageRow
 from llmecon.ledger.protocol import AllocationConflictError, Ledger
 
@@ -65,17 +66,36 @@ class Meter:
 class LedgerWriter:
     """A queue of rows and allocations, consumed by one thread."""
 
-    def __init__(self, ledger: Ledger, meters: dict[str, Meter], interval_s: float = 60.0):
+    def __init__(
+        self,
+        ledger: Ledger,
+        meters: dict[str, Meter],
+        interval_s: float = 60.0,
+        journal: Journal | None = None,
+    ):
         self.ledger, self.meters, self.interval_s = ledger, meters, interval_s
+        self.journal = journal
         self.jobs: queue.Queue[UsageRow | None] = queue.Queue()
         self.thread = threading.Thread(target=self._run, name="llmecon-ledger", daemon=True)
         self.failures = 0
+        self._unwritten = False  # a batch gave up: keep the journal for the next start
+        self.closing = threading.Event()
 
     def start(self) -> None:
+        """Queue the rows a previous run left in the journal, then start writing."""
+        if self.journal is not None:
+            for row in self.journal.replay():
+                self.jobs.put(row)
         self.thread.start()
 
     def submit(self, row: UsageRow) -> None:
-        self.jobs.put(row)
+        """Journal the row (durable once this returns), then queue it for the ledger."""
+        if self.journal is None:
+            self.jobs.put(row)
+            return
+        with self.journal.lock:
+            self.journal.append(row)
+            self.jobs.put(row)
 
     @property
     def pending(self) -> int:
@@ -83,6 +103,7 @@ class LedgerWriter:
 
     def close(self, timeout: float = 30.0) -> None:
         """Write everything queued, allocate the last partial interval, stop the thread."""
+        self.closing.set()
         self.jobs.put(None)
         self.thread.join(timeout)
 
@@ -98,6 +119,7 @@ class LedgerWriter:
                 return
             if isinstance(job, UsageRow):
                 self._write([job, *self._batch()])
+                self._trim_journal()
             if time.monotonic() >= next_close:
                 self._allocate_all()
                 next_close = time.monotonic() + self.interval_s
@@ -116,21 +138,36 @@ class LedgerWriter:
         return rows
 
     def _write(self, rows: list[UsageRow]) -> None:
-        for attempt in range(5):
+        """Record rows, retrying with backoff while the store is down; they are journaled."""
+        attempt = 0
+        while True:
             try:
                 self.ledger.record(rows)
                 return
-            except Exception:  # a database outage must not kill the writer thread
+            except Exception:  # an outage must not kill the writer thread
                 self.failures += 1
-                log.exception("ledger write failed (attempt %d), retrying", attempt + 1)
-                time.sleep(0.2 * 2**attempt)
-        log.error("ledger write gave up on %d rows", len(rows))
+                attempt += 1
+                log.warning("ledger write failed (attempt %d); retrying", attempt)
+            if self.closing.is_set() and attempt >= 3:
+                self._unwritten = True
+                log.error("ledger unavailable at shutdown: %d rows stay in the journal", len(rows))
+                return
+            time.sleep(min(5.0, 0.1 * 2**attempt))
+
+    def _trim_journal(self) -> None:
+        """Empty the journal once every journaled row is in the ledger."""
+        if self.journal is None:
+            return
+        with self.journal.lock:
+            if self.jobs.empty() and not self._unwritten:
+                self.journal.truncate()
 
     def _drain_and_allocate(self) -> None:
         rows = self._batch()
         while rows:
             self._write(rows)
             rows = self._batch()
+        self._trim_journal()
         self._allocate_all()
 
     def _allocate_all(self) -> None:

@@ -14,8 +14,9 @@ import logging
 import time
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -26,6 +27,7 @@ from llmecon.core.workload import Tokens
 from llmecon.errors import LlmeconError
 from llmecon.gateway.accounting import LedgerWriter, Meter
 from llmecon.gateway.errors import GatewayError
+from llmecon.gateway.journal import Journal
 from llmecon.gateway.metrics import Metrics
 from llmecon.gateway.openapi import openapi_document
 from llmecon.gateway.relay import Leg, Outcome, Receive, Send, relay_once, relay_stream
@@ -48,6 +50,8 @@ class GatewayConfig:
     upstream_timeout_s: float = 300.0
     interval_s: float = 60.0
     version: str = "0"
+    journal_path: Path | None = None  # rows land here before the client's last byte
+    health_every_s: float = 5.0
 
 
 @dataclass
@@ -60,6 +64,7 @@ class Gateway:
     metrics: Metrics = field(default_factory=Metrics)
     client: httpx.AsyncClient | None = None
     writer: LedgerWriter | None = None
+    health_task: asyncio.Task[None] | None = None
 
     async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -86,10 +91,33 @@ class Gateway:
             for u in self.config.router.upstreams
             if u.hourly is not None
         }
-        self.writer = LedgerWriter(self.ledger, meters, self.config.interval_s)
+        path = self.config.journal_path
+        journal = Journal(path) if path is not None else None
+        self.writer = LedgerWriter(self.ledger, meters, self.config.interval_s, journal)
         self.writer.start()
+        self.health_task = asyncio.get_running_loop().create_task(self._check_health())
+
+    async def _check_health(self) -> None:
+        """Mark each upstream healthy or not by GET /models, every few seconds."""
+        assert self.client is not None
+        router = self.config.router
+        while True:
+            for upstream in router.upstreams:
+                headers = (
+                    {"authorization": f"Bearer {upstream.api_key}"} if upstream.api_key else {}
+                )
+                try:
+                    response = await self.client.get(
+                        upstream.base_url + "/models", headers=headers, timeout=2.0
+                    )
+                    router.mark(upstream, healthy=response.status_code < 500)
+                except httpx.HTTPError:
+                    router.mark(upstream, healthy=False)
+            await asyncio.sleep(self.config.health_every_s)
 
     async def stop(self) -> None:
+        if self.health_task is not None:
+            self.health_task.cancel()
         if self.client is not None:
             await self.client.aclose()
         if self.writer is not None:
@@ -119,7 +147,10 @@ class Gateway:
 
     async def _health(self, scope: dict[str, Any], send: Send) -> None:
         pending = self.writer.pending if self.writer else 0
-        await _respond(send, 200, json.dumps({"status": "ok", "ledger_queue": pending}).encode())
+        router = self.config.router
+        upstreams = {u.name: router.healthy.get(u.name, True) for u in router.upstreams}
+        body = {"status": "ok", "ledger_queue": pending, "upstreams": upstreams}
+        await _respond(send, 200, json.dumps(body).encode())
 
     async def _metrics(self, scope: dict[str, Any], send: Send) -> None:
         writer = self.writer
@@ -158,29 +189,42 @@ class Gateway:
         raw = await _read_body(receive, self.config.body_limit)
         key_id = await self._authorize(scope)
         call = parse_call(path, raw)
-        upstream = self.config.router.route(call.model)
-        if upstream is None:
-            raise GatewayError(
-                404,
-                f"the model {call.model!r} does not exist here; see GET /v1/models",
-                "model_not_found",
-                "model",
-            )
+        routes = self.config.router.routes(call.model)
+        if not routes:
+            message = f"the model {call.model!r} does not exist here; see GET /v1/models"
+            raise GatewayError(404, message, "model_not_found", "model")
         assert self.client is not None
-        meter = self.writer.meters.get(upstream.name) if self.writer else None
+        recorder = _Recorder(self, started, key_id)
+        leg = Leg(self.client, routes[0].upstream, call, send, receive, t0, recorder.finish)
+        outcome = Outcome()
+        try:
+            for index, route in enumerate(routes):
+                leg = replace(leg, upstream=route.upstream, call=call.for_model(route.model))
+                try:
+                    outcome = await self._attempt(leg)
+                    return
+                except GatewayError as error:
+                    outcome.status, outcome.outcome = error.status, "upstream_error"
+                    if not error.retryable or index == len(routes) - 1:
+                        raise
+                    self.config.router.mark(route.upstream, healthy=False)
+                    log.warning("upstream %s failed; trying the next route", route.upstream.name)
+        finally:
+            recorder.finish(leg, outcome)
+
+    async def _attempt(self, leg: Leg) -> Outcome:
+        """One upstream try, counted as outstanding and as busy time for its meter."""
+        router = self.config.router
+        meter = self.writer.meters.get(leg.upstream.name) if self.writer else None
+        router.begin(leg.upstream)
         if meter is not None:
             meter.clock.begin()
-        outcome = Outcome()
-        leg = Leg(self.client, upstream, call, send, receive, t0)
         try:
-            outcome = await (relay_stream(leg) if call.stream else relay_once(leg))
-        except GatewayError as error:
-            outcome.status, outcome.outcome = error.status, "upstream_error"
-            raise
+            return await (relay_stream(leg) if leg.call.stream else relay_once(leg))
         finally:
+            router.end(leg.upstream)
             if meter is not None:
                 meter.clock.end()
-            self._record(leg, started, key_id, outcome)
 
     def _record(self, leg: Leg, started: datetime, key_id: str | None, outcome: Outcome) -> None:
         call, upstream = leg.call, leg.upstream
@@ -215,6 +259,21 @@ class Gateway:
             self.writer.submit(row)
 
 
+@dataclass
+class _Recorder:
+    """Writes a request's ledger row exactly once (before its last byte, when possible)."""
+
+    gateway: Gateway
+    started: datetime
+    key_id: str | None
+    done: bool = False
+
+    def finish(self, leg: Leg, outcome: Outcome) -> None:
+        if not self.done:
+            self.done = True
+            self.gateway._record(leg, self.started, self.key_id, outcome)
+
+
 def counterfactual(apis: tuple[ApiOption, ...], outcome: Outcome) -> Mapping[str, int | None]:
     """What each compared API would have charged for these tokens (None when unknown)."""
     prompt, completion = outcome.prompt_tokens, outcome.completion_tokens
@@ -240,10 +299,16 @@ def _bearer(scope: dict[str, Any]) -> str | None:
     return None
 
 
+BODY_TIMEOUT_S = 30.0  # a client that sends its body slower than this is dropped (408)
+
+
 async def _read_body(receive: Receive, limit: int) -> bytes:
     chunks, size = [], 0
     while True:
-        message = await receive()
+        try:
+            message = await asyncio.wait_for(receive(), BODY_TIMEOUT_S)
+        except TimeoutError:
+            raise GatewayError(408, "the request body arrived too slowly", "timeout") from None
         if message["type"] == "http.disconnect":
             raise GatewayError(400, "the client went away", "client_disconnected")
         chunk = message.get("body", b"")

@@ -9,6 +9,8 @@ TYPES = {
     401: "authentication_error",
     402: "insufficient_quota",
     404: "invalid_request_error",
+    405: "invalid_request_error",
+    408: "timeout",
     413: "invalid_request_error",
     429: "rate_limit_error",
     502: "upstream_error",
@@ -21,10 +23,17 @@ class GatewayError(Exception):
     """A request that ends with an OpenAI-style error response."""
 
     def __init__(
-        self, status: int, message: str, code: str | None = None, param: str | None = None
+        self,
+        status: int,
+        message: str,
+        code: str | None = None,
+        param: str | None = None,
+        *,
+        retryable: bool = False,
     ):
         super().__init__(message)
         self.status, self.message, self.code, self.param = status, message, code, param
+        self.retryable = retryable  # another upstream may succeed (nothing reached the client)
 
     def body(self) -> bytes:
         error = {

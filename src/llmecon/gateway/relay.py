@@ -49,6 +49,7 @@ class Leg:
     send: Send
     receive: Receive
     t0: float  # perf_counter when the request arrived
+    finish: Callable[[Leg, Outcome], None] = lambda leg, outcome: None  # before the last byte
 
     @property
     def url(self) -> str:
@@ -71,9 +72,8 @@ class Leg:
             message = body[:300].decode(errors="replace")
         if status >= 500:
             name = self.upstream.name
-            return GatewayError(
-                502, f"upstream {name} failed ({status}): {message}", "upstream_error"
-            )
+            text = f"upstream {name} failed ({status}): {message}"
+            return GatewayError(502, text, "upstream_error", retryable=True)
         return GatewayError(status, str(message), "upstream_rejected")
 
 
@@ -82,11 +82,14 @@ async def relay_once(leg: Leg) -> Outcome:
     name = leg.upstream.name
     try:
         response = await leg.client.post(leg.url, content=leg.call.body, headers=leg.headers)
+    except httpx.ConnectError as error:
+        message = f"upstream {name} unreachable: {type(error).__name__}"
+        raise GatewayError(502, message, "upstream_unreachable", retryable=True) from None
     except httpx.TimeoutException:
         raise GatewayError(504, f"upstream {name} timed out", "upstream_timeout") from None
     except httpx.HTTPError as error:
-        message = f"upstream {name} unreachable: {type(error).__name__}"
-        raise GatewayError(502, message, "upstream_unreachable") from None
+        message = f"upstream {name} failed: {type(error).__name__}"
+        raise GatewayError(502, message, "upstream_error") from None
     if response.status_code >= 400:
         raise leg.error(response.status_code, response.content)
     outcome = Outcome(status=200, ttft_ms=leg.elapsed_ms(), content_events=1)
@@ -94,6 +97,7 @@ async def relay_once(leg: Leg) -> Outcome:
     content_type = response.headers.get("content-type", "application/json").encode()
     headers = [(b"content-type", content_type)]
     await leg.send({"type": "http.response.start", "status": 200, "headers": headers})
+    leg.finish(leg, outcome)
     await leg.send({"type": "http.response.body", "body": response.content})
     return outcome
 
@@ -119,6 +123,10 @@ async def relay_stream(leg: Leg) -> Outcome:
             await leg.send(start)
             outcome.started, outcome.status = True, 200
             await _pump(leg, response, gone, outcome)
+    except httpx.ConnectError as error:
+        failure = GatewayError(502, f"unreachable ({type(error).__name__})",
+                               "upstream_unreachable", retryable=True)  # fmt: skip
+        await _fail(leg, outcome, failure)
     except httpx.TimeoutException:
         await _fail(leg, outcome, GatewayError(504, "timed out", "upstream_timeout"))
     except httpx.HTTPError as error:
@@ -150,6 +158,7 @@ async def _pump(
         error = GatewayError(502, "the upstream stream ended early", "upstream_error")
         event = b"data: " + error.body() + b"\n\n"
         await leg.send({"type": "http.response.body", "body": event, "more_body": True})
+    leg.finish(leg, outcome)
     await leg.send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
@@ -168,11 +177,13 @@ def _relay_worthy(leg: Leg, payload: bytes, outcome: Outcome) -> bool:
 
 
 async def _fail(leg: Leg, outcome: Outcome, error: GatewayError) -> None:
-    error = GatewayError(error.status, f"upstream {leg.upstream.name} {error.message}", error.code)
+    message = f"upstream {leg.upstream.name} {error.message}"
+    error = GatewayError(error.status, message, error.code, retryable=error.retryable)
     if not outcome.started:
         raise error
     outcome.outcome = "upstream_error"
     event = b"data: " + error.body() + b"\n\n"
+    leg.finish(leg, outcome)
     try:
         await leg.send({"type": "http.response.body", "body": event, "more_body": False})
     except OSError:

@@ -3,12 +3,26 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from llmecon.gateway.errors import GatewayError
 
 ENDPOINTS = {"/v1/chat/completions": "chat", "/v1/completions": "completions"}
+MAX_TOKENS_LIMIT = 1_000_000
+COMMON = frozenset({
+    "model", "stream", "stream_options", "max_tokens", "max_completion_tokens", "temperature",
+    "top_p", "n", "stop", "presence_penalty", "frequency_penalty", "logit_bias", "user", "seed",
+    "logprobs", "top_logprobs", "metadata", "store", "service_tier",
+    # engine extensions (vLLM, llama.cpp, TGI) that OpenAI-compatible servers accept
+    "ignore_eos", "min_tokens", "top_k", "min_p", "repetition_penalty", "repeat_penalty",
+    "best_of", "echo", "suffix",
+})  # fmt: skip
+KNOWN = {
+    "chat": COMMON | {"messages", "tools", "tool_choice", "parallel_tool_calls", "response_format",
+                      "functions", "function_call", "modalities", "reasoning_effort"},
+    "completions": COMMON | {"prompt"},
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -23,6 +37,14 @@ class Call:
     prompt_text: str
     body: bytes  # what goes upstream (stream usage always requested)
 
+    def for_model(self, model: str) -> Call:
+        """The same call asking for another model (a fallback upstream's name for it)."""
+        if model == self.model:
+            return self
+        data = json.loads(self.body)
+        data["model"] = model
+        return replace(self, model=model, body=json.dumps(data).encode())
+
 
 def parse_call(path: str, raw: bytes) -> Call:
     endpoint = ENDPOINTS[path]
@@ -30,8 +52,14 @@ def parse_call(path: str, raw: bytes) -> Call:
         data = json.loads(raw)
     except (ValueError, UnicodeDecodeError):
         raise GatewayError(400, "the request body is not valid JSON", "invalid_json") from None
+    except RecursionError:
+        raise GatewayError(400, "the request body is nested too deeply", "invalid_json") from None
     if not isinstance(data, dict):
         raise GatewayError(400, "the request body must be a JSON object", "invalid_body")
+    unknown = sorted(set(data) - KNOWN[endpoint])
+    if unknown:
+        raise GatewayError(400, f"unrecognized request argument: {unknown[0]}",
+                           "unknown_parameter", unknown[0])  # fmt: skip
     model = data.get("model")
     if not isinstance(model, str) or not model:
         raise GatewayError(400, "`model` is required and must be a string", "invalid_type", "model")
@@ -39,12 +67,7 @@ def parse_call(path: str, raw: bytes) -> Call:
     if not isinstance(stream, bool):
         raise GatewayError(400, "`stream` must be true or false", "invalid_type", "stream")
     max_tokens = data.get("max_tokens", data.get("max_completion_tokens"))
-    if max_tokens is not None and (
-        not isinstance(max_tokens, int) or isinstance(max_tokens, bool) or max_tokens < 1
-    ):
-        raise GatewayError(
-            400, "`max_tokens` must be a positive integer", "invalid_type", "max_tokens"
-        )
+    _check_max_tokens(max_tokens)
     text = _prompt_text(endpoint, data)
     options = data.get("stream_options")
     wants_usage = isinstance(options, dict) and options.get("include_usage") is True
@@ -55,6 +78,17 @@ def parse_call(path: str, raw: bytes) -> Call:
         }
         raw = json.dumps(data).encode()
     return Call(endpoint, model, stream, wants_usage, max_tokens, text, raw)
+
+
+def _check_max_tokens(value: Any) -> None:
+    if value is None:
+        return
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise GatewayError(400, "`max_tokens` must be a positive integer", "invalid_type",
+                           "max_tokens")  # fmt: skip
+    if value > MAX_TOKENS_LIMIT:
+        raise GatewayError(400, f"`max_tokens` {value:,} is over {MAX_TOKENS_LIMIT:,}",
+                           "invalid_value", "max_tokens")  # fmt: skip
 
 
 def _prompt_text(endpoint: str, data: dict[str, Any]) -> str:

@@ -1,9 +1,10 @@
-"""Where requests go: named OpenAI-compatible upstreams, the models they serve, their price."""
+"""Where requests go: named OpenAI-compatible upstreams, the models they serve, their price,
+and the order to try them in (least outstanding first, healthy first, fallbacks last)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from llmecon.core.prices import Price
 
@@ -21,17 +22,59 @@ class Upstream:
 
 
 @dataclass(frozen=True)
+class Route:
+    """One way to answer a model: an upstream, and the model name to ask it for."""
+
+    upstream: Upstream
+    model: str  # what the upstream is asked for (a fallback may rename the model)
+    fallback: bool = False
+
+
+@dataclass(frozen=True)
+class Fallback:
+    """When every upstream of `model` fails, ask `upstream` for `target` instead."""
+
+    model: str
+    upstream: str
+    target: str
+
+
+@dataclass
 class Router:
     upstreams: Sequence[Upstream]
+    fallbacks: Sequence[Fallback] = ()
+    outstanding: dict[str, int] = field(default_factory=dict)  # requests in flight per upstream
+    healthy: dict[str, bool] = field(default_factory=dict)
+
+    def routes(self, model: str) -> list[Route]:
+        """Every way to serve `model`, best first: healthy before unhealthy, then the least
+        outstanding requests, exact model matches before wildcards, fallbacks last."""
+        direct = [u for u in self.upstreams if model in u.models]
+        direct += [u for u in self.upstreams if "*" in u.models and u not in direct]
+        direct.sort(key=lambda u: (not self.healthy.get(u.name, True),
+                                   self.outstanding.get(u.name, 0)))  # fmt: skip
+        routes = [Route(u, model) for u in direct]
+        names = self.by_name()
+        routes += [Route(names[f.upstream], f.target, fallback=True)
+                   for f in self.fallbacks if f.model == model and f.upstream in names]  # fmt: skip
+        return routes
 
     def route(self, model: str) -> Upstream | None:
-        exact = [u for u in self.upstreams if model in u.models]
-        wildcard = [u for u in self.upstreams if "*" in u.models]
-        found = exact or wildcard
-        return found[0] if found else None
+        routes = self.routes(model)
+        return routes[0].upstream if routes else None
 
     def models(self) -> list[str]:
-        return sorted({m for u in self.upstreams for m in u.models if m != "*"})
+        served = {m for u in self.upstreams for m in u.models if m != "*"}
+        return sorted(served | {f.model for f in self.fallbacks})
 
     def by_name(self) -> Mapping[str, Upstream]:
         return {u.name: u for u in self.upstreams}
+
+    def begin(self, upstream: Upstream) -> None:
+        self.outstanding[upstream.name] = self.outstanding.get(upstream.name, 0) + 1
+
+    def end(self, upstream: Upstream) -> None:
+        self.outstanding[upstream.name] = self.outstanding.get(upstream.name, 1) - 1
+
+    def mark(self, upstream: Upstream, healthy: bool) -> None:
+        self.healthy[upstream.name] = healthy

@@ -1,0 +1,62 @@
+"""A local append-only journal of ledger rows: written before the client's last byte, so a
+killed gateway loses no row for a response it delivered; replayed into the ledger at start-up.
+
+The ledger's `record` is idempotent on request_id, so replaying rows that did reach the ledger
+is harmless. The journal is truncated whenever the writer has emptied its queue.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from dataclasses import asdict
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from llmecon.ledger.model import UsageRow
+
+TIMES = ("started_at", "finished_at")
+
+
+def row_to_json(row: UsageRow) -> str:
+    data = asdict(row)
+    for name in TIMES:
+        data[name] = data[name].isoformat()
+    return json.dumps(data, separators=(",", ":"))
+
+
+def row_from_json(line: str) -> UsageRow:
+    data: dict[str, Any] = json.loads(line)
+    for name in TIMES:
+        data[name] = datetime.fromisoformat(data[name])
+    return UsageRow(**data)
+
+
+class Journal:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.lock = threading.Lock()
+        self.fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+
+    def append(self, row: UsageRow) -> None:
+        """Append one row; it is in the OS's hands when this returns (survives kill -9)."""
+        os.write(self.fd, (row_to_json(row) + "\n").encode())
+
+    def replay(self) -> list[UsageRow]:
+        """Rows left by a previous run (a torn last line is skipped)."""
+        rows = []
+        for line in self.path.read_text(encoding="utf-8").splitlines():
+            try:
+                rows.append(row_from_json(line))
+            except (ValueError, TypeError, KeyError):
+                continue
+        return rows
+
+    def truncate(self) -> None:
+        os.ftruncate(self.fd, 0)
+
+    def close(self) -> None:
+        os.close(self.fd)

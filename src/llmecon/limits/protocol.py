@@ -1,0 +1,59 @@
+"""The `Limiter` contract every store meets, and the error it raises when the store is down.
+
+One contract, two stores: `MemoryLimiter` (one process) and `RedisLimiter` (any number of
+gateway replicas sharing exact limits). A limiter is an async context manager; leaving it
+closes its connections.
+"""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Protocol, Self
+
+from llmecon.errors import LlmeconError
+from llmecon.limits.model import Admission, KeyPolicy, Rejection
+
+
+class LimitsUnavailableError(LlmeconError):
+    """The limits store could not be reached or did not answer in time: answer 503 and retry
+    later (never 401 or 429: the key and its limits are not at fault)."""
+
+
+class Limiter(Protocol):
+    """Admits, settles and releases requests against each key's rates and budgets."""
+
+    async def admit(
+        self, key_id: str, policy: KeyPolicy, reserve_tokens: int, reserve_nusd: int
+    ) -> Admission | Rejection:
+        """Atomically count one request against `requests_per_minute`, reserve
+        `reserve_tokens` (prompt estimate + max_tokens) against `tokens_per_minute` and
+        `reserve_nusd` (the most the request can cost) against each budget. Either all of it
+        is taken and an `Admission` returned, or nothing is and a `Rejection` names the limit
+        that frees up last. ValueError for a negative or oversized amount."""
+        ...
+
+    async def settle(self, admission: Admission, actual_tokens: int, actual_nusd: int) -> None:
+        """Replace the reservation with the true usage: the request's tokens in the rate window
+        become `actual_tokens` (while it is still in the window), `actual_nusd` is added to the
+        spend of the admission's day and month, and the rest of the reservation is released.
+        A second settle or release of the same admission does nothing. After the reservation
+        expired, settle still adds `actual_nusd` to the spend."""
+        ...
+
+    async def release(self, admission: Admission) -> None:
+        """Give back everything reserved except the request count (errors, client cancels,
+        timeouts): settle at zero tokens and zero cost. Idempotent like `settle`."""
+        ...
+
+    async def aclose(self) -> None:
+        """Close the store's connections; the limiter cannot be used afterwards."""
+        ...
+
+    async def __aenter__(self) -> Self: ...
+
+    async def __aexit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None: ...

@@ -1,0 +1,250 @@
+"""The gateway in-process (ASGI) against mock upstreams: routing, fallback, faults, hostile
+input, store outage, and the journal that survives a killed gateway."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable, Coroutine, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from llmecon.core.options import ApiOption, TokenPricing
+from llmecon.core.prices import Price
+from llmecon.gateway.app import Gateway, GatewayConfig, create_app
+from llmecon.gateway.upstreams import Fallback, Router, Upstream
+from llmecon.ledger import open_ledger
+from llmecon.ledger.protocol import Ledger
+from llmecon.mock import MockSettings, running
+
+DEAD = "http://127.0.0.1:9/v1"  # nothing listens on the discard port
+PRICE = Price(1.0, "instance-hour", "test")
+MINI = ApiOption(
+    "mini",
+    TokenPricing(
+        input=Price(0.15, "tokens", "t", per=1e6), output=Price(0.6, "tokens", "t", per=1e6)
+    ),
+    "mini",
+)
+
+
+@pytest.fixture(scope="module")
+def mock_url() -> Iterator[str]:
+    with running(MockSettings(ttft_ms=1, itl_ms=1, output_tokens=8)) as url:
+        yield url
+
+
+@pytest.fixture
+def ledger(tmp_path: Path) -> Iterator[Ledger]:
+    store = open_ledger(f"sqlite:///{tmp_path / 'ledger.db'}")
+    yield store
+    store.close()
+
+
+def _run(
+    router: Router,
+    ledger: Ledger,
+    body: Callable[[httpx.AsyncClient, Gateway], Coroutine[Any, Any, Any]],
+    **config: Any,
+) -> Any:
+    """Start the app (as uvicorn's lifespan would), run `body` with a client, stop it."""
+
+    async def main() -> Any:
+        app = create_app(
+            GatewayConfig(router=router, no_auth=True, compare_with=(MINI,), **config),
+            ledger,
+            lambda text: len(text.split()),
+        )
+        app.start()
+        try:
+            transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
+            async with httpx.AsyncClient(transport=transport, base_url="http://gw") as client:
+                return await body(client, app)
+        finally:
+            await app.stop()
+
+    return asyncio.run(main())
+
+
+def _chat(model: str = "m", **extra: Any) -> dict[str, Any]:
+    return {"model": model, "messages": [{"role": "user", "content": "hi there"}], **extra}
+
+
+def test_fallback_to_another_upstream_when_the_first_is_down(mock_url: str, ledger: Ledger) -> None:
+    router = Router(
+        [Upstream("down", DEAD, ("m",), PRICE), Upstream("backup", mock_url, ("backup-model",))],
+        [Fallback("m", "backup", "backup-model")],
+    )
+
+    async def body(client: httpx.AsyncClient, app: Gateway) -> httpx.Response:
+        return await client.post("/v1/chat/completions", json=_chat())
+
+    response = _run(router, ledger, body)
+    assert response.status_code == 200
+    (row,) = ledger.rows()
+    assert (row.upstream, row.model, row.outcome) == ("backup", "backup-model", "ok")
+    assert row.counterfactual_nusd["mini"] is not None
+    assert router.healthy["down"] is False
+
+
+def test_retry_on_a_second_upstream_for_the_same_model(mock_url: str, ledger: Ledger) -> None:
+    router = Router([Upstream("a", DEAD, ("m",)), Upstream("b", mock_url, ("m",))])
+
+    async def body(client: httpx.AsyncClient, app: Gateway) -> list[int]:
+        replies = [await client.post("/v1/chat/completions", json=_chat()) for _ in range(3)]
+        return [r.status_code for r in replies]
+
+    assert _run(router, ledger, body) == [200, 200, 200]
+    assert {row.upstream for row in ledger.rows()} == {"b"}
+
+
+def test_least_outstanding_first() -> None:
+    a, b = Upstream("a", DEAD, ("m",)), Upstream("b", DEAD, ("m",))
+    router = Router([a, b])
+    router.begin(a)
+    assert [r.upstream.name for r in router.routes("m")] == ["b", "a"]
+    router.mark(b, healthy=False)
+    assert [r.upstream.name for r in router.routes("m")] == ["a", "b"]
+
+
+def test_all_upstreams_down_is_a_502_with_a_row(ledger: Ledger) -> None:
+    router = Router([Upstream("down", DEAD, ("m",), PRICE)])
+
+    async def body(client: httpx.AsyncClient, app: Gateway) -> httpx.Response:
+        return await client.post("/v1/chat/completions", json=_chat())
+
+    response = _run(router, ledger, body)
+    assert response.status_code == 502
+    assert response.json()["error"]["code"] == "upstream_unreachable"
+    (row,) = ledger.rows()
+    assert (row.status, row.outcome, row.completion_tokens) == (502, "upstream_error", None)
+    assert row.counterfactual_nusd == {"mini": None}  # unknown, not 0
+
+
+def test_a_stream_cut_mid_way_ends_with_an_error_event_and_a_row(ledger: Ledger) -> None:
+    settings = MockSettings(ttft_ms=1, itl_ms=1, output_tokens=20, fault="cut", fault_every=1)
+    with running(settings) as url:
+        router = Router([Upstream("u", url, ("m",), PRICE)])
+
+        async def body(client: httpx.AsyncClient, app: Gateway) -> httpx.Response:
+            return await client.post("/v1/chat/completions", json=_chat(stream=True))
+
+        response = _run(router, ledger, body)
+    events = [line for line in response.text.splitlines() if line.startswith("data: ")]
+    assert json.loads(events[-1][6:])["error"]["type"] == "upstream_error"
+    (row,) = ledger.rows()
+    assert row.outcome == "upstream_error" and row.token_source == "gateway"
+    assert row.completion_tokens is not None and 0 < row.completion_tokens < 20
+
+
+def test_the_client_gets_no_usage_chunk_it_did_not_ask_for(mock_url: str, ledger: Ledger) -> None:
+    router = Router([Upstream("u", mock_url, ("m",), PRICE)])
+
+    async def body(client: httpx.AsyncClient, app: Gateway) -> list[str]:
+        plain = await client.post("/v1/chat/completions", json=_chat(stream=True))
+        asked = await client.post(
+            "/v1/chat/completions", json=_chat(stream=True, stream_options={"include_usage": True})
+        )
+        return [plain.text, asked.text]
+
+    plain, asked = _run(router, ledger, body)
+    assert '"usage"' not in plain.replace('"usage":null', "")
+    assert '"completion_tokens"' in asked
+    assert all(row.token_source == "upstream" for row in ledger.rows())
+
+
+HOSTILE = [
+    (b"[" * 4000, 400, "invalid_json"),  # nested deeper than the JSON parser recurses
+    (b'{"model": "m", "messages": "nope"}', 400, "invalid_type"),
+    (b'{"model": 5, "messages": []}', 400, "invalid_type"),
+    (
+        b'{"model": "m", "messages": [{"role": "user", "content": "x"}], "max_tokens": 1e30}',
+        400,
+        "invalid_type",
+    ),
+    (
+        b'{"model": "m", "messages": [{"role": "user", "content": "x"}], "max_tokens": 99999999}',
+        400,
+        "invalid_value",
+    ),
+    (
+        b'{"model": "m", "messages": [{"role": "user", "content": "x"}], "evil": 1}',
+        400,
+        "unknown_parameter",
+    ),
+    (b"[1, 2]", 400, "invalid_body"),
+    (
+        b'{"model": "m\\r\\nX-Injected: 1", "messages": [{"role": "user", "content": "x"}]}',
+        404,
+        "model_not_found",
+    ),
+    (b"x" * 5000, 413, "body_too_large"),
+]
+
+
+@pytest.mark.parametrize(("raw", "status", "code"), HOSTILE)
+def test_hostile_input_gets_a_4xx(
+    mock_url: str, ledger: Ledger, raw: bytes, status: int, code: str
+) -> None:
+    router = Router([Upstream("u", mock_url, ("m",))])
+
+    async def body(client: httpx.AsyncClient, app: Gateway) -> tuple[httpx.Response, int]:
+        bad = await client.post("/v1/chat/completions", content=raw)
+        good = await client.post("/v1/chat/completions", json=_chat())  # still serving
+        return bad, good.status_code
+
+    bad, good = _run(router, ledger, body, body_limit=4096)
+    assert bad.status_code == status
+    assert bad.json()["error"]["code"] == code
+    assert good == 200
+
+
+def test_store_outage_is_503_not_401(mock_url: str, tmp_path: Path) -> None:
+    store = open_ledger(f"sqlite:///{tmp_path / 'ledger.db'}")
+    _, secret = store.create_key("team")
+    router = Router([Upstream("u", mock_url, ("m",))])
+
+    async def body(client: httpx.AsyncClient, app: Gateway) -> tuple[int, int]:
+        headers = {"authorization": f"Bearer {secret}"}
+        before = await client.post("/v1/chat/completions", json=_chat(), headers=headers)
+        store.close()  # the store goes away
+        after = await client.post("/v1/chat/completions", json=_chat(), headers=headers)
+        return before.status_code, after.status_code
+
+    async def run() -> tuple[int, int]:
+        app = create_app(GatewayConfig(router=router), store, lambda text: 1)
+        app.start()
+        try:
+            transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
+            async with httpx.AsyncClient(transport=transport, base_url="http://gw") as client:
+                return await body(client, app)
+        finally:
+            app.writer.closing.set() if app.writer else None
+            await app.stop()
+
+    assert asyncio.run(run()) == (200, 503)
+
+
+def test_journal_replays_rows_the_ledger_never_got(mock_url: str, tmp_path: Path) -> None:
+    """Rows are journaled before the client's last byte: a store that is down (or a gateway
+    killed before its writer ran) loses nothing; the next start replays them."""
+    journal, database = tmp_path / "journal.jsonl", f"sqlite:///{tmp_path / 'a.db'}"
+    router = Router([Upstream("u", mock_url, ("m",))])
+    first = open_ledger(database)
+    first.close()  # the store is down for the whole first run
+
+    async def body(client: httpx.AsyncClient, app: Gateway) -> None:
+        for _ in range(3):
+            assert (await client.post("/v1/chat/completions", json=_chat())).status_code == 200
+
+    _run(router, first, body, journal_path=journal)
+    assert len(journal.read_text().splitlines()) == 3  # every delivered response is journaled
+    second = open_ledger(database)
+    assert second.rows() == []
+    _run(router, second, lambda client, app: asyncio.sleep(0), journal_path=journal)
+    assert len(second.rows()) == 3
+    assert journal.read_text() == ""
+    second.close()
