@@ -160,7 +160,8 @@ class Gateway:
         await _respond(send, 200, body, b"text/plain; version=0.0.4")
 
     async def _openapi(self, scope: dict[str, Any], send: Send) -> None:
-        await _respond(send, 200, json.dumps(openapi_document(self.config.version)).encode())
+        document = openapi_document(self.config.version, self.config.router.models())
+        await _respond(send, 200, json.dumps(document).encode())
 
     async def _authorize(self, scope: dict[str, Any]) -> str | None:
         """The key id of a valid bearer key; 401 without one, 503 if the key store is down."""

@@ -12,9 +12,9 @@ _MESSAGE = {
 }
 
 
-def _completion(kind: str) -> dict[str, Any]:
+def _completion(kind: str, models: list[str]) -> dict[str, Any]:
     body_props: dict[str, Any] = {
-        "model": {"type": "string", "minLength": 1},
+        "model": {"type": "string", "enum": models} if models else {"type": "string"},
         "stream": {"type": "boolean"},
         "max_tokens": {"type": "integer", "minimum": 1, "maximum": 4096},
         "temperature": {"type": "number", "minimum": 0, "maximum": 2},
@@ -34,7 +34,12 @@ def _completion(kind: str) -> dict[str, Any]:
                 "required": True,
                 "content": {
                     "application/json": {
-                        "schema": {"type": "object", "required": required, "properties": body_props}
+                        "schema": {
+                            "type": "object",
+                            "required": required,
+                            "properties": body_props,
+                            "additionalProperties": False,
+                        }
                     }
                 },
             },
@@ -60,13 +65,13 @@ def _completion(kind: str) -> dict[str, Any]:
     }
 
 
-def openapi_document(version: str) -> dict[str, Any]:
+def openapi_document(version: str, models: list[str]) -> dict[str, Any]:
     return {
         "openapi": "3.0.3",
         "info": {"title": "llmecon gateway", "version": version},
         "paths": {
-            "/v1/chat/completions": _completion("chat"),
-            "/v1/completions": _completion("completions"),
+            "/v1/chat/completions": _completion("chat", models),
+            "/v1/completions": _completion("completions", models),
             "/v1/models": {
                 "get": {
                     "summary": "Models served",
