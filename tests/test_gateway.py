@@ -14,10 +14,12 @@ import pytest
 
 from llmecon.core.options import ApiOption, TokenPricing
 from llmecon.core.prices import Price
+from llmecon.gateway.admission import Door
 from llmecon.gateway.app import Gateway, GatewayConfig, create_app
 from llmecon.gateway.upstreams import Fallback, Router, Upstream
 from llmecon.ledger import open_ledger
 from llmecon.ledger.protocol import Ledger
+from llmecon.limits import KeyPolicy, open_limiter
 from llmecon.mock import MockSettings, running
 
 DEAD = "http://127.0.0.1:9/v1"  # nothing listens on the discard port
@@ -248,3 +250,53 @@ def test_journal_replays_rows_the_ledger_never_got(mock_url: str, tmp_path: Path
     assert len(second.rows()) == 3
     assert journal.read_text() == ""
     second.close()
+
+
+def _door(url: str = "memory://", **policy: Any) -> Door:
+    return Door(open_limiter(url), KeyPolicy(**policy), MINI)
+
+
+def test_rate_limit_answers_429_with_retry_after(mock_url: str, ledger: Ledger) -> None:
+    router = Router([Upstream("u", mock_url, ("m",))])
+
+    async def body(client: httpx.AsyncClient, app: Gateway) -> list[httpx.Response]:
+        return [await client.post("/v1/chat/completions", json=_chat()) for _ in range(4)]
+
+    replies = _run(router, ledger, body, door=_door(requests_per_minute=3))
+    assert [r.status_code for r in replies] == [200, 200, 200, 429]
+    assert int(replies[-1].headers["retry-after"]) >= 1
+    assert replies[-1].json()["error"]["type"] == "rate_limit_error"
+    assert len(ledger.rows()) == 3
+
+
+def test_budget_answers_402_saying_which_and_when(mock_url: str, ledger: Ledger) -> None:
+    router = Router([Upstream("u", mock_url, ("m",))])
+
+    async def body(client: httpx.AsyncClient, app: Gateway) -> httpx.Response:
+        return await client.post("/v1/chat/completions", json=_chat(max_tokens=100))
+
+    reply = _run(router, ledger, body, door=_door(budget_per_day_nusd=1000))
+    assert reply.status_code == 402
+    message = reply.json()["error"]["message"]
+    assert "daily budget" in message and "resets at" in message
+    assert reply.json()["error"]["code"] == "budget_day_exceeded"
+
+
+def test_a_request_over_the_token_limit_is_400(mock_url: str, ledger: Ledger) -> None:
+    router = Router([Upstream("u", mock_url, ("m",))])
+
+    async def body(client: httpx.AsyncClient, app: Gateway) -> httpx.Response:
+        return await client.post("/v1/chat/completions", json=_chat(max_tokens=5000))
+
+    reply = _run(router, ledger, body, door=_door(tokens_per_minute=1000))
+    assert reply.status_code == 400 and reply.json()["error"]["param"] == "max_tokens"
+
+
+def test_limits_store_down_is_503(mock_url: str, ledger: Ledger) -> None:
+    router = Router([Upstream("u", mock_url, ("m",))])
+
+    async def body(client: httpx.AsyncClient, app: Gateway) -> httpx.Response:
+        return await client.post("/v1/chat/completions", json=_chat())
+
+    reply = _run(router, ledger, body, door=_door("redis://127.0.0.1:9/0", requests_per_minute=5))
+    assert reply.status_code == 503 and reply.json()["error"]["code"] == "store_unavailable"

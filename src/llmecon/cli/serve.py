@@ -14,6 +14,7 @@ from llmecon.errors import LlmeconError
 
 if TYPE_CHECKING:
     from llmecon.core.prices import Price
+    from llmecon.gateway.admission import Door
     from llmecon.gateway.upstreams import Fallback, Upstream
     from llmecon.pricebook.book import PriceBook
 
@@ -72,6 +73,25 @@ EMBEDDED_PRICE = "ml.c5.xlarge"  # a 4-vCPU CPU instance: what the embedded mode
     help="When MODEL's upstreams fail, ask UPSTREAM for TARGET (e.g. a paid API).",
 )
 @click.option("--journal", type=Path, help="Row journal file (default: beside the ledger data).")
+@click.option("--rpm", type=click.IntRange(min=1), help="Requests per minute per key.")
+@click.option("--tpm", type=click.IntRange(min=1), help="Tokens per minute per key.")
+@click.option(
+    "--budget-day", type=click.FloatRange(min=0, min_open=True), help="USD per key per UTC day."
+)
+@click.option(
+    "--budget-month", type=click.FloatRange(min=0, min_open=True), help="USD per key per UTC month."
+)
+@click.option(
+    "--budget-price",
+    metavar="MODEL",
+    help="API whose prices turn tokens into budget spend (default: first --compare-with).",
+)
+@click.option(
+    "--redis",
+    "redis_url",
+    metavar="URL",
+    help="Share limits and budgets across gateway replicas (redis://HOST:PORT/DB).",
+)
 def serve(
     host: str,
     port: int,
@@ -86,6 +106,12 @@ def serve(
     body_limit: int,
     fallbacks: tuple[str, ...],
     journal: Path | None,
+    rpm: int | None,
+    tpm: int | None,
+    budget_day: float | None,
+    budget_month: float | None,
+    budget_price: str | None,
+    redis_url: str | None,
 ) -> None:
     """Serve models behind an OpenAI-compatible gateway that records what each request cost.
 
@@ -140,6 +166,12 @@ def serve(
             body_limit,
             fallbacks,
             journal or _default_journal(port),
+            _door(
+                book,
+                (rpm, tpm, budget_day, budget_month),
+                budget_price or (compare or DEFAULT_COMPARE)[0],
+                redis_url,
+            ),
         )
     finally:
         if supervisor is not None:
@@ -217,6 +249,7 @@ def _run_gateway(
     body_limit: int,
     fallbacks: tuple[str, ...],
     journal: Path | None,
+    door: Door | None,
 ) -> None:
     import uvicorn  # noqa: PLC0415
 
@@ -230,6 +263,7 @@ def _run_gateway(
     config = GatewayConfig(
         router=Router(tuple(routes), _fallbacks(fallbacks, routes)),
         journal_path=journal,
+        door=door,
         compare_with=tuple(api_options(book, compare)),
         price_book=book.version,
         no_auth=no_auth,
@@ -280,3 +314,30 @@ def _default_journal(port: int) -> Path:
 
     home = os.environ.get("LLMECON_HOME") or str(Path.home() / ".local" / "share" / "llmecon")
     return Path(home) / f"journal-{port}.jsonl"
+
+
+def _door(
+    book: PriceBook,
+    limits: tuple[int | None, int | None, float | None, float | None],
+    price_model: str,
+    redis_url: str | None,
+) -> Door | None:
+    """Rate limits and budgets when any is set (in-process, or shared through Redis)."""
+    from llmecon.cli.plan import api_options  # noqa: PLC0415
+    from llmecon.gateway.admission import Door  # noqa: PLC0415
+    from llmecon.ledger.model import to_nano  # noqa: PLC0415
+    from llmecon.limits import KeyPolicy, open_limiter  # noqa: PLC0415
+
+    rpm, tpm, day, month = limits
+    if not any(value is not None for value in limits):
+        if redis_url:
+            raise LlmeconError("--redis shares limits: set --rpm, --tpm or a --budget-* too")
+        return None
+    policy = KeyPolicy(
+        requests_per_minute=rpm,
+        tokens_per_minute=tpm,
+        budget_per_day_nusd=to_nano(day) if day is not None else None,
+        budget_per_month_nusd=to_nano(month) if month is not None else None,
+    )
+    (price,) = api_options(book, (price_model,))
+    return Door(open_limiter(redis_url or "memory://"), policy, price)

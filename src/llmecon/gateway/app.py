@@ -26,6 +26,7 @@ from llmecon.core.options import ApiOption
 from llmecon.core.workload import Tokens
 from llmecon.errors import LlmeconError
 from llmecon.gateway.accounting import LedgerWriter, Meter
+from llmecon.gateway.admission import Door
 from llmecon.gateway.errors import GatewayError
 from llmecon.gateway.journal import Journal
 from llmecon.gateway.metrics import Metrics
@@ -52,6 +53,7 @@ class GatewayConfig:
     version: str = "0"
     journal_path: Path | None = None  # rows land here before the client's last byte
     health_every_s: float = 5.0
+    door: Door | None = None  # rate limits and budgets (None: none)
 
 
 @dataclass
@@ -118,6 +120,8 @@ class Gateway:
     async def stop(self) -> None:
         if self.health_task is not None:
             self.health_task.cancel()
+        if self.config.door is not None:
+            await self.config.door.limiter.aclose()
         if self.client is not None:
             await self.client.aclose()
         if self.writer is not None:
@@ -135,7 +139,7 @@ class Gateway:
             else:
                 raise GatewayError(404, f"no route {method} {path}", "not_found")
         except GatewayError as error:
-            await _respond(send, error.status, error.body())
+            await _respond(send, error.status, error.body(), headers=error.headers)
 
     async def _models(self, scope: dict[str, Any], send: Send) -> None:
         await self._authorize(scope)
@@ -198,6 +202,11 @@ class Gateway:
         recorder = _Recorder(self, started, key_id)
         leg = Leg(self.client, routes[0].upstream, call, send, receive, t0, recorder.finish)
         outcome = Outcome()
+        door = self.config.door
+        admission = None
+        if door is not None:
+            prompt = int(self.count_tokens(call.prompt_text))
+            admission = await door.admit(key_id or "(no key)", prompt, call.max_tokens)
         try:
             for index, route in enumerate(routes):
                 leg = replace(leg, upstream=route.upstream, call=call.for_model(route.model))
@@ -212,6 +221,8 @@ class Gateway:
                     log.warning("upstream %s failed; trying the next route", route.upstream.name)
         finally:
             recorder.finish(leg, outcome)
+            if door is not None and admission is not None:
+                await door.finish(admission, _settled_tokens(outcome))
 
     async def _attempt(self, leg: Leg) -> Outcome:
         """One upstream try, counted as outstanding and as busy time for its meter."""
@@ -288,6 +299,13 @@ def counterfactual(apis: tuple[ApiOption, ...], outcome: Outcome) -> Mapping[str
     return costs
 
 
+def _settled_tokens(outcome: Outcome) -> tuple[int, int] | None:
+    """The tokens to settle a reservation at; None (release it) when unknown."""
+    if outcome.prompt_tokens is None or outcome.completion_tokens is None:
+        return None
+    return outcome.prompt_tokens, outcome.completion_tokens
+
+
 def _source(name: str) -> TokenSource:
     return "upstream" if name == "upstream" else ("gateway" if name == "gateway" else "none")
 
@@ -321,10 +339,15 @@ async def _read_body(receive: Receive, limit: int) -> bytes:
             return b"".join(chunks)
 
 
-async def _respond(send: Send, status: int, body: bytes, kind: bytes = b"application/json") -> None:
-    await send(
-        {"type": "http.response.start", "status": status, "headers": [(b"content-type", kind)]}
-    )
+async def _respond(
+    send: Send,
+    status: int,
+    body: bytes,
+    kind: bytes = b"application/json",
+    headers: list[tuple[bytes, bytes]] | None = None,
+) -> None:
+    head = [(b"content-type", kind), *(headers or [])]
+    await send({"type": "http.response.start", "status": status, "headers": head})
     await send({"type": "http.response.body", "body": body})
 
 

@@ -34,6 +34,7 @@ class GatewayError(Exception):
         super().__init__(message)
         self.status, self.message, self.code, self.param = status, message, code, param
         self.retryable = retryable  # another upstream may succeed (nothing reached the client)
+        self.headers: list[tuple[bytes, bytes]] = []
 
     def body(self) -> bytes:
         error = {

@@ -44,6 +44,7 @@ def _rate_rejection(
     limit: int | None,
     used: int,
     requested: int,
+    *,
     log: Iterable[tuple[float, int]],
     wait: tuple[float, float],
 ) -> Rejection | None:
@@ -106,22 +107,29 @@ class _KeyState:
     ) -> list[Rejection]:
         requests = ((at, 1) for at in self.log.values())
         spends = ((self.log[rid], n) for rid, n in self.tokens.items())
+        day, month = self.used(f"d:{w.day}"), self.used(f"m:{w.month}")
         found = (
             _rate_rejection(
-                "requests_per_minute", policy.requests_per_minute, len(self.log), 1, requests, wait
+                "requests_per_minute",
+                policy.requests_per_minute,
+                len(self.log),
+                1,
+                log=requests,
+                wait=wait,
             ),
             _rate_rejection(
-                "tokens_per_minute", policy.tokens_per_minute, self.token_sum, tokens, spends, wait
+                "tokens_per_minute",
+                policy.tokens_per_minute,
+                self.token_sum,
+                tokens,
+                log=spends,
+                wait=wait,
             ),
+            _budget_rejection("budget_day", policy.budget_per_day_nusd, day, nusd, w.day_ends_in),
             _budget_rejection(
-                "budget_day", policy.budget_per_day_nusd, self.used(f"d:{w.day}"), nusd,
-                w.day_ends_in,
+                "budget_month", policy.budget_per_month_nusd, month, nusd, w.month_ends_in
             ),
-            _budget_rejection(
-                "budget_month", policy.budget_per_month_nusd, self.used(f"m:{w.month}"), nusd,
-                w.month_ends_in,
-            ),
-        )  # fmt: skip
+        )
         return [r for r in found if r is not None]
 
     def take(self, rid: str, tokens: int, nusd: int, now: float, hold: _Hold) -> None:
@@ -176,9 +184,7 @@ class MemoryLimiter:
             state = self._keys.setdefault(key_id, _KeyState())
             state.prune(now, self._window)
             w = utc_windows(now)
-            found = state.rejections(
-                policy, reserve_tokens, reserve_nusd, (now, self._window), w
-            )
+            found = state.rejections(policy, reserve_tokens, reserve_nusd, (now, self._window), w)
             if found:
                 return binding(found)
             rid = uuid.uuid4().hex
