@@ -1,0 +1,389 @@
+"""What the SQLite and PostgreSQL ledgers share: every `Ledger` method, written once.
+
+`SqlLedger` holds the SQL both databases speak, the mapping between rows and statement
+parameters, the aggregation behind `usage`, allocation and key handling. A backend subclasses it
+and supplies only what differs: how it connects and opens a transaction (`_transaction`), how
+its driver marks a parameter (`_MARK`; the shared SQL is written with `?`), how a time travels
+to and from the database (`_to_db`, `_from_db`), its dialect's UTC-day and idle-group
+expressions, its migration statements, and the bulk writes each database does its own way
+(`_insert_new`, `_execute_many`, `_set_shares`).
+"""
+
+from __future__ import annotations
+
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Any, ClassVar, Generic, Protocol, Self, TypeVar
+
+from llmecon.ledger.keys import KeyInfo, check_key_name, hash_secret, mint_key, same_hash
+from llmecon.ledger.migrations import Migration, pending
+from llmecon.ledger.model import (
+    NO_KEY_GROUP,
+    USAGE_COLUMNS,
+    IdleRow,
+    UsageBy,
+    UsageRow,
+    UsageTotals,
+    assemble_totals,
+    check_allocation,
+    check_by,
+    usage_values,
+    utc,
+)
+from llmecon.ledger.protocol import AllocationConflictError
+
+COLUMNS = ", ".join(USAGE_COLUMNS)
+INSERT_USAGE = (
+    f"INSERT INTO usage ({COLUMNS}) VALUES ({', '.join('?' for _ in USAGE_COLUMNS)})"
+    " ON CONFLICT (request_id) DO NOTHING"
+)
+INSERT_COST = "INSERT INTO counterfactual_cost (request_id, api, nusd) VALUES (?, ?, ?)"
+_IDLE_COLUMNS = "upstream, interval_start, interval_end, idle_nusd, busy_seconds, allocated_nusd"
+_KEY_COLUMNS = "id, name, prefix, created_at, revoked_at"
+
+
+def utc_now() -> datetime:
+    """The default clock."""
+    return datetime.now(UTC)
+
+
+def _sum(column: str) -> str:
+    # PostgreSQL sums a BIGINT column as NUMERIC: the cast keeps it an int (a no-op in SQLite)
+    return f"CAST(COALESCE(SUM({column}), 0) AS BIGINT)"
+
+
+def _count_null(column: str) -> str:
+    return f"SUM(CASE WHEN {column} IS NULL THEN 1 ELSE 0 END)"
+
+
+def new_costs(rows: Sequence[UsageRow], inserted: set[str]) -> list[tuple[str, str, int | None]]:
+    """The `counterfactual_cost` rows of those `rows` whose request id is in `inserted`, each
+    once: a row already stored (a retry), or repeated in `rows`, adds none."""
+    fresh, costs = set(inserted), []
+    for row in rows:
+        if row.request_id in fresh:
+            fresh.discard(row.request_id)
+            costs += [(row.request_id, api, nusd) for api, nusd in row.counterfactual_nusd.items()]
+    return costs
+
+
+class Cursor(Protocol):
+    """What the ledger reads from a DB-API cursor (sqlite3's and psycopg's alike)."""
+
+    @property
+    def rowcount(self) -> int: ...
+
+    def fetchone(self) -> Any: ...
+
+    def fetchall(self) -> Sequence[Any]: ...
+
+
+class Connection(Protocol):
+    """What the ledger calls on a connection: `execute`, as sqlite3 and psycopg both offer it."""
+
+    def execute(self, sql: str, params: Sequence[Any] = ..., /) -> Cursor: ...
+
+
+C = TypeVar("C", bound=Connection)
+
+
+class SqlLedger(ABC, Generic[C]):
+    """A `Ledger` over a backend whose connections are of type `C`; see the module's doc."""
+
+    _MARK: ClassVar[str] = "?"  # how the driver marks a parameter
+    _DAY: ClassVar[str]  # the UTC day (YYYY-MM-DD) of the time column `{}`
+    _IDLE_LABEL: ClassVar[str]  # the "(idle)" group as an SQL text literal
+    _MIGRATION_SETUP: ClassVar[tuple[str, ...]]  # run before reading schema_migrations
+
+    def __init__(self, clock: Callable[[], datetime]) -> None:
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._closed = False
+
+    # what each backend supplies
+
+    @abstractmethod
+    def _transaction(self, *, write: bool) -> AbstractContextManager[C]:
+        """One transaction under `self._lock`, rolled back on any error; `write` says whether
+        it will write."""
+
+    @staticmethod
+    @abstractmethod
+    def _to_db(moment: datetime) -> object:
+        """`moment` as the database stores it."""
+
+    @staticmethod
+    @abstractmethod
+    def _from_db(value: Any) -> datetime:
+        """A stored time, read back as an aware UTC datetime."""
+
+    @staticmethod
+    @abstractmethod
+    def _schema(migration: Migration) -> tuple[str, ...]:
+        """`migration`'s statements in this dialect."""
+
+    @abstractmethod
+    def _insert_new(self, conn: C, rows: Sequence[UsageRow]) -> set[str]:
+        """Insert each of `rows` unless its request id is stored; the ids it did insert."""
+
+    @abstractmethod
+    def _execute_many(self, conn: C, sql: str, params: Sequence[Sequence[object]]) -> None:
+        """Run `sql` (in this driver's marks) once per parameter tuple."""
+
+    @abstractmethod
+    def _set_shares(self, conn: C, upstream: str, shares: Mapping[str, int]) -> int:
+        """Set the `self_hosted_nusd` of each request in `shares` that is on `upstream` and has
+        none yet; how many it set."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release the connection; the ledger cannot be used afterwards."""
+
+    # rows <-> statement parameters
+
+    def _sql(self, text: str) -> str:
+        """Shared SQL, written with `?` marks, in this driver's marks."""
+        return text.replace("?", self._MARK)
+
+    def _usage_params(self, row: UsageRow) -> tuple[object, ...]:
+        """`row`'s values in `USAGE_COLUMNS` order, times as the database stores them."""
+        return tuple(self._to_db(v) if isinstance(v, datetime) else v for v in usage_values(row))
+
+    def _usage_row(
+        self, values: Sequence[Any], counterfactual: Mapping[str, int | None]
+    ) -> UsageRow:
+        fields = dict(zip(USAGE_COLUMNS, values, strict=True))
+        fields["started_at"] = self._from_db(fields["started_at"])
+        fields["finished_at"] = self._from_db(fields["finished_at"])
+        fields["stream"] = bool(fields["stream"])  # SQLite stores it as 0 or 1
+        return UsageRow(**fields, counterfactual_nusd=counterfactual)
+
+    def _idle_params(self, idle: IdleRow) -> tuple[object, ...]:
+        """`idle`'s values in `_IDLE_COLUMNS` order."""
+        start, end = self._to_db(idle.interval_start), self._to_db(idle.interval_end)
+        return (idle.upstream, start, end, idle.idle_nusd, idle.busy_seconds, idle.allocated_nusd)
+
+    def _idle_row(self, values: Sequence[Any]) -> IdleRow:
+        upstream, start, end, *figures = values
+        return IdleRow(upstream, self._from_db(start), self._from_db(end), *figures)
+
+    def _key_info(self, values: Sequence[Any]) -> KeyInfo:
+        key_id, name, prefix, created_at, revoked_at = values
+        revoked = None if revoked_at is None else self._from_db(revoked_at)
+        return KeyInfo(key_id, name, prefix, self._from_db(created_at), revoked)
+
+    def _window(
+        self, column: str, since: datetime | None, until: datetime | None
+    ) -> tuple[str, list[object]]:
+        """A WHERE clause keeping since <= column < until, and its parameters."""
+        clauses, params = ["1 = 1"], []
+        if since is not None:
+            clauses.append(f"{column} >= ?")
+            params.append(self._to_db(since))
+        if until is not None:
+            clauses.append(f"{column} < ?")
+            params.append(self._to_db(until))
+        return " AND ".join(clauses), params
+
+    def _groups(self, by: UsageBy) -> tuple[str, str]:
+        """usage(by): the group of a usage row `u`, and of an idle row `i`."""
+        return {
+            "key": (f"COALESCE(u.key_id, '{NO_KEY_GROUP}')", self._IDLE_LABEL),
+            "model": ("u.model", self._IDLE_LABEL),
+            "day": (self._DAY.format("u.started_at"), self._DAY.format("i.interval_start")),
+            "upstream": ("u.upstream", "i.upstream"),
+        }[by]
+
+    # the `Ledger` methods
+
+    def _migrate(self) -> None:
+        with self._transaction(write=True) as conn:
+            for statement in self._MIGRATION_SETUP:
+                conn.execute(statement)
+            found = conn.execute("SELECT name FROM schema_migrations").fetchall()
+            for migration in pending({name for (name,) in found}):
+                for statement in self._schema(migration):
+                    conn.execute(statement)
+                conn.execute(
+                    self._sql("INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)"),
+                    (migration.name, self._to_db(self._clock())),
+                )
+
+    def record(self, rows: Sequence[UsageRow]) -> None:
+        if not rows:
+            return
+        with self._transaction(write=True) as conn:
+            inserted = self._insert_new(conn, rows)
+            self._execute_many(conn, self._sql(INSERT_COST), new_costs(rows, inserted))
+
+    def allocate(
+        self,
+        upstream: str,
+        interval_start: datetime,
+        interval_end: datetime,
+        shares: Mapping[str, int],
+        idle: IdleRow,
+    ) -> None:
+        check_allocation(upstream, interval_start, interval_end, shares, idle)
+        with self._transaction(write=True) as conn:
+            inserted = conn.execute(
+                self._sql(
+                    f"INSERT INTO idle_cost ({_IDLE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)"
+                    " ON CONFLICT (upstream, interval_start) DO NOTHING"
+                ),
+                self._idle_params(idle),
+            ).rowcount
+            if not inserted:
+                self._check_repeat(conn, idle)
+                return
+            updated = self._set_shares(conn, upstream, shares)
+            if updated != len(shares):
+                raise AllocationConflictError(
+                    f"{len(shares) - updated} of {len(shares)} requests are unknown, not on "
+                    f"{upstream} or already allocated: take the ids from unallocated()"
+                )
+
+    def _check_repeat(self, conn: C, idle: IdleRow) -> None:
+        values = conn.execute(
+            self._sql(
+                f"SELECT {_IDLE_COLUMNS} FROM idle_cost WHERE upstream = ? AND interval_start = ?"
+            ),
+            (idle.upstream, self._to_db(idle.interval_start)),
+        ).fetchone()
+        if values is None or self._idle_row(values) != idle:
+            raise AllocationConflictError(
+                f"{idle.upstream} already has an interval starting {idle.interval_start}"
+                " with other figures: allocate each interval once"
+            )
+
+    def unallocated(self, upstream: str, before: datetime) -> list[tuple[str, int]]:
+        with self._transaction(write=False) as conn:
+            found = conn.execute(
+                self._sql(
+                    "SELECT request_id, COALESCE(prompt_tokens, 0) + COALESCE(completion_tokens, 0)"
+                    " FROM usage WHERE upstream = ? AND self_hosted_nusd IS NULL"
+                    " AND finished_at < ? ORDER BY finished_at, request_id"
+                ),
+                (upstream, self._to_db(before)),
+            ).fetchall()
+        return [(request_id, tokens) for request_id, tokens in found]
+
+    def rows(self, since: datetime | None = None, until: datetime | None = None) -> list[UsageRow]:
+        where, params = self._window("u.started_at", since, until)
+        with self._transaction(write=False) as conn:
+            found = conn.execute(
+                self._sql(
+                    f"SELECT {COLUMNS} FROM usage AS u WHERE {where}"
+                    " ORDER BY u.started_at, u.request_id"
+                ),
+                params,
+            ).fetchall()
+            costs = conn.execute(
+                self._sql(
+                    "SELECT c.request_id, c.api, c.nusd FROM counterfactual_cost AS c"
+                    f" JOIN usage AS u ON u.request_id = c.request_id WHERE {where}"
+                ),
+                params,
+            ).fetchall()
+        counterfactual: dict[str, dict[str, int | None]] = {}
+        for request_id, api, nusd in costs:
+            counterfactual.setdefault(request_id, {})[api] = nusd
+        return [self._usage_row(values, counterfactual.get(values[0], {})) for values in found]
+
+    def usage(
+        self, by: UsageBy, since: datetime | None = None, until: datetime | None = None
+    ) -> list[UsageTotals]:
+        usage_group, idle_group = self._groups(check_by(by))
+        where, params = self._window("u.started_at", since, until)
+        idle_where, idle_params = self._window("i.interval_start", since, until)
+        totals = ", ".join(
+            _sum(f"u.{column}")
+            for column in ("prompt_tokens", "completion_tokens", "self_hosted_nusd")
+        )
+        with self._transaction(write=False) as conn:
+            base = conn.execute(
+                self._sql(
+                    f"SELECT {usage_group}, COUNT(*), {totals}, {_count_null('u.self_hosted_nusd')}"
+                    f" FROM usage AS u WHERE {where} GROUP BY 1"
+                ),
+                params,
+            ).fetchall()
+            counterfactual = conn.execute(
+                self._sql(
+                    f"SELECT {usage_group}, c.api, {_sum('c.nusd')}, {_count_null('c.nusd')}"
+                    " FROM usage AS u JOIN counterfactual_cost AS c ON c.request_id = u.request_id"
+                    f" WHERE {where} GROUP BY 1, 2"
+                ),
+                params,
+            ).fetchall()
+            idle = conn.execute(
+                self._sql(
+                    f"SELECT {idle_group}, {_sum('i.idle_nusd')} FROM idle_cost AS i"
+                    f" WHERE {idle_where} GROUP BY 1"
+                ),
+                idle_params,
+            ).fetchall()
+        return assemble_totals(base, counterfactual, idle)
+
+    def migrations_applied(self) -> list[str]:
+        with self._transaction(write=False) as conn:
+            found = conn.execute("SELECT name FROM schema_migrations ORDER BY name").fetchall()
+        return [name for (name,) in found]
+
+    def create_key(self, name: str) -> tuple[KeyInfo, str]:
+        name = check_key_name(name)
+        new = mint_key()
+        info = KeyInfo(new.id, name, new.prefix, utc(self._clock()))
+        with self._transaction(write=True) as conn:
+            conn.execute(
+                self._sql(
+                    "INSERT INTO api_keys (id, name, prefix, secret_sha256, created_at)"
+                    " VALUES (?, ?, ?, ?, ?)"
+                ),
+                (info.id, info.name, info.prefix, new.secret_sha256, self._to_db(info.created_at)),
+            )
+        return info, new.secret
+
+    def list_keys(self) -> list[KeyInfo]:
+        with self._transaction(write=False) as conn:
+            found = conn.execute(
+                f"SELECT {_KEY_COLUMNS} FROM api_keys ORDER BY created_at, id"
+            ).fetchall()
+        return [self._key_info(values) for values in found]
+
+    def revoke_key(self, key_id: str) -> bool:
+        with self._transaction(write=True) as conn:
+            revoked = conn.execute(
+                self._sql("UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL"),
+                (self._to_db(self._clock()), key_id),
+            ).rowcount
+        return revoked == 1
+
+    def verify_key(self, secret: str) -> KeyInfo | None:
+        presented = hash_secret(secret)
+        with self._transaction(write=False) as conn:
+            found = conn.execute(
+                self._sql(
+                    f"SELECT {_KEY_COLUMNS}, secret_sha256 FROM api_keys"
+                    " WHERE secret_sha256 = ? AND revoked_at IS NULL"
+                ),
+                (presented,),
+            ).fetchone()
+        if found is None or not same_hash(found[-1], presented):
+            return None
+        return self._key_info(found[:-1])
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
