@@ -85,3 +85,20 @@ def test_bad_plot_path(
     (tmp_path / "a-file").write_text("not a folder")
     run = llmecon("compare", ARTICLE, "--plot", str(tmp_path / name))
     assert run.code == 2 and message in run.err and run.out == ""
+
+
+def test_keys_create_list_revoke(tmp_path: Path, llmecon: Callable[..., Run]) -> None:
+    ledger = f"sqlite:///{tmp_path / 'l.db'}"
+    created = llmecon(
+        "keys", "create", "team", "--rpm", "5", "--budget-day", "2", "--ledger", ledger
+    )
+    secret = created.out.strip()
+    assert created.code == 0 and secret.startswith("llmecon-")
+    (key,) = json.loads(llmecon("keys", "list", "--ledger", ledger, "--format", "json").out)
+    assert key["name"] == "team" and key["created_at"] and key["revoked_at"] is None
+    assert key["limits"]["requests_per_minute"] == 5
+    assert key["limits"]["budget_day_nusd"] == 2_000_000_000
+    assert secret not in json.dumps(key)
+    assert llmecon("keys", "revoke", key["id"], "--ledger", ledger).code == 0
+    again = llmecon("keys", "revoke", key["id"], "--ledger", ledger)
+    assert again.code == 2 and "no active key" in again.err

@@ -18,6 +18,7 @@ from llmecon.gateway.admission import Door
 from llmecon.gateway.app import Gateway, GatewayConfig, create_app
 from llmecon.gateway.upstreams import Fallback, Router, Upstream
 from llmecon.ledger import open_ledger
+from llmecon.ledger.keys import KeyLimits
 from llmecon.ledger.protocol import Ledger
 from llmecon.limits import KeyPolicy, open_limiter
 from llmecon.mock import MockSettings, running
@@ -300,3 +301,30 @@ def test_limits_store_down_is_503(mock_url: str, ledger: Ledger) -> None:
 
     reply = _run(router, ledger, body, door=_door("redis://127.0.0.1:9/0", requests_per_minute=5))
     assert reply.status_code == 503 and reply.json()["error"]["code"] == "store_unavailable"
+
+
+def test_a_key_s_own_limit_overrides_the_default(mock_url: str, ledger: Ledger) -> None:
+    _, tight = ledger.create_key("tight", KeyLimits(requests_per_minute=2))
+    _, loose = ledger.create_key("loose")
+    router = Router([Upstream("u", mock_url, ("m",))])
+
+    async def body(client: httpx.AsyncClient, app: Gateway) -> list[int]:
+        codes = []
+        for secret in (tight, tight, tight, loose, loose, loose):
+            reply = await client.post("/v1/chat/completions", json=_chat(),
+                                      headers={"authorization": f"Bearer {secret}"})  # fmt: skip
+            codes.append(reply.status_code)
+        return codes
+
+    async def run() -> list[int]:
+        config = GatewayConfig(router=router, door=_door(requests_per_minute=10))
+        app = create_app(config, ledger, lambda text: 1)
+        app.start()
+        try:
+            transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
+            async with httpx.AsyncClient(transport=transport, base_url="http://gw") as client:
+                return await body(client, app)
+        finally:
+            await app.stop()
+
+    assert asyncio.run(run()) == [200, 200, 429, 200, 200, 200]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 
 import click
 
@@ -23,16 +24,31 @@ def _open(url: str | None):  # type: ignore[no-untyped-def]
 @keys.command("create")
 @click.argument("name")
 @click.option("--ledger", "ledger_url", help=LEDGER_HELP)
-def create_key(name: str, ledger_url: str | None) -> None:
+@click.option("--rpm", type=click.IntRange(min=1), help="This key's requests per minute.")
+@click.option("--tpm", type=click.IntRange(min=1), help="This key's tokens per minute.")
+@click.option("--budget-day", type=click.FloatRange(min=0, min_open=True), help="USD per UTC day.")
+@click.option(
+    "--budget-month", type=click.FloatRange(min=0, min_open=True), help="USD per UTC month."
+)
+def create_key(name: str, ledger_url: str | None, rpm: int | None, tpm: int | None,
+               budget_day: float | None, budget_month: float | None) -> None:  # fmt: skip
     """Create a key named NAME and print its secret (shown only this once).
+
+    Limits given here override `llmecon serve`'s defaults for this key.
 
     \b
     Example:
       llmecon keys create my-team
+      llmecon keys create batch-jobs --rpm 60 --budget-day 5
     """
+    from llmecon.ledger.keys import KeyLimits  # noqa: PLC0415
+    from llmecon.ledger.model import to_nano  # noqa: PLC0415
+
+    limits = KeyLimits(rpm, tpm, to_nano(budget_day) if budget_day else None,
+                       to_nano(budget_month) if budget_month else None)  # fmt: skip
     ledger = _open(ledger_url)
     try:
-        info, secret = ledger.create_key(name)
+        info, secret = ledger.create_key(name, limits)
     finally:
         ledger.close()
     click.echo(secret)
@@ -65,6 +81,7 @@ def list_keys(ledger_url: str | None, output_format: str) -> None:
             "prefix": k.prefix,
             "created_at": k.created_at.isoformat(),
             "revoked_at": k.revoked_at.isoformat() if k.revoked_at else None,
+            "limits": asdict(k.limits),
         }
         for k in infos
     ]

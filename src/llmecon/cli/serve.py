@@ -322,17 +322,14 @@ def _door(
     price_model: str,
     redis_url: str | None,
 ) -> Door | None:
-    """Rate limits and budgets when any is set (in-process, or shared through Redis)."""
+    """Rate limits and budgets: these defaults, or a key's own (`llmecon keys create --rpm`);
+    in-process, or shared through Redis by every replica."""
     from llmecon.cli.plan import api_options  # noqa: PLC0415
     from llmecon.gateway.admission import Door  # noqa: PLC0415
     from llmecon.ledger.model import to_nano  # noqa: PLC0415
     from llmecon.limits import KeyPolicy, open_limiter  # noqa: PLC0415
 
     rpm, tpm, day, month = limits
-    if not any(value is not None for value in limits):
-        if redis_url:
-            raise LlmeconError("--redis shares limits: set --rpm, --tpm or a --budget-* too")
-        return None
     policy = KeyPolicy(
         requests_per_minute=rpm,
         tokens_per_minute=tpm,

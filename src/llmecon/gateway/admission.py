@@ -16,6 +16,7 @@ from llmecon.core.allocation import NANO
 from llmecon.core.options import ApiOption
 from llmecon.core.workload import Tokens
 from llmecon.gateway.errors import GatewayError
+from llmecon.ledger.keys import KeyInfo
 from llmecon.limits import Admission, KeyPolicy, Limiter, LimitsUnavailableError, Rejection
 
 BUDGETS = {"budget_day": "daily", "budget_month": "monthly"}
@@ -35,11 +36,25 @@ class Door:
             return 0
         return round(self.price.bill(1, Tokens.of_split(prompt, completion)).daily_cost * NANO)
 
-    async def admit(self, key_id: str, prompt: int, max_tokens: int | None) -> Admission:
+    def policy_for(self, key: KeyInfo | None) -> KeyPolicy:
+        """The key's own limits, each falling back to the gateway's default."""
+        if key is None:
+            return self.policy
+        own = key.limits
+        defaults = self.policy
+        return KeyPolicy(
+            requests_per_minute=own.requests_per_minute or defaults.requests_per_minute,
+            tokens_per_minute=own.tokens_per_minute or defaults.tokens_per_minute,
+            budget_per_day_nusd=own.budget_day_nusd or defaults.budget_per_day_nusd,
+            budget_per_month_nusd=own.budget_month_nusd or defaults.budget_per_month_nusd,
+        )
+
+    async def admit(self, key: KeyInfo | None, prompt: int, max_tokens: int | None) -> Admission:
         most = max_tokens or self.default_max_tokens
+        key_id = key.id if key is not None else "(no key)"
         try:
             decision = await self.limiter.admit(
-                key_id, self.policy, prompt + most, self.cost_nusd(prompt, most)
+                key_id, self.policy_for(key), prompt + most, self.cost_nusd(prompt, most)
             )
         except LimitsUnavailableError:
             raise GatewayError(503, "the limits store is unavailable; retry later",

@@ -34,6 +34,7 @@ from llmecon.gateway.openapi import openapi_document
 from llmecon.gateway.relay import Leg, Outcome, Receive, Send, relay_once, relay_stream
 from llmecon.gateway.requests import ENDPOINTS, parse_call
 from llmecon.gateway.upstreams import Router
+from llmecon.ledger.keys import KeyInfo
 from llmecon.ledger.model import TokenSource, UsageRow
 from llmecon.ledger.protocol import Ledger
 
@@ -167,8 +168,8 @@ class Gateway:
         document = openapi_document(self.config.version, self.config.router.models())
         await _respond(send, 200, json.dumps(document).encode())
 
-    async def _authorize(self, scope: dict[str, Any]) -> str | None:
-        """The key id of a valid bearer key; 401 without one, 503 if the key store is down."""
+    async def _authorize(self, scope: dict[str, Any]) -> KeyInfo | None:
+        """The valid bearer key (None with --no-auth); 401 without one, 503 if the store is down."""
         if self.config.no_auth:
             return None
         secret = _bearer(scope)
@@ -185,14 +186,15 @@ class Gateway:
             ) from None
         if key is None:
             raise GatewayError(401, "invalid or revoked API key", "invalid_api_key")
-        return str(key.id)
+        return key
 
     async def _complete(
         self, scope: dict[str, Any], path: str, receive: Receive, send: Send
     ) -> None:
         started, t0 = datetime.now(UTC), time.perf_counter()
         raw = await _read_body(receive, self.config.body_limit)
-        key_id = await self._authorize(scope)
+        key = await self._authorize(scope)
+        key_id = key.id if key is not None else None
         call = parse_call(path, raw)
         routes = self.config.router.routes(call.model)
         if not routes:
@@ -206,7 +208,7 @@ class Gateway:
         admission = None
         if door is not None:
             prompt = int(self.count_tokens(call.prompt_text))
-            admission = await door.admit(key_id or "(no key)", prompt, call.max_tokens)
+            admission = await door.admit(key, prompt, call.max_tokens)
         try:
             for index, route in enumerate(routes):
                 leg = replace(leg, upstream=route.upstream, call=call.for_model(route.model))

@@ -19,6 +19,23 @@ ID_BYTES = 6  # 12 hex characters
 
 
 @dataclass(frozen=True)
+class KeyLimits:
+    """A key's own limits; None falls back to the gateway's defaults."""
+
+    requests_per_minute: int | None = None
+    tokens_per_minute: int | None = None
+    budget_day_nusd: int | None = None
+    budget_month_nusd: int | None = None
+
+    def values(self) -> tuple[int | None, int | None, int | None, int | None]:
+        return (self.requests_per_minute, self.tokens_per_minute, self.budget_day_nusd,
+                self.budget_month_nusd)  # fmt: skip
+
+
+NO_LIMITS = KeyLimits()
+
+
+@dataclass(frozen=True)
 class KeyInfo:
     """What the ledger knows about a key; safe to log and display."""
 
@@ -27,6 +44,7 @@ class KeyInfo:
     prefix: str
     created_at: datetime
     revoked_at: datetime | None = None
+    limits: KeyLimits = NO_LIMITS
 
     @property
     def active(self) -> bool:
@@ -69,7 +87,7 @@ def check_key_name(name: str) -> str:
 class KeyStore(Protocol):
     """Create, list, revoke and verify gateway API keys."""
 
-    def create_key(self, name: str) -> tuple[KeyInfo, str]:
+    def create_key(self, name: str, limits: KeyLimits = NO_LIMITS) -> tuple[KeyInfo, str]:
         """Store a new key named `name`; returns its info and the secret (shown once)."""
         ...
 

@@ -109,6 +109,13 @@ def _both(name: str, *statements: str) -> Migration:
 MIGRATIONS: tuple[Migration, ...] = (
     _both("m001_usage", _USAGE, _COUNTERFACTUAL, _IDLE, *_INDEXES),
     _both("m002_api_keys", _API_KEYS),
+    _both(
+        "m003_key_limits",
+        "ALTER TABLE api_keys ADD COLUMN requests_per_minute INTEGER",
+        "ALTER TABLE api_keys ADD COLUMN tokens_per_minute INTEGER",
+        "ALTER TABLE api_keys ADD COLUMN budget_day_nusd {money}",
+        "ALTER TABLE api_keys ADD COLUMN budget_month_nusd {money}",
+    ),
 )
 
 

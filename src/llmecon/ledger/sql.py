@@ -19,7 +19,15 @@ from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, ClassVar, Generic, Protocol, Self, TypeVar
 
-from llmecon.ledger.keys import KeyInfo, check_key_name, hash_secret, mint_key, same_hash
+from llmecon.ledger.keys import (
+    NO_LIMITS,
+    KeyInfo,
+    KeyLimits,
+    check_key_name,
+    hash_secret,
+    mint_key,
+    same_hash,
+)
 from llmecon.ledger.migrations import Migration, pending
 from llmecon.ledger.model import (
     NO_KEY_GROUP,
@@ -43,7 +51,10 @@ INSERT_USAGE = (
 )
 INSERT_COST = "INSERT INTO counterfactual_cost (request_id, api, nusd) VALUES (?, ?, ?)"
 _IDLE_COLUMNS = "upstream, interval_start, interval_end, idle_nusd, busy_seconds, allocated_nusd"
-_KEY_COLUMNS = "id, name, prefix, created_at, revoked_at"
+_KEY_COLUMNS = (
+    "id, name, prefix, created_at, revoked_at, requests_per_minute, tokens_per_minute,"
+    " budget_day_nusd, budget_month_nusd"
+)
 
 
 def utc_now() -> datetime:
@@ -172,9 +183,9 @@ class SqlLedger(ABC, Generic[C]):
         return IdleRow(upstream, self._from_db(start), self._from_db(end), *figures)
 
     def _key_info(self, values: Sequence[Any]) -> KeyInfo:
-        key_id, name, prefix, created_at, revoked_at = values
+        key_id, name, prefix, created_at, revoked_at, *limits = values
         revoked = None if revoked_at is None else self._from_db(revoked_at)
-        return KeyInfo(key_id, name, prefix, self._from_db(created_at), revoked)
+        return KeyInfo(key_id, name, prefix, self._from_db(created_at), revoked, KeyLimits(*limits))
 
     def _window(
         self, column: str, since: datetime | None, until: datetime | None
@@ -334,17 +345,25 @@ class SqlLedger(ABC, Generic[C]):
             found = conn.execute("SELECT name FROM schema_migrations ORDER BY name").fetchall()
         return [name for (name,) in found]
 
-    def create_key(self, name: str) -> tuple[KeyInfo, str]:
+    def create_key(self, name: str, limits: KeyLimits = NO_LIMITS) -> tuple[KeyInfo, str]:
         name = check_key_name(name)
         new = mint_key()
-        info = KeyInfo(new.id, name, new.prefix, utc(self._clock()))
+        info = KeyInfo(new.id, name, new.prefix, utc(self._clock()), None, limits)
         with self._transaction(write=True) as conn:
             conn.execute(
                 self._sql(
-                    "INSERT INTO api_keys (id, name, prefix, secret_sha256, created_at)"
-                    " VALUES (?, ?, ?, ?, ?)"
+                    "INSERT INTO api_keys (id, name, prefix, secret_sha256, created_at,"
+                    " requests_per_minute, tokens_per_minute, budget_day_nusd, budget_month_nusd)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
                 ),
-                (info.id, info.name, info.prefix, new.secret_sha256, self._to_db(info.created_at)),
+                (
+                    info.id,
+                    info.name,
+                    info.prefix,
+                    new.secret_sha256,
+                    self._to_db(info.created_at),
+                    *limits.values(),
+                ),
             )
         return info, new.secret
 
