@@ -25,18 +25,22 @@ well under 1.0, the client core, not the gateway, was the limit, and the per-cor
 
 What each gateway does per request here:
 - llmecon: `llmecon serve` with a key created by `llmecon keys create` (checked against the
-  ledger database on every request), a ledger row per request (SQLite by default, written by
-  its background thread, journaled first), counterfactual cost against gpt-4o-mini, metrics.
-  Rate limits and their store come from `--serve-arg` (repeatable, passed to `llmecon serve`)
-  and `--key-arg` (passed to `llmecon keys create`), e.g. `--serve-arg=--redis
-  --serve-arg=redis://127.0.0.1:6379`; pin such a store to the gateway core yourself if it
-  should count as part of "one core".
+  ledger database on every request) with limits that are checked but never hit (unless
+  `--no-limits`): requests/min, tokens/min and a daily and monthly budget, reserved before
+  forwarding and settled after (serve's in-memory limiter), a ledger row per request (SQLite
+  by default, written by its background thread, journaled first), counterfactual cost against
+  gpt-4o-mini, metrics. More `llmecon serve` and `llmecon keys create` arguments come from
+  `--serve-arg` and `--key-arg` (repeatable), e.g. `--serve-arg=--redis
+  --serve-arg=redis://127.0.0.1:6379` for limits kept in Redis; pin such a store to the gateway
+  core yourself if it should count as part of "one core".
 - LiteLLM: `litellm --config config.yaml --num_workers 1` (uvicorn + uvloop), config: the model
   `mock` as `openai/mock` with api_base at the mock, and a `master_key` that every request
   carries. No database, so no virtual keys, no per-key rate limits and no spend logs (all
-  three need LiteLLM's Postgres): its auth is a comparison with the master key, and its
-  per-request work is routing, its callbacks (cost calculation included) and the relay. That
-  is less durable work than llmecon does. `--litellm-config FILE` (with `--litellm-key`)
+  three need LiteLLM's Postgres). Per request it still runs its key auth (against the master
+  key, no lookup), its parallel-request limiter hook (nothing to enforce for the master key),
+  routing with deployment usage counts, its logging callbacks with a response-cost calculation,
+  and the relay (the openai SDK). That is less durable work than llmecon does: no database
+  read or write per request. `--litellm-config FILE` (with `--litellm-key`)
   replaces the generated config; its api_base may read `os.environ/BENCH_MOCK_API_BASE`.
 
 Both gateways get the same request: chat completions, `--input-tokens` prompt tokens,
@@ -45,8 +49,9 @@ Both gateways get the same request: chat completions, `--input-tokens` prompt to
 
 Needs the LiteLLM venv: bash benchmarks/setup_litellm.sh
 Run: .venv/bin/python benchmarks/gateway_overhead.py [--rounds 1] [--profile]
-     [--json out/gateway_overhead.json]   (about 3 minutes with the defaults; --profile adds
-     one more llmecon gateway run under py-spy and prints where its time goes)
+     [--json out/gateway_overhead.json]   (about 2.5 minutes with the defaults, 5 with
+     --rounds 2 --profile; --profile adds one more llmecon gateway run under py-spy and prints
+     where its Python time goes)
 To measure one commit while the tree changes: git archive HEAD src | tar -x -C /tmp/head
      and add --src /tmp/head/src.
 """
@@ -82,6 +87,9 @@ GATEWAYS = ("llmecon", "litellm")
 LABEL = {"llmecon": "llmecon", "litellm": "LiteLLM", "direct": "direct (mock)"}
 MODES = (True, False)  # streamed, then not
 SPY_HZ = 200
+# the bench key's limits: checked on every request, never reached in a run
+LIMITS = ["--rpm", "1000000000", "--tpm", "1000000000", "--budget-day", "1000",
+          "--budget-month", "10000"]  # fmt: skip
 LITELLM_CONFIG = """\
 model_list:
   - model_name: mock
@@ -197,6 +205,9 @@ class Run:
     gateway_cpu: float | None  # CPU seconds per second of the measured window
     mock_cpu: float
     client_cpu: float | None
+    others_on_gateway_core: float  # other processes' CPU share on the gateway core meanwhile
+    output_tokens: float | None  # p50 of the answers' output tokens
+    token_source: str  # "server": counted from the answers' usage
 
 
 @dataclass
@@ -221,24 +232,42 @@ class Bench:
         env = {k: v for k, v in os.environ.items() if k != "LLMECON_API_KEY"} | src_env(a)
         if key:
             env["LLMECON_API_KEY"] = key  # `llmecon bench --api-key` reads it from here
-        before = (cpu_seconds(gateway.pgid) if gateway else 0.0, cpu_seconds(self.mock.pgid))
+        before = self._cpu(gateway)
         out = subprocess.run(["taskset", "--cpu-list", str(a.client_core), *command], env=env,
                              capture_output=True, text=True, check=False)  # fmt: skip
-        after = (cpu_seconds(gateway.pgid) if gateway else 0.0, cpu_seconds(self.mock.pgid))
+        used = [end - start for start, end in zip(before, self._cpu(gateway), strict=True)]
         if out.returncode != 0:
             raise RuntimeError(f"llmecon bench against {target} failed:\n{out.stderr[-2000:]}")
         report = json.loads(out.stdout)["runs"][0]
         summary = report["summary"]
         window = summary["duration_s"] or float("nan")
+        tokens = summary.get("output_tokens") or {}
         run = Run(target, slot, stream, concurrency, summary["requests"], summary["completed"],
                   summary["errors"], summary["requests_per_second"], window,
                   _ms(summary, "e2e_ms", "p50"), _ms(summary, "e2e_ms", "p99"),
-                  _ms(summary, "ttft_ms", "p50"),
-                  (after[0] - before[0]) / window if gateway else None,
-                  (after[1] - before[1]) / window, report["health"].get("client_cpu"))  # fmt: skip
+                  _ms(summary, "ttft_ms", "p50"), used[1] / window if gateway else None,
+                  used[2] / window, report["health"].get("client_cpu"),
+                  max(used[3] - used[1], 0.0) / used[0], tokens.get("p50"),
+                  summary.get("token_source", "?"))  # fmt: skip
         if keep:
             self.runs.append(run)
         return run
+
+    def _cpu(self, gateway: Process | None) -> tuple[float, float, float, float]:
+        """Now (s), CPU seconds of the gateway's group and the mock's, busy s of its core."""
+        ours = cpu_seconds(gateway.pgid) if gateway else 0.0
+        mock = cpu_seconds(self.mock.pgid)
+        return time.monotonic(), ours, mock, core_busy_seconds(self.args.gateway_core)
+
+
+def core_busy_seconds(core: int) -> float:
+    """Busy time of one core (all but idle and iowait) from /proc/stat, in seconds."""
+    for line in Path("/proc/stat").read_text().splitlines():
+        name, *values = line.split()
+        if name == f"cpu{core}":
+            ticks = [int(v) for v in values]
+            return (sum(ticks) - ticks[3] - ticks[4]) / TICKS
+    return 0.0
 
 
 def _ms(summary: dict[str, Any], metric: str, key: str) -> float:
@@ -304,8 +333,9 @@ def src_env(args: argparse.Namespace) -> dict[str, str]:
 
 def create_key(args: argparse.Namespace, workdir: Path) -> str:
     ledger = args.ledger or f"sqlite:///{workdir / 'ledger.db'}"
+    limits = [] if args.no_limits else LIMITS
     out = subprocess.run([str(BIN / "llmecon"), "keys", "create", "bench", "--ledger", ledger,
-                          *args.key_arg], capture_output=True, text=True, check=True,
+                          *limits, *args.key_arg], capture_output=True, text=True, check=True,
                          env={**os.environ, **src_env(args)})  # fmt: skip
     return out.stdout.split()[0]
 
@@ -364,9 +394,10 @@ def pick(runs: list[Run], target: str, stream: bool, concurrency: int) -> list[R
     return [r for r in runs if (r.target, r.stream, r.concurrency) == (target, stream, concurrency)]
 
 
-def mean(values: list[float | None]) -> float | None:
+def median_of(values: list[float | None]) -> float | None:
+    """The median over slots (the mean of two): one disturbed slot does not move it much."""
     known = [v for v in values if v is not None]
-    return statistics.fmean(known) if known else None
+    return statistics.median(known) if known else None
 
 
 def added(runs: list[Run], target: str, stream: bool, attribute: str) -> float | None:
@@ -375,7 +406,7 @@ def added(runs: list[Run], target: str, stream: bool, attribute: str) -> float |
     for run in pick(runs, target, stream, 1):
         (direct,) = [r for r in pick(runs, "direct", stream, 1) if r.slot == run.slot]
         diffs.append(getattr(run, attribute) - getattr(direct, attribute))
-    return mean(diffs)
+    return median_of(diffs)
 
 
 def fmt(value: float | None, digits: int = 2, suffix: str = "") -> str:
@@ -400,8 +431,8 @@ def summary_rows(runs: list[Run], high: int) -> tuple[list[str], dict[str, Any]]
                          f"{fmt(theirs)} | {ratio(mine, theirs)} less |")  # fmt: skip
     for stream in MODES:
         mode = "streamed" if stream else "not streamed"
-        rps = {g: mean([r.rps for r in pick(runs, g, stream, high)]) for g in GATEWAYS}
-        cpu = {g: mean([r.gateway_cpu for r in pick(runs, g, stream, high)]) for g in GATEWAYS}
+        rps = {g: median_of([r.rps for r in pick(runs, g, stream, high)]) for g in GATEWAYS}
+        cpu = {g: median_of([r.gateway_cpu for r in pick(runs, g, stream, high)]) for g in GATEWAYS}
         per = {g: rps[g] / cpu[g] if rps[g] and cpu[g] else None for g in GATEWAYS}
         facts[f"rps_ratio_{'stream' if stream else 'once'}"] = _div(rps["llmecon"], rps["litellm"])
         facts[f"core_ratio_{'stream' if stream else 'once'}"] = _div(per["llmecon"], per["litellm"])
@@ -430,33 +461,33 @@ def direct_rows(runs: list[Run], high: int) -> list[str]:
             mode = "streamed" if stream else "not streamed"
             lines.append(
                 f"| concurrency {concurrency}, {mode} (x{len(chosen)}) | "
-                f"{fmt(mean([r.e2e_p50 for r in chosen]), 3)} | "
-                f"{fmt(mean([r.e2e_p99 for r in chosen]), 3)} | "
-                f"{fmt(mean([r.rps for r in chosen]), 0)} | "
-                f"{fmt(mean([r.mock_cpu for r in chosen]))} | "
-                f"{fmt(mean([r.client_cpu for r in chosen]))} |"
+                f"{fmt(median_of([r.e2e_p50 for r in chosen]), 3)} | "
+                f"{fmt(median_of([r.e2e_p99 for r in chosen]), 3)} | "
+                f"{fmt(median_of([r.rps for r in chosen]), 0)} | "
+                f"{fmt(median_of([r.mock_cpu for r in chosen]))} | "
+                f"{fmt(median_of([r.client_cpu for r in chosen]))} |"
             )
     return lines
 
 
 def run_rows(runs: list[Run]) -> list[str]:
     lines = ["| slot | target | mode | conc. | requests | errors | req/s | e2e p50 | e2e p99 | "
-             "gateway CPU | mock CPU | client CPU |", "|--:|---|---|--:|--:|--:|--:|--:|--:|--:|"
-             "--:|--:|"]  # fmt: skip
+             "gateway CPU | mock CPU | client CPU | others on gateway core |",
+             "|--:|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|"]  # fmt: skip
     for r in runs:
         errors = r.requests - r.completed
         lines.append(
             f"| {r.slot} | {LABEL[r.target]} | {'stream' if r.stream else 'once'} | "
             f"{r.concurrency} | {r.requests:,} | {errors} | {r.rps:,.0f} | {r.e2e_p50:.3f} | "
             f"{r.e2e_p99:.3f} | {fmt(r.gateway_cpu)} | {r.mock_cpu:.2f} | "
-            f"{fmt(r.client_cpu)} |"
+            f"{fmt(r.client_cpu)} | {r.others_on_gateway_core:.2f} |"
         )
     return lines
 
 
 def check_rows(runs: list[Run], slots: list[Slot]) -> tuple[list[str], int]:
-    lines = ["| slot | gateway | ready after (s) | requests sent | not 200 | ledger rows | "
-             "stop |", "|--:|---|--:|--:|--:|--:|---|"]  # fmt: skip
+    lines = ["| slot | gateway | ready after (s) | requests sent | not 200 | output tokens "
+             "per answer | ledger rows | stop |", "|--:|---|--:|--:|--:|---|--:|---|"]  # fmt: skip
     bad = 0
     for slot in slots:
         mine = [r for r in runs if r.slot == slot.index and r.target == slot.gateway]
@@ -466,10 +497,13 @@ def check_rows(runs: list[Run], slots: list[Slot]) -> tuple[list[str], int]:
             kinds.update(r.errors)
         detail = f" ({', '.join(f'{k} x{n}' for k, n in kinds.items())})" if kinds else ""
         rows = "-" if slot.ledger_rows is None else f"{slot.ledger_rows:,}"
+        tokens = sorted({f"{r.output_tokens:g} ({r.token_source})" for r in mine
+                         if r.output_tokens is not None})  # fmt: skip
         bad += failed + (0 if slot.ledger_rows in (None, slot.requests) else 1)
         lines.append(
             f"| {slot.index} | {LABEL[slot.gateway]} | {slot.ready_s:.1f} | "
-            f"{slot.requests:,} | {failed}{detail} | {rows} | {slot.stopped} |"
+            f"{slot.requests:,} | {failed}{detail} | {', '.join(tokens) or '-'} | {rows} | "
+            f"{slot.stopped} |"
         )
     return lines, bad
 
@@ -502,16 +536,32 @@ def report(bench: Bench, slots: list[Slot], ceiling: list[Run]) -> int:
     print(f"{os.cpu_count()} cores here; {cores}. Chat completions, {a.input_tokens}-token "
           f"prompts, {a.output_tokens} output tokens; ABBA x{a.rounds}; concurrency 1: "
           f"{a.low_requests} requests per run; concurrency {a.high_concurrency}: "
-          f"{a.high_seconds:g} s per run.\n")  # fmt: skip
+          f"{a.high_seconds:g} s per run.")  # fmt: skip
+    limits = "off" if a.no_limits else "on (never reached)"
+    extra = " ".join([*a.serve_arg, *a.key_arg]) or "none"
+    print(f"llmecon: key check, limits and budgets {limits}, ledger "
+          f"{a.ledger or 'SQLite'}; extra arguments: {extra}. LiteLLM: master key, no "
+          "database.\n")  # fmt: skip
     summary, facts = summary_rows(runs, a.high_concurrency)
     print("\n".join(summary))
     print("\nGoals:")
     print("\n".join(goal_lines(facts)))
-    for stream, cpu in (("streamed", facts["cpu_stream"]), ("not streamed", facts["cpu_once"])):
+    for stream in MODES:
+        cpu = facts[f"cpu_{'stream' if stream else 'once'}"]
+        high = pick(runs, "llmecon", stream, a.high_concurrency)
+        others = median_of([r.others_on_gateway_core for r in high]) or 0.0
+        why = (f"other processes took {others:.0%} of that core" if others > 0.05
+               else "the client core, not the gateway, set that rate")  # fmt: skip
         if cpu is not None and cpu < 0.9:
             print(f"- note: llmecon used {cpu:.2f} of its core at concurrency "
-                  f"{a.high_concurrency} ({stream}): the client core, not the gateway, set "
-                  "that rate; the per-core figure is the fairer one there")  # fmt: skip
+                  f"{a.high_concurrency} ({'streamed' if stream else 'not streamed'}): {why}; "
+                  "the per-core figure is the fairer one there")  # fmt: skip
+    disturbed = [r for r in runs if r.target != "direct" and r.others_on_gateway_core > 0.05]
+    if disturbed:
+        worst = max(r.others_on_gateway_core for r in disturbed)
+        print(f"- note: other processes used over 5% of the gateway core in {len(disturbed)} of "
+              f"the gateway runs (up to {worst:.0%}; see the last column of every run): the "
+              "machine was not quiet")  # fmt: skip
     print("\n### Direct to the mock (baseline and the client core's ceiling)\n")
     print("\n".join(direct_rows([*runs, *ceiling], a.high_concurrency)))
     checks, bad = check_rows(runs, slots)
@@ -541,6 +591,7 @@ def profile(bench: Bench, mock_url: str, workdir: Path, key: str) -> None:
     """
     a = bench.args
     spy = a.py_spy or a.litellm_venv / "bin" / "py-spy"
+    wait_quiet(a.gateway_core, a.quiet_wait)
     gateway = start_llmecon(a, mock_url, workdir, key)
     try:
         bench.run("llmecon", 0, gateway.base_url, key, stream=False, concurrency=8,
@@ -667,6 +718,19 @@ def running_mock(args: argparse.Namespace, workdir: Path) -> Iterator[tuple[Proc
         stop(mock, grace=5)
 
 
+def wait_quiet(core: int, patience: float, limit: float = 0.1) -> float:
+    """Wait (up to `patience` s) until other processes use under `limit` of the gateway core
+    over half a second; returns the last share seen. Other tenants of the machine disturb the
+    gateway runs (the last column of every run shows by how much)."""
+    deadline = time.monotonic() + patience
+    while True:
+        start = core_busy_seconds(core)
+        time.sleep(0.5)
+        busy = (core_busy_seconds(core) - start) / 0.5
+        if busy < limit or time.monotonic() >= deadline:
+            return busy
+
+
 def order(rounds: int) -> list[str]:
     """ABBA, repeated: llmecon, LiteLLM, LiteLLM, llmecon, ..."""
     return [name for _ in range(rounds) for name in (*GATEWAYS, *reversed(GATEWAYS))]
@@ -682,6 +746,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--input-tokens", type=int, default=32)
     p.add_argument("--output-tokens", type=int, default=16)
     p.add_argument("--gateway-core", type=int, default=0)
+    p.add_argument("--quiet-wait", type=float, default=30.0,
+                   help="seconds to wait for a quiet gateway core before each slot")  # fmt: skip
     p.add_argument("--client-core", type=int, default=1)
     p.add_argument("--src", type=Path, help="llmecon source tree to run (e.g. an exported "
                    "commit's src/) instead of the venv's install")  # fmt: skip
@@ -693,6 +759,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         metavar="ARG",
         help="extra argument for `llmecon serve` (repeatable; use --serve-arg=--x)",
     )
+    p.add_argument("--no-limits", action="store_true", help="a bench key without limits")
     p.add_argument(
         "--key-arg",
         action="append",
@@ -736,7 +803,9 @@ def main() -> int:
                              keep=False) for stream in MODES]  # fmt: skip
         slots = []
         for index, name in enumerate(order(args.rounds), start=1):
-            print(f"slot {index}: {LABEL[name]} ...", file=sys.stderr, flush=True)
+            busy = wait_quiet(args.gateway_core, args.quiet_wait)
+            print(f"slot {index}: {LABEL[name]} (gateway core {busy:.0%} busy before)",
+                  file=sys.stderr, flush=True)  # fmt: skip
             slots.append(measure_slot(bench, index, name))
         bad = report(bench, slots, ceiling)
         if args.profile:

@@ -33,6 +33,7 @@ from llmecon.gateway.metrics import Metrics
 from llmecon.gateway.openapi import openapi_document
 from llmecon.gateway.relay import Leg, Outcome, Receive, Send, relay_once, relay_stream
 from llmecon.gateway.requests import ENDPOINTS, parse_call
+from llmecon.gateway.upstream_client import UpstreamClient
 from llmecon.gateway.upstreams import Router
 from llmecon.ledger.keys import KeyInfo
 from llmecon.ledger.model import TokenSource, UsageRow
@@ -65,7 +66,8 @@ class Gateway:
     ledger: Ledger
     count_tokens: Any  # text -> int, for prompts when the upstream reports no usage
     metrics: Metrics = field(default_factory=Metrics)
-    client: httpx.AsyncClient | None = None
+    client: UpstreamClient | None = None
+    health_client: httpx.AsyncClient | None = None
     writer: LedgerWriter | None = None
     health_task: asyncio.Task[None] | None = None
 
@@ -87,8 +89,8 @@ class Gateway:
                 return
 
     def start(self) -> None:
-        timeout = httpx.Timeout(self.config.upstream_timeout_s, connect=10.0)
-        self.client = httpx.AsyncClient(timeout=timeout, limits=httpx.Limits(max_connections=1000))
+        self.client = UpstreamClient(self.config.upstream_timeout_s)
+        self.health_client = httpx.AsyncClient(timeout=httpx.Timeout(2.0))
         meters = {
             u.name: Meter(u.name, u.hourly.amount)
             for u in self.config.router.upstreams
@@ -102,7 +104,7 @@ class Gateway:
 
     async def _check_health(self) -> None:
         """Mark each upstream healthy or not by GET /models, every few seconds."""
-        assert self.client is not None
+        assert self.health_client is not None
         router = self.config.router
         while True:
             for upstream in router.upstreams:
@@ -110,7 +112,7 @@ class Gateway:
                     {"authorization": f"Bearer {upstream.api_key}"} if upstream.api_key else {}
                 )
                 try:
-                    response = await self.client.get(
+                    response = await self.health_client.get(
                         upstream.base_url + "/models", headers=headers, timeout=2.0
                     )
                     router.mark(upstream, healthy=response.status_code < 500)
@@ -124,7 +126,9 @@ class Gateway:
         if self.config.door is not None:
             await self.config.door.limiter.aclose()
         if self.client is not None:
-            await self.client.aclose()
+            self.client.close()
+        if self.health_client is not None:
+            await self.health_client.aclose()
         if self.writer is not None:
             await asyncio.to_thread(self.writer.close)
 

@@ -14,10 +14,15 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
-
 from llmecon.gateway.errors import GatewayError
 from llmecon.gateway.requests import Call
+from llmecon.gateway.upstream_client import (
+    Response,
+    UpstreamBrokenError,
+    UpstreamClient,
+    UpstreamConnectError,
+    UpstreamTimeoutError,
+)
 from llmecon.gateway.upstreams import Upstream
 from llmecon.sse import DONE, has_text, split_events, usage_of
 
@@ -43,7 +48,7 @@ class Outcome:
 class Leg:
     """One call on its way: where it goes, what it is, and the client's ASGI channel."""
 
-    client: httpx.AsyncClient
+    client: UpstreamClient
     upstream: Upstream
     call: Call
     send: Send
@@ -81,24 +86,23 @@ async def relay_once(leg: Leg) -> Outcome:
     """A non-streamed call: one upstream response, forwarded with its usage noted."""
     name = leg.upstream.name
     try:
-        response = await leg.client.post(leg.url, content=leg.call.body, headers=leg.headers)
-    except httpx.ConnectError as error:
-        message = f"upstream {name} unreachable: {type(error).__name__}"
-        raise GatewayError(502, message, "upstream_unreachable", retryable=True) from None
-    except httpx.TimeoutException:
+        response = await leg.client.post(leg.url, leg.call.body, leg.headers)
+        content = await response.read()
+    except UpstreamConnectError as error:
+        raise GatewayError(502, f"upstream {name} unreachable: {error}", "upstream_unreachable",
+                           retryable=True) from None  # fmt: skip
+    except UpstreamTimeoutError:
         raise GatewayError(504, f"upstream {name} timed out", "upstream_timeout") from None
-    except httpx.HTTPError as error:
-        message = f"upstream {name} failed: {type(error).__name__}"
-        raise GatewayError(502, message, "upstream_error") from None
-    if response.status_code >= 400:
-        raise leg.error(response.status_code, response.content)
+    except UpstreamBrokenError as error:
+        raise GatewayError(502, f"upstream {name} failed: {error}", "upstream_error") from None
+    if response.status >= 400:
+        raise leg.error(response.status, content)
     outcome = Outcome(status=200, ttft_ms=leg.elapsed_ms(), content_events=1)
-    _take_usage(outcome, usage_of(response.content) or {})
-    content_type = response.headers.get("content-type", "application/json").encode()
-    headers = [(b"content-type", content_type)]
+    _take_usage(outcome, usage_of(content) or {})
+    headers = [(b"content-type", response.header(b"content-type") or b"application/json")]
     await leg.send({"type": "http.response.start", "status": 200, "headers": headers})
     leg.finish(leg, outcome)
-    await leg.send({"type": "http.response.body", "body": response.content})
+    await leg.send({"type": "http.response.body", "body": content})
     return outcome
 
 
@@ -113,36 +117,34 @@ async def relay_stream(leg: Leg) -> Outcome:
     """A streamed call relayed event by event; stops cleanly when the client goes away."""
     outcome = Outcome()
     gone = asyncio.ensure_future(_disconnected(leg.receive))
+    response: Response | None = None
     try:
-        async with leg.client.stream(
-            "POST", leg.url, content=leg.call.body, headers=leg.headers
-        ) as response:
-            if response.status_code >= 400:
-                raise leg.error(response.status_code, await response.aread())
-            start = {"type": "http.response.start", "status": 200, "headers": SSE_HEADERS}
-            await leg.send(start)
-            outcome.started, outcome.status = True, 200
-            await _pump(leg, response, gone, outcome)
-    except httpx.ConnectError as error:
-        failure = GatewayError(502, f"unreachable ({type(error).__name__})",
-                               "upstream_unreachable", retryable=True)  # fmt: skip
+        response = await leg.client.post(leg.url, leg.call.body, leg.headers)
+        if response.status >= 400:
+            raise leg.error(response.status, await response.read())
+        start = {"type": "http.response.start", "status": 200, "headers": SSE_HEADERS}
+        await leg.send(start)
+        outcome.started, outcome.status = True, 200
+        await _pump(leg, response, gone, outcome)
+    except UpstreamConnectError as error:
+        failure = GatewayError(502, f"unreachable ({error})", "upstream_unreachable",
+                               retryable=True)  # fmt: skip
         await _fail(leg, outcome, failure)
-    except httpx.TimeoutException:
+    except UpstreamTimeoutError:
         await _fail(leg, outcome, GatewayError(504, "timed out", "upstream_timeout"))
-    except httpx.HTTPError as error:
-        failure = GatewayError(502, f"broke ({type(error).__name__})", "upstream_error")
-        await _fail(leg, outcome, failure)
+    except UpstreamBrokenError as error:
+        await _fail(leg, outcome, GatewayError(502, f"broke ({error})", "upstream_error"))
     finally:
         gone.cancel()
+        if response is not None:
+            response.abort()
     return outcome
 
 
-async def _pump(
-    leg: Leg, response: httpx.Response, gone: asyncio.Future[None], outcome: Outcome
-) -> None:
+async def _pump(leg: Leg, response: Response, gone: asyncio.Future[None], outcome: Outcome) -> None:
     buffer = bytearray()
     finished = False
-    async for chunk in response.aiter_raw():
+    async for chunk in response:
         buffer.extend(chunk)
         for payload in split_events(buffer):
             finished = finished or payload == DONE
