@@ -7,6 +7,8 @@ from dataclasses import asdict
 
 import click
 
+from llmecon.cli.options import BUDGET
+
 LEDGER_HELP = "sqlite:///PATH (default) or postgresql://... (the same as `llmecon serve`)."
 
 
@@ -26,10 +28,8 @@ def _open(url: str | None):  # type: ignore[no-untyped-def]
 @click.option("--ledger", "ledger_url", help=LEDGER_HELP)
 @click.option("--rpm", type=click.IntRange(min=1), help="This key's requests per minute.")
 @click.option("--tpm", type=click.IntRange(min=1), help="This key's tokens per minute.")
-@click.option("--budget-day", type=click.FloatRange(min=0, min_open=True), help="USD per UTC day.")
-@click.option(
-    "--budget-month", type=click.FloatRange(min=0, min_open=True), help="USD per UTC month."
-)
+@click.option("--budget-day", type=BUDGET, help="USD per UTC day.")
+@click.option("--budget-month", type=BUDGET, help="USD per UTC month.")
 def create_key(name: str, ledger_url: str | None, rpm: int | None, tpm: int | None,
                budget_day: float | None, budget_month: float | None) -> None:  # fmt: skip
     """Create a key named NAME and print its secret (shown only this once).

@@ -24,3 +24,6 @@ class IsoDate(click.ParamType[date]):
 
 
 ISO_DATE = IsoDate()
+
+BUDGET = click.FloatRange(min=0, max=9_000_000, min_open=True)
+"""A budget in USD: positive, and within what the limit stores count exactly (2**53 nUSD)."""

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from llmecon.cli.options import BUDGET
 from llmecon.errors import LlmeconError
 
 if TYPE_CHECKING:
@@ -75,12 +76,8 @@ EMBEDDED_PRICE = "ml.c5.xlarge"  # a 4-vCPU CPU instance: what the embedded mode
 @click.option("--journal", type=Path, help="Row journal file (default: beside the ledger data).")
 @click.option("--rpm", type=click.IntRange(min=1), help="Requests per minute per key.")
 @click.option("--tpm", type=click.IntRange(min=1), help="Tokens per minute per key.")
-@click.option(
-    "--budget-day", type=click.FloatRange(min=0, min_open=True), help="USD per key per UTC day."
-)
-@click.option(
-    "--budget-month", type=click.FloatRange(min=0, min_open=True), help="USD per key per UTC month."
-)
+@click.option("--budget-day", type=BUDGET, help="USD per key per UTC day.")
+@click.option("--budget-month", type=BUDGET, help="USD per key per UTC month.")
 @click.option(
     "--budget-price",
     metavar="MODEL",
