@@ -57,7 +57,7 @@ def _run(
 
     async def main() -> Any:
         app = create_app(
-            GatewayConfig(router=router, no_auth=True, compare_with=(MINI,), **config),
+            GatewayConfig(router=router, **{"no_auth": True, "compare_with": (MINI,), **config}),
             ledger,
             lambda text: len(text.split()),
         )
@@ -217,18 +217,7 @@ def test_store_outage_is_503_not_401(mock_url: str, tmp_path: Path) -> None:
         after = await client.post("/v1/chat/completions", json=_chat(), headers=headers)
         return before.status_code, after.status_code
 
-    async def run() -> tuple[int, int]:
-        app = create_app(GatewayConfig(router=router), store, lambda text: 1)
-        app.start()
-        try:
-            transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
-            async with httpx.AsyncClient(transport=transport, base_url="http://gw") as client:
-                return await body(client, app)
-        finally:
-            app.writer.closing.set() if app.writer else None
-            await app.stop()
-
-    assert asyncio.run(run()) == (200, 503)
+    assert _run(router, store, body, no_auth=False) == (200, 503)
 
 
 def test_journal_replays_rows_the_ledger_never_got(mock_url: str, tmp_path: Path) -> None:
@@ -311,20 +300,11 @@ def test_a_key_s_own_limit_overrides_the_default(mock_url: str, ledger: Ledger) 
     async def body(client: httpx.AsyncClient, app: Gateway) -> list[int]:
         codes = []
         for secret in (tight, tight, tight, loose, loose, loose):
-            reply = await client.post("/v1/chat/completions", json=_chat(),
-                                      headers={"authorization": f"Bearer {secret}"})  # fmt: skip
+            reply = await client.post(
+                "/v1/chat/completions", json=_chat(), headers={"authorization": f"Bearer {secret}"}
+            )
             codes.append(reply.status_code)
         return codes
 
-    async def run() -> list[int]:
-        config = GatewayConfig(router=router, door=_door(requests_per_minute=10))
-        app = create_app(config, ledger, lambda text: 1)
-        app.start()
-        try:
-            transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
-            async with httpx.AsyncClient(transport=transport, base_url="http://gw") as client:
-                return await body(client, app)
-        finally:
-            await app.stop()
-
-    assert asyncio.run(run()) == [200, 200, 429, 200, 200, 200]
+    door = _door(requests_per_minute=10)
+    assert _run(router, ledger, body, no_auth=False, door=door) == [200, 200, 429] + [200] * 3
