@@ -24,6 +24,30 @@ FORBIDDEN = {
         "llmecon.pricebook",
         "llmecon.core",
     ),
+    "gateway": (
+        "llmecon.cli",
+        "llmecon.report",
+        "llmecon.scenario",
+        "llmecon.bench",
+        "llmecon.mock",
+        "llmecon.pricebook",
+    ),
+    "ledger": (
+        "llmecon.cli",
+        "llmecon.report",
+        "llmecon.gateway",
+        "llmecon.bench",
+        "llmecon.limits",
+        "llmecon.engine",
+    ),
+    "limits": (
+        "llmecon.cli",
+        "llmecon.report",
+        "llmecon.gateway",
+        "llmecon.ledger",
+        "llmecon.bench",
+    ),
+    "engine": ("llmecon.cli", "llmecon.report", "llmecon.gateway", "llmecon.ledger"),
 }
 IMPURE = ("sqlite3", "socket", "http", "urllib", "requests", "httpx", "time", "random", "os")
 
