@@ -41,8 +41,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from llmecon.mock.run import free_port, settings_args
+from llmecon.mock.run import settings_args
 from llmecon.mock.settings import MockSettings
+from llmecon.processes import free_port
 
 HERE = Path(__file__).resolve()
 TICKS = os.sysconf("SC_CLK_TCK")

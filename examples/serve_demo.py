@@ -14,7 +14,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from llmecon.engine.embedded import free_port
+from llmecon.processes import free_port
 
 OUT = Path(__file__).resolve().parent.parent / "out"
 

@@ -13,9 +13,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from llmecon.engine.embedded import free_port
 from llmecon.ledger import open_ledger
 from llmecon.mock import MockSettings, running
+from llmecon.processes import free_port
 
 pytestmark = pytest.mark.slow
 

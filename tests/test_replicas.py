@@ -20,9 +20,9 @@ import httpx
 import psycopg
 import pytest
 
-from llmecon.engine.embedded import free_port
 from llmecon.ledger import open_ledger
 from llmecon.mock import MockSettings, running
+from llmecon.processes import free_port
 
 pytestmark = pytest.mark.slow
 POSTGRES = os.environ.get("LLMECON_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")

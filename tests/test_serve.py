@@ -15,9 +15,9 @@ import httpx
 import openai
 import pytest
 
-from llmecon.engine.embedded import free_port
 from llmecon.ledger import open_ledger
 from llmecon.ledger.model import UsageRow
+from llmecon.processes import free_port
 
 pytestmark = pytest.mark.slow
 MODEL = "smollm2-135m"

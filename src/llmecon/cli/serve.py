@@ -122,10 +122,11 @@ def serve(
       llmecon serve --no-embedded --upstream vllm=http://127.0.0.1:8000/v1 \\
           --upstream-price vllm=g5.xlarge --ledger postgresql://postgres@127.0.0.1/test
     """
-    from llmecon.engine.embedded import EmbeddedModel, free_port  # noqa: PLC0415
+    from llmecon.engine.embedded import EmbeddedModel  # noqa: PLC0415
     from llmecon.engine.supervisor import Supervisor  # noqa: PLC0415
     from llmecon.ledger import default_ledger_url, open_ledger  # noqa: PLC0415
     from llmecon.pricebook.loader import load_pricebook  # noqa: PLC0415
+    from llmecon.processes import free_port  # noqa: PLC0415
 
     if no_auth and host not in LOOPBACK:
         raise LlmeconError(f"--no-auth is only allowed on loopback, not --host {host}")

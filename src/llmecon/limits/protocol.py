@@ -7,6 +7,7 @@ closes its connections.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from types import TracebackType
 from typing import Protocol, Self
 
@@ -57,3 +58,30 @@ class Limiter(Protocol):
         error: BaseException | None,
         traceback: TracebackType | None,
     ) -> None: ...
+
+
+class LimiterBase(ABC):
+    """What every store does the same way: `release` is a settle at zero, and leaving the
+    context closes the store."""
+
+    @abstractmethod
+    async def settle(self, admission: Admission, actual_tokens: int, actual_nusd: int) -> None:
+        """See `Limiter.settle`."""
+
+    @abstractmethod
+    async def aclose(self) -> None:
+        """See `Limiter.aclose`."""
+
+    async def release(self, admission: Admission) -> None:
+        await self.settle(admission, 0, 0)
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.aclose()

@@ -24,8 +24,8 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
-from types import MappingProxyType, TracebackType
-from typing import Self, get_args
+from types import MappingProxyType
+from typing import get_args
 
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
@@ -34,7 +34,7 @@ from redis.commands.core import AsyncScript
 from redis.exceptions import RedisError
 
 from llmecon.limits.model import Admission, KeyPolicy, Rejection, RejectionKind, check_amount
-from llmecon.limits.protocol import LimitsUnavailableError
+from llmecon.limits.protocol import LimiterBase, LimitsUnavailableError
 
 DEFAULT_URL = "redis://127.0.0.1:6379/0"
 SPENT_KEEP_MS = 35 * 86_400_000  # longer than any calendar month
@@ -254,7 +254,7 @@ def _ms(seconds: float) -> str:
     return str(int(seconds * 1000) + 1000)  # a second of slack past the last use
 
 
-class RedisLimiter:
+class RedisLimiter(LimiterBase):
     """The `Limiter` over Redis at `url` (`redis://`, `rediss://` or `unix://`). `window_s` is
     the rate window (60 s; tests shorten it), `reservation_ttl_s` how long an unsettled
     reservation holds budget, `timeout_s` how long to wait for Redis to connect or answer,
@@ -345,22 +345,8 @@ class RedisLimiter:
         )
         await self._run(self._finish, admission.key_id, args)
 
-    async def release(self, admission: Admission) -> None:
-        await self.settle(admission, 0, 0)
-
     async def aclose(self) -> None:
         await self._redis.aclose()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
 
 _KINDS: Mapping[str, RejectionKind] = MappingProxyType(

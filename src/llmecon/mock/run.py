@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import socket
 import subprocess
 import sys
 import time
@@ -13,6 +12,7 @@ from collections.abc import Iterator
 
 from llmecon.mock.app import create_app
 from llmecon.mock.settings import MockSettings
+from llmecon.processes import free_port, stop_process
 
 READY_TIMEOUT_S = 10.0
 STOP_TIMEOUT_S = 5.0
@@ -46,14 +46,6 @@ def settings_args(settings: MockSettings) -> list[str]:
     return args
 
 
-def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as probe:
-        probe.bind((host, 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 @contextlib.contextmanager
 def running(settings: MockSettings, port: int | None = None) -> Iterator[str]:
     """Run the mock in a subprocess; yields its base URL, e.g. "http://127.0.0.1:8123/v1".
@@ -68,12 +60,7 @@ def running(settings: MockSettings, port: int | None = None) -> Iterator[str]:
         _wait_ready(process, port)
         yield f"http://127.0.0.1:{port}/v1"
     finally:
-        process.terminate()
-        try:
-            process.wait(STOP_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process, STOP_TIMEOUT_S)
 
 
 def _wait_ready(process: subprocess.Popen[bytes], port: int) -> None:
