@@ -262,14 +262,33 @@ def test_rate_limit_answers_429_with_retry_after(mock_url: str, ledger: Ledger) 
 def test_budget_answers_402_saying_which_and_when(mock_url: str, ledger: Ledger) -> None:
     router = Router([Upstream("u", mock_url, ("m",))])
 
+    async def body(client: httpx.AsyncClient, app: Gateway) -> list[httpx.Response]:
+        return [
+            await client.post("/v1/chat/completions", json=_chat(max_tokens=100)) for _ in range(5)
+        ]
+
+    # each request reserves ~$0.00006 (100 tokens at $0.60/1M) and spends ~$0.000005
+    replies = _run(router, ledger, body, door=_door(budget_per_day_nusd=70_000))
+    codes = [r.status_code for r in replies]
+    assert codes[0] == 200 and codes[-1] == 402, codes
+    message = replies[-1].json()["error"]["message"]
+    assert "daily budget of $0.00007 is spent" in message and "resets at" in message
+    assert replies[-1].json()["error"]["code"] == "budget_day_exceeded"
+    spent = sum(r.counterfactual_nusd["mini"] or 0 for r in ledger.rows())
+    assert 0 < spent <= 70_000
+
+
+def test_a_request_alone_over_the_budget_is_400_not_402(mock_url: str, ledger: Ledger) -> None:
+    router = Router([Upstream("u", mock_url, ("m",))])
+
     async def body(client: httpx.AsyncClient, app: Gateway) -> httpx.Response:
-        return await client.post("/v1/chat/completions", json=_chat(max_tokens=100))
+        return await client.post("/v1/chat/completions", json=_chat(max_completion_tokens=2000))
 
     reply = _run(router, ledger, body, door=_door(budget_per_day_nusd=1000))
-    assert reply.status_code == 402
+    assert reply.status_code == 400
     message = reply.json()["error"]["message"]
-    assert "daily budget" in message and "resets at" in message
-    assert reply.json()["error"]["code"] == "budget_day_exceeded"
+    assert "could cost up to $0.0012003" in message and "budget of $0.000001" in message
+    assert ledger.rows() == []
 
 
 def test_a_request_over_the_token_limit_is_400(mock_url: str, ledger: Ledger) -> None:

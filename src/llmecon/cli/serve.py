@@ -14,8 +14,14 @@ from llmecon.cli.options import BUDGET
 from llmecon.errors import LlmeconError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    import uvicorn
+
+    from llmecon.core.options import ApiOption
     from llmecon.core.prices import Price
     from llmecon.gateway.admission import Door
+    from llmecon.gateway.app import Gateway
     from llmecon.gateway.upstreams import Fallback, Upstream
     from llmecon.pricebook.book import PriceBook
 
@@ -80,8 +86,28 @@ EMBEDDED_PRICE = "ml.c5.xlarge"  # a 4-vCPU CPU instance: what the embedded mode
 @click.option("--budget-month", type=BUDGET, help="USD per key per UTC month.")
 @click.option(
     "--budget-price",
-    metavar="MODEL",
-    help="API whose prices turn tokens into budget spend (default: first --compare-with).",
+    "budget_prices",
+    multiple=True,
+    metavar="API|MODEL=API",
+    help="Prices that turn tokens into budget spend: a served MODEL priced as a catalog API "
+    "(repeatable), or one API for every self-hosted model (default: the first --compare-with). "
+    "Paid upstreams are priced at their own catalog price.",
+)
+@click.option(
+    "--default-max-tokens",
+    type=click.IntRange(min=1),
+    default=1024,
+    show_default=True,
+    help="With limits or budgets on: the completion limit written into requests that give "
+    "none, so the upstream cannot produce more than was reserved.",
+)
+@click.option(
+    "--drain",
+    type=click.FloatRange(min=0),
+    default=10.0,
+    show_default=True,
+    help="At shutdown, seconds that requests in flight may still finish; then streams get an "
+    "error event, other requests a 503, and their rows say outcome `shutdown`.",
 )
 @click.option(
     "--redis",
@@ -107,7 +133,9 @@ def serve(
     tpm: int | None,
     budget_day: float | None,
     budget_month: float | None,
-    budget_price: str | None,
+    budget_prices: tuple[str, ...],
+    default_max_tokens: int,
+    drain: float,
     redis_url: str | None,
 ) -> None:
     """Serve models behind an OpenAI-compatible gateway that records what each request cost.
@@ -167,9 +195,11 @@ def serve(
             _door(
                 book,
                 (rpm, tpm, budget_day, budget_month),
-                budget_price or (compare or DEFAULT_COMPARE)[0],
+                _budget_prices(budget_prices, compare or DEFAULT_COMPARE),
                 redis_url,
+                default_max_tokens,
             ),
+            drain,
         )
     finally:
         if supervisor is not None:
@@ -248,6 +278,7 @@ def _run_gateway(
     fallbacks: tuple[str, ...],
     journal: Path | None,
     door: Door | None,
+    drain: float,
 ) -> None:
     import uvicorn  # noqa: PLC0415
 
@@ -268,6 +299,7 @@ def _run_gateway(
         body_limit=body_limit,
         interval_s=interval,
         version=__version__,
+        drain_s=drain,
     )
     app = create_app(config, ledger, lambda text: len(tokenizer.encode(text)))
     for upstream in routes:
@@ -278,7 +310,7 @@ def _run_gateway(
             err=True,
         )
     click.echo(f"gateway: http://{host}:{port}/v1  (auth {'off' if no_auth else 'on'})", err=True)
-    uvicorn.run(
+    settings = uvicorn.Config(
         app,
         host=host,
         port=port,
@@ -287,8 +319,9 @@ def _run_gateway(
         lifespan="on",
         log_level="warning",
         access_log=False,
-        timeout_graceful_shutdown=10,
+        timeout_graceful_shutdown=int(drain) + 5,  # after the gateway's own drain
     )
+    _draining_server(settings, app).run()
 
 
 def _fallbacks(items: tuple[str, ...], routes: list[Upstream]) -> tuple[Fallback, ...]:
@@ -314,11 +347,17 @@ def _default_journal(port: int) -> Path:
     return Path(home) / f"journal-{port}.jsonl"
 
 
+def _budget_prices(items: tuple[str, ...], compare: tuple[str, ...]) -> tuple[str, ...]:
+    """The --budget-price items, with the first compared API as default when none is given."""
+    return items if any("=" not in item for item in items) else (*items, compare[0])
+
+
 def _door(
     book: PriceBook,
     limits: tuple[int | None, int | None, float | None, float | None],
-    price_model: str,
+    prices: tuple[str, ...],
     redis_url: str | None,
+    default_max_tokens: int = 1024,
 ) -> Door | None:
     """Rate limits and budgets: these defaults, or a key's own (`llmecon keys create --rpm`);
     in-process, or shared through Redis by every replica."""
@@ -334,5 +373,55 @@ def _door(
         budget_per_day_nusd=to_nano(day) if day is not None else None,
         budget_per_month_nusd=to_nano(month) if month is not None else None,
     )
-    (price,) = api_options(book, (price_model,))
-    return Door(open_limiter(redis_url or "memory://"), policy, price)
+    default = [item for item in prices if "=" not in item]
+    if len(default) > 1:
+        raise LlmeconError(f"--budget-price: one default API, not {', '.join(default)}")
+    (price,) = api_options(book, tuple(default[:1]))
+    mapped = _pairs(tuple(item for item in prices if "=" in item), "--budget-price")
+    model_prices = dict(zip(mapped, api_options(book, tuple(mapped.values())), strict=True))
+    return Door(
+        open_limiter(redis_url or "memory://"),
+        policy,
+        price,
+        default_max_tokens,
+        model_prices,
+        _catalog(book),
+    )
+
+
+def _catalog(book: PriceBook) -> Callable[[str], ApiOption | None]:
+    """A paid upstream's own price for a model name (None when the catalog has none)."""
+    from llmecon.cli.plan import api_options  # noqa: PLC0415
+
+    found: dict[str, ApiOption | None] = {}
+
+    def price_of(model: str) -> ApiOption | None:
+        if model not in found:
+            try:
+                (found[model],) = api_options(book, (model,))
+            except LlmeconError:
+                found[model] = None
+        return found[model]
+
+    return price_of
+
+
+def _draining_server(settings: uvicorn.Config, gateway: Gateway) -> uvicorn.Server:
+    """uvicorn's server, telling the gateway to start its drain on the first exit signal."""
+    import asyncio  # noqa: PLC0415
+
+    import uvicorn  # noqa: PLC0415
+
+    class DrainingServer(uvicorn.Server):
+        drain_loop: asyncio.AbstractEventLoop | None = None
+
+        def handle_exit(self, sig: int, frame: Any) -> None:
+            if not self.should_exit and self.drain_loop is not None:
+                self.drain_loop.call_soon_threadsafe(gateway.drain)
+            super().handle_exit(sig, frame)
+
+        async def serve(self, sockets: Any = None) -> None:
+            self.drain_loop = asyncio.get_running_loop()
+            await super().serve(sockets)
+
+    return DrainingServer(settings)

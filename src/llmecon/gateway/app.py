@@ -25,19 +25,21 @@ from llmecon.core.allocation import NANO
 from llmecon.core.options import ApiOption
 from llmecon.core.workload import Tokens
 from llmecon.errors import LlmeconError
-from llmecon.gateway.accounting import LedgerWriter, Meter
-from llmecon.gateway.admission import Door
+from llmecon.gateway.accounting import LedgerWriter
+from llmecon.gateway.admission import Door, Pricing
 from llmecon.gateway.errors import GatewayError
 from llmecon.gateway.journal import Journal
+from llmecon.gateway.metering import Meter
 from llmecon.gateway.metrics import Metrics
 from llmecon.gateway.openapi import openapi_document
 from llmecon.gateway.relay import Leg, Outcome, Receive, Send, relay_once, relay_stream
-from llmecon.gateway.requests import ENDPOINTS, parse_call
+from llmecon.gateway.requests import ENDPOINTS, Call, parse_call
 from llmecon.gateway.upstream_client import UpstreamClient
-from llmecon.gateway.upstreams import Router
+from llmecon.gateway.upstreams import Route, Router
 from llmecon.ledger.keys import KeyInfo
-from llmecon.ledger.model import TokenSource, UsageRow
+from llmecon.ledger.model import TokenSource, UsageRow, to_nano
 from llmecon.ledger.protocol import Ledger
+from llmecon.limits import Admission
 
 log = logging.getLogger("llmecon.gateway")
 JSON = [(b"content-type", b"application/json")]
@@ -56,6 +58,7 @@ class GatewayConfig:
     journal_path: Path | None = None  # rows land here before the client's last byte
     health_every_s: float = 5.0
     door: Door | None = None  # rate limits and budgets (None: none)
+    drain_s: float = 10.0  # at shutdown, how long requests in flight may still finish
 
 
 @dataclass
@@ -70,6 +73,8 @@ class Gateway:
     health_client: httpx.AsyncClient | None = None
     writer: LedgerWriter | None = None
     health_task: asyncio.Task[None] | None = None
+    in_flight: set[asyncio.Task[Any]] = field(default_factory=set)
+    cut: bool = False  # the drain period is over: requests still in flight are ended
 
     async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -91,14 +96,18 @@ class Gateway:
     def start(self) -> None:
         self.client = UpstreamClient(self.config.upstream_timeout_s)
         self.health_client = httpx.AsyncClient(timeout=httpx.Timeout(2.0))
+        replica = uuid.uuid4().hex[:16]
+        slot_us = round(self.config.interval_s * 1_000_000)
         meters = {
-            u.name: Meter(u.name, u.hourly.amount)
+            u.name: Meter(u.name, to_nano(u.hourly.amount), slot_us, replica)
             for u in self.config.router.upstreams
             if u.hourly is not None
         }
         path = self.config.journal_path
         journal = Journal(path) if path is not None else None
-        self.writer = LedgerWriter(self.ledger, meters, self.config.interval_s, journal)
+        self.writer = LedgerWriter(
+            self.ledger, meters, self.config.interval_s, journal, replica=replica
+        )
         self.writer.start()
         self.health_task = asyncio.get_running_loop().create_task(self._check_health())
 
@@ -119,6 +128,16 @@ class Gateway:
                 except httpx.HTTPError:
                     router.mark(upstream, healthy=False)
             await asyncio.sleep(self.config.health_every_s)
+
+    def drain(self) -> None:
+        """Shutdown begins: requests in flight get `drain_s` seconds, then are ended (an error
+        event for streams, a 503 otherwise) and recorded with outcome `shutdown`."""
+        asyncio.get_running_loop().call_later(self.config.drain_s, self._cut)
+
+    def _cut(self) -> None:
+        self.cut = True
+        for task in list(self.in_flight):
+            task.cancel("llmecon: drain period over")
 
     async def stop(self) -> None:
         if self.health_task is not None:
@@ -189,7 +208,13 @@ class Gateway:
                 503, "the key store is unavailable; retry later", "store_unavailable"
             ) from None
         if key is None:
-            raise GatewayError(401, "invalid or revoked API key", "invalid_api_key")
+            raise GatewayError(
+                401,
+                "invalid or revoked API key; keys live in the ledger this gateway was started "
+                "with (`serve --ledger`): create one with `llmecon keys create NAME --ledger "
+                "<the same URL>`",
+                "invalid_api_key",
+            )
         return key
 
     async def _complete(
@@ -198,66 +223,107 @@ class Gateway:
         started, t0 = datetime.now(UTC), time.perf_counter()
         raw = await _read_body(receive, self.config.body_limit)
         key = await self._authorize(scope)
-        key_id = key.id if key is not None else None
         call = parse_call(path, raw)
         routes = self.config.router.routes(call.model)
         if not routes:
             message = f"the model {call.model!r} does not exist here; see GET /v1/models"
             raise GatewayError(404, message, "model_not_found", "model")
         assert self.client is not None
-        recorder = _Recorder(self, started, key_id)
-        leg = Leg(self.client, routes[0].upstream, call, send, receive, t0, recorder.finish)
-        outcome = Outcome()
         door = self.config.door
-        admission = None
         if door is not None:
-            prompt = int(self.count_tokens(call.prompt_text))
-            admission = await door.admit(key, prompt, call.max_tokens)
+            call = call.with_limit(door.default_max_tokens)
+        recorder = _Recorder(self, started, key.id if key is not None else None)
+        leg = Leg(self.client, routes[0].upstream, call, send, receive, t0, recorder.finish)
+        recorder.leg, recorder.current = leg, Outcome()
+        admission, pricing = await self._admit(key, call, routes, recorder)
+        task = asyncio.current_task()
+        assert task is not None
+        self.in_flight.add(task)
         try:
-            for index, route in enumerate(routes):
-                leg = replace(leg, upstream=route.upstream, call=call.for_model(route.model))
-                try:
-                    outcome = await self._attempt(leg)
-                    return
-                except GatewayError as error:
-                    outcome.status, outcome.outcome = error.status, "upstream_error"
-                    if not error.retryable or index == len(routes) - 1:
-                        raise
-                    self.config.router.mark(route.upstream, healthy=False)
-                    log.warning("upstream %s failed; trying the next route", route.upstream.name)
+            await self._forward(routes, recorder)
+        except asyncio.CancelledError:
+            if not self.cut:
+                raise
+            task.uncancel()
+            await _end_at_shutdown(recorder.leg, recorder.current)
         finally:
-            recorder.finish(leg, outcome)
+            self.in_flight.discard(task)
+            recorder.finish(recorder.leg, recorder.current)
             if door is not None and admission is not None:
-                await door.finish(admission, _settled_tokens(outcome))
+                await door.finish(admission, _settled_tokens(recorder.outcome), pricing)
 
-    async def _attempt(self, leg: Leg) -> Outcome:
-        """One upstream try, counted as outstanding and as busy time for its meter."""
+    async def _forward(self, routes: list[Route], recorder: _Recorder) -> None:
+        """Try the routes in order until one answers (or fails past the first byte)."""
+        for index, route in enumerate(routes):
+            leg = recorder.leg
+            recorder.leg = replace(
+                leg, upstream=route.upstream, call=leg.call.for_model(route.model)
+            )
+            recorder.current = Outcome()
+            try:
+                await self._attempt(recorder.leg, recorder.request_id, recorder.current)
+                return
+            except GatewayError as error:
+                recorder.current.status, recorder.current.outcome = error.status, "upstream_error"
+                if not error.retryable or index == len(routes) - 1:
+                    raise
+                self.config.router.mark(route.upstream, healthy=False)
+                log.warning("upstream %s failed; trying the next route", route.upstream.name)
+
+    async def _admit(
+        self, key: KeyInfo | None, call: Call, routes: list[Route], recorder: _Recorder
+    ) -> tuple[Admission | None, Pricing]:
+        """Reserve the call's most tokens and cost at the dearest price of its routes."""
+        door = self.config.door
+        if door is None:
+            return None, Pricing(None)
+        prompt = await self._count(call.prompt_text)
+        most = call.most_completion_tokens(door.default_max_tokens)
+        candidates = [(r.model, r.upstream.hourly is None) for r in routes]
+        pricing = door.dearest(candidates, prompt, most)
+        recorder.budget_price = pricing.name
+        return await door.admit(key, prompt, most, pricing), pricing
+
+    async def _count(self, text: str) -> int:
+        """Prompt tokens; a long prompt is counted off the event loop."""
+        if len(text) < 4096:
+            return int(self.count_tokens(text))
+        return int(await asyncio.to_thread(self.count_tokens, text))
+
+    async def _attempt(self, leg: Leg, request_id: str, outcome: Outcome) -> Outcome:
+        """One upstream try, counted as outstanding and as time in flight on its meter."""
         router = self.config.router
         meter = self.writer.meters.get(leg.upstream.name) if self.writer else None
         router.begin(leg.upstream)
         if meter is not None:
-            meter.clock.begin()
+            meter.begin(request_id)
         try:
-            return await (relay_stream(leg) if leg.call.stream else relay_once(leg))
+            relay = relay_stream if leg.call.stream else relay_once
+            return await relay(leg, outcome)
         finally:
             router.end(leg.upstream)
             if meter is not None:
-                meter.clock.end()
+                meter.end(request_id)
 
-    def _record(self, leg: Leg, started: datetime, key_id: str | None, outcome: Outcome) -> None:
+    def _record(self, leg: Leg, recorder: _Recorder, outcome: Outcome) -> None:
         call, upstream = leg.call, leg.upstream
         seconds = time.perf_counter() - leg.t0
-        if outcome.token_source == "none" and outcome.content_events:
-            outcome.completion_tokens = outcome.content_events
+        if outcome.token_source == "none" and (outcome.content_events or outcome.answer_text):
+            # the upstream sent no usage: count what the client received, and the prompt
+            outcome.completion_tokens = (
+                int(self.count_tokens(outcome.answer_text))
+                if outcome.answer_text is not None
+                else outcome.content_events
+            )
             outcome.prompt_tokens = int(self.count_tokens(call.prompt_text))
             outcome.token_source = "gateway"
         tokens = (outcome.prompt_tokens, outcome.completion_tokens)
         self.metrics.observe(call.model, call.endpoint, outcome.status or 499, seconds, tokens)
         row = UsageRow(
-            request_id=uuid.uuid4().hex,
-            started_at=started,
+            request_id=recorder.request_id,
+            started_at=recorder.started,
             finished_at=datetime.now(UTC),
-            key_id=key_id,
+            key_id=recorder.key_id,
             model=call.model,
             upstream=upstream.name,
             endpoint="chat" if call.endpoint == "chat" else "completions",
@@ -272,6 +338,7 @@ class Gateway:
             self_hosted_nusd=None,
             counterfactual_nusd=counterfactual(self.config.compare_with, outcome),
             price_book=self.config.price_book,
+            budget_price=recorder.budget_price,
         )
         if self.writer is not None:
             self.writer.submit(row)
@@ -284,12 +351,16 @@ class _Recorder:
     gateway: Gateway
     started: datetime
     key_id: str | None
-    done: bool = False
+    request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    budget_price: str | None = None
+    outcome: Outcome | None = None  # as recorded
+    leg: Leg = field(init=False)  # the current try
+    current: Outcome = field(default_factory=Outcome)  # its outcome so far
 
     def finish(self, leg: Leg, outcome: Outcome) -> None:
-        if not self.done:
-            self.done = True
-            self.gateway._record(leg, self.started, self.key_id, outcome)
+        if self.outcome is None:
+            self.outcome = outcome
+            self.gateway._record(leg, self, outcome)
 
 
 def counterfactual(apis: tuple[ApiOption, ...], outcome: Outcome) -> Mapping[str, int | None]:
@@ -305,9 +376,26 @@ def counterfactual(apis: tuple[ApiOption, ...], outcome: Outcome) -> Mapping[str
     return costs
 
 
-def _settled_tokens(outcome: Outcome) -> tuple[int, int] | None:
+async def _end_at_shutdown(leg: Leg, outcome: Outcome) -> None:
+    """The drain period is over: end the answer in the client's format, record `shutdown`."""
+    outcome.outcome = "shutdown"
+    error = GatewayError(503, "the gateway is shutting down; retry", "shutting_down")
+    try:
+        if outcome.started:
+            event = b"data: " + error.body() + b"\n\ndata: [DONE]\n\n"
+            leg.finish(leg, outcome)
+            await leg.send({"type": "http.response.body", "body": event, "more_body": False})
+        else:
+            outcome.status = 503
+            leg.finish(leg, outcome)
+            await _respond(leg.send, 503, error.body())
+    except OSError:
+        return  # the client is gone too
+
+
+def _settled_tokens(outcome: Outcome | None) -> tuple[int, int] | None:
     """The tokens to settle a reservation at; None (release it) when unknown."""
-    if outcome.prompt_tokens is None or outcome.completion_tokens is None:
+    if outcome is None or outcome.prompt_tokens is None or outcome.completion_tokens is None:
         return None
     return outcome.prompt_tokens, outcome.completion_tokens
 

@@ -29,6 +29,9 @@ from llmecon.sse import DONE, has_text, split_events, usage_of
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 PATHS = {"chat": "/chat/completions", "completions": "/completions"}
+OVER_LIMIT = GatewayError(
+    502, "sent more tokens than the request's limit; the stream was stopped", "upstream_error"
+)
 SSE_HEADERS = [(b"content-type", b"text/event-stream"), (b"cache-control", b"no-cache")]
 
 
@@ -42,6 +45,7 @@ class Outcome:
     ttft_ms: float | None = None
     content_events: int = 0
     started: bool = False  # response headers already sent to the client
+    answer_text: str | None = None  # a non-streamed answer's text, when it came without usage
 
 
 @dataclass(frozen=True)
@@ -55,6 +59,7 @@ class Leg:
     receive: Receive
     t0: float  # perf_counter when the request arrived
     finish: Callable[[Leg, Outcome], None] = lambda leg, outcome: None  # before the last byte
+    cap: int = 1 << 62  # completion tokens per answer when the call sets no limit
 
     @property
     def url(self) -> str:
@@ -82,12 +87,17 @@ class Leg:
         return GatewayError(status, str(message), "upstream_rejected")
 
 
-async def relay_once(leg: Leg) -> Outcome:
+async def relay_once(leg: Leg, outcome: Outcome) -> Outcome:
     """A non-streamed call: one upstream response, forwarded with its usage noted."""
     name = leg.upstream.name
+    response: Response | None = None
     try:
         response = await leg.client.post(leg.url, leg.call.body, leg.headers)
         content = await response.read()
+    except asyncio.CancelledError:
+        if response is not None:
+            response.abort()  # the client went away or the gateway is shutting down
+        raise
     except UpstreamConnectError as error:
         raise GatewayError(502, f"upstream {name} unreachable: {error}", "upstream_unreachable",
                            retryable=True) from None  # fmt: skip
@@ -97,13 +107,40 @@ async def relay_once(leg: Leg) -> Outcome:
         raise GatewayError(502, f"upstream {name} failed: {error}", "upstream_error") from None
     if response.status >= 400:
         raise leg.error(response.status, content)
-    outcome = Outcome(status=200, ttft_ms=leg.elapsed_ms(), content_events=1)
+    outcome.status, outcome.ttft_ms = 200, leg.elapsed_ms()
     _take_usage(outcome, usage_of(content) or {})
+    if outcome.token_source == "none":
+        outcome.answer_text = answer_text(content)
     headers = [(b"content-type", response.header(b"content-type") or b"application/json")]
     await leg.send({"type": "http.response.start", "status": 200, "headers": headers})
     leg.finish(leg, outcome)
     await leg.send({"type": "http.response.body", "body": content})
     return outcome
+
+
+def answer_text(content: bytes) -> str | None:
+    """The text of every choice of a non-streamed answer (message content, tool-call arguments
+    or completion text), for counting its tokens; None if the body is not such an answer."""
+    try:
+        choices = json.loads(content).get("choices")
+    except (ValueError, AttributeError):
+        return None
+    if not isinstance(choices, list):
+        return None
+    parts: list[str] = []
+    for choice in choices:
+        if not isinstance(choice, dict):
+            continue
+        message = choice.get("message")
+        if isinstance(message, dict):
+            parts.append(str(message.get("content") or ""))
+            for call in message.get("tool_calls") or []:
+                function = call.get("function") if isinstance(call, dict) else None
+                if isinstance(function, dict):
+                    parts.append(str(function.get("arguments") or ""))
+        if isinstance(choice.get("text"), str):
+            parts.append(choice["text"])
+    return "\n".join(parts)
 
 
 def _take_usage(outcome: Outcome, usage: dict[str, Any]) -> None:
@@ -113,9 +150,8 @@ def _take_usage(outcome: Outcome, usage: dict[str, Any]) -> None:
         outcome.token_source = "upstream"
 
 
-async def relay_stream(leg: Leg) -> Outcome:
+async def relay_stream(leg: Leg, outcome: Outcome) -> Outcome:
     """A streamed call relayed event by event; stops cleanly when the client goes away."""
-    outcome = Outcome()
     gone = asyncio.ensure_future(_disconnected(leg.receive))
     response: Response | None = None
     try:
@@ -152,6 +188,9 @@ async def _pump(leg: Leg, response: Response, gone: asyncio.Future[None], outcom
                 continue
             if gone.done():
                 outcome.outcome = "client_disconnected"
+                return
+            if outcome.content_events > leg.call.most_completion_tokens(leg.cap):
+                await _fail(leg, outcome, OVER_LIMIT)
                 return
             event = b"data: " + payload + b"\n\n"
             await leg.send({"type": "http.response.body", "body": event, "more_body": True})

@@ -193,8 +193,10 @@ class UpstreamClient:
         timer = loop.call_later(self.timeout_s, connection._fail, error)
         try:
             response = await connection.send(request)
-        except BaseException:
+        except BaseException as error:
             timer.cancel()
+            if isinstance(error, asyncio.CancelledError):
+                connection._fail(UpstreamBrokenError("the request was cancelled"))
             raise
         response.timer, response.connection = timer, connection
         return response

@@ -9,7 +9,7 @@ What both backends share is in `llmecon.ledger.sql`.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -94,18 +94,6 @@ class SqliteLedger(SqlLedger[sqlite3.Connection]):
         self, conn: sqlite3.Connection, sql: str, params: Sequence[Sequence[object]]
     ) -> None:
         conn.executemany(sql, params)
-
-    def _set_shares(
-        self, conn: sqlite3.Connection, upstream: str, shares: Mapping[str, int]
-    ) -> int:
-        return sum(
-            conn.execute(
-                "UPDATE usage SET self_hosted_nusd = ? WHERE request_id = ?"
-                " AND upstream = ? AND self_hosted_nusd IS NULL",
-                (nusd, request_id, upstream),
-            ).rowcount
-            for request_id, nusd in shares.items()
-        )
 
     def close(self) -> None:
         with self._lock:
