@@ -181,8 +181,8 @@ HOSTILE = [
     (b"[1, 2]", 400, "invalid_body"),
     (
         b'{"model": "m\\r\\nX-Injected: 1", "messages": [{"role": "user", "content": "x"}]}',
-        404,
-        "model_not_found",
+        400,
+        "invalid_value",
     ),
     (b"x" * 5000, 413, "body_too_large"),
 ]
@@ -208,16 +208,21 @@ def test_hostile_input_gets_a_4xx(
 def test_store_outage_is_503_not_401(mock_url: str, tmp_path: Path) -> None:
     store = open_ledger(f"sqlite:///{tmp_path / 'ledger.db'}")
     _, secret = store.create_key("team")
+    _, other = store.create_key("other")
     router = Router([Upstream("u", mock_url, ("m",))])
 
-    async def body(client: httpx.AsyncClient, app: Gateway) -> tuple[int, int]:
-        headers = {"authorization": f"Bearer {secret}"}
-        before = await client.post("/v1/chat/completions", json=_chat(), headers=headers)
-        store.close()  # the store goes away
-        after = await client.post("/v1/chat/completions", json=_chat(), headers=headers)
-        return before.status_code, after.status_code
+    async def body(client: httpx.AsyncClient, app: Gateway) -> tuple[int, int, int]:
+        def headers(key: str) -> dict[str, str]:
+            return {"authorization": f"Bearer {key}"}
 
-    assert _run(router, store, body, no_auth=False) == (200, 503)
+        before = await client.post("/v1/chat/completions", json=_chat(), headers=headers(secret))
+        store.close()  # the store goes away
+        cached = await client.post("/v1/chat/completions", json=_chat(), headers=headers(secret))
+        after = await client.post("/v1/chat/completions", json=_chat(), headers=headers(other))
+        return before.status_code, cached.status_code, after.status_code
+
+    # a key checked a moment ago is still known (cached for 2 s); an unchecked one gets 503
+    assert _run(router, store, body, no_auth=False) == (200, 200, 503)
 
 
 def test_journal_replays_rows_the_ledger_never_got(mock_url: str, tmp_path: Path) -> None:

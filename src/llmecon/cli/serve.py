@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import urllib.request
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
@@ -16,13 +16,10 @@ from llmecon.errors import LlmeconError
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    import uvicorn
-
     from llmecon.core.options import ApiOption
     from llmecon.core.prices import Price
     from llmecon.gateway.admission import Door
-    from llmecon.gateway.app import Gateway
-    from llmecon.gateway.upstreams import Fallback, Upstream
+    from llmecon.gateway.upstreams import Upstream
     from llmecon.pricebook.book import PriceBook
 
 LOOPBACK = {"127.0.0.1", "::1", "localhost"}
@@ -110,6 +107,47 @@ EMBEDDED_PRICE = "ml.c5.xlarge"  # a 4-vCPU CPU instance: what the embedded mode
     "error event, other requests a 503, and their rows say outcome `shutdown`.",
 )
 @click.option(
+    "--max-connections",
+    type=click.IntRange(min=1),
+    help="Open connections at most; beyond, 503 and close (default: what `ulimit -n` allows, "
+    "at most 10,000).",
+)
+@click.option(
+    "--header-timeout",
+    type=click.FloatRange(min=0.1),
+    default=10.0,
+    show_default=True,
+    help="Seconds a client has to send a request's line and headers (idle connections too).",
+)
+@click.option(
+    "--body-timeout",
+    type=click.FloatRange(min=0.1),
+    default=30.0,
+    show_default=True,
+    help="Seconds a client has to send a whole request body (408 after).",
+)
+@click.option(
+    "--upstream-timeout",
+    type=click.FloatRange(min=1),
+    default=600.0,
+    show_default=True,
+    help="Seconds an upstream has for a whole answer.",
+)
+@click.option(
+    "--first-byte-timeout",
+    type=click.FloatRange(min=0.1),
+    default=120.0,
+    show_default=True,
+    help="Seconds an upstream has to start answering (response headers).",
+)
+@click.option(
+    "--idle-timeout",
+    type=click.FloatRange(min=0.1),
+    default=60.0,
+    show_default=True,
+    help="Seconds an upstream may stay silent in the middle of an answer.",
+)
+@click.option(
     "--redis",
     "redis_url",
     metavar="URL",
@@ -136,6 +174,12 @@ def serve(
     budget_prices: tuple[str, ...],
     default_max_tokens: int,
     drain: float,
+    max_connections: int | None,
+    header_timeout: float,
+    body_timeout: float,
+    upstream_timeout: float,
+    first_byte_timeout: float,
+    idle_timeout: float,
     redis_url: str | None,
 ) -> None:
     """Serve models behind an OpenAI-compatible gateway that records what each request cost.
@@ -150,8 +194,10 @@ def serve(
       llmecon serve --no-embedded --upstream vllm=http://127.0.0.1:8000/v1 \\
           --upstream-price vllm=g5.xlarge --ledger postgresql://postgres@127.0.0.1/test
     """
+    from llmecon.cli import serve_setup  # noqa: PLC0415
     from llmecon.engine.embedded import EmbeddedModel  # noqa: PLC0415
     from llmecon.engine.supervisor import Supervisor  # noqa: PLC0415
+    from llmecon.gateway.upstream_client import UpstreamTimeouts  # noqa: PLC0415
     from llmecon.ledger import default_ledger_url, open_ledger  # noqa: PLC0415
     from llmecon.pricebook.loader import load_pricebook  # noqa: PLC0415
     from llmecon.processes import free_port  # noqa: PLC0415
@@ -167,7 +213,16 @@ def serve(
         _remote(name, url, price_of, key_of, book)
         for name, url in _pairs(upstreams, "--upstream").items()
     ]
-    ledger = open_ledger(ledger_url or default_ledger_url())
+    url = ledger_url or default_ledger_url()
+    hardening = serve_setup.Hardening(
+        serve_setup.max_connections(max_connections),
+        header_timeout,
+        body_timeout,
+        UpstreamTimeouts(10.0, first_byte_timeout, idle_timeout, upstream_timeout),
+    )
+    name = serve_setup.ledger_name(url)
+    ledger = open_ledger(url)
+    key_store = open_ledger(url)  # its own connection: key checks never wait behind writes
     supervisor = None
     try:
         if not no_embedded:
@@ -180,7 +235,7 @@ def serve(
                     model.base_url, model.alias, price_of.get("embedded", EMBEDDED_PRICE), book
                 ),
             )
-        _run_gateway(
+        serve_setup.run_gateway(
             host,
             port,
             no_auth,
@@ -191,7 +246,7 @@ def serve(
             interval,
             body_limit,
             fallbacks,
-            journal or _default_journal(port),
+            journal or serve_setup.default_journal(name),
             _door(
                 book,
                 (rpm, tpm, budget_day, budget_month),
@@ -200,11 +255,14 @@ def serve(
                 default_max_tokens,
             ),
             drain,
+            hardening,
+            (name, key_store),
         )
     finally:
         if supervisor is not None:
             supervisor.stop()
         ledger.close()
+        key_store.close()
 
 
 def _pairs(items: tuple[str, ...], flag: str) -> dict[str, str]:
@@ -265,88 +323,6 @@ def _discover(name: str, url: str, key: str | None) -> tuple[str, ...]:
         ) from None
 
 
-def _run_gateway(
-    host: str,
-    port: int,
-    no_auth: bool,
-    routes: list[Upstream],
-    compare: tuple[str, ...],
-    ledger: Any,
-    book: PriceBook,
-    interval: float,
-    body_limit: int,
-    fallbacks: tuple[str, ...],
-    journal: Path | None,
-    door: Door | None,
-    drain: float,
-) -> None:
-    import uvicorn  # noqa: PLC0415
-
-    from llmecon import __version__  # noqa: PLC0415
-    from llmecon.bench.prompts import bundled_tiktoken  # noqa: PLC0415
-    from llmecon.cli.plan import api_options  # noqa: PLC0415
-    from llmecon.gateway.app import GatewayConfig, create_app  # noqa: PLC0415
-    from llmecon.gateway.upstreams import Router  # noqa: PLC0415
-
-    tokenizer = bundled_tiktoken()
-    config = GatewayConfig(
-        router=Router(tuple(routes), _fallbacks(fallbacks, routes)),
-        journal_path=journal,
-        door=door,
-        compare_with=tuple(api_options(book, compare)),
-        price_book=book.version,
-        no_auth=no_auth,
-        body_limit=body_limit,
-        interval_s=interval,
-        version=__version__,
-        drain_s=drain,
-    )
-    app = create_app(config, ledger, lambda text: len(tokenizer.encode(text)))
-    for upstream in routes:
-        price = f"${upstream.hourly.amount:g}/h" if upstream.hourly else "paid API"
-        click.echo(
-            f"upstream {upstream.name}: {upstream.base_url} "
-            f"({', '.join(upstream.models)}; {price})",
-            err=True,
-        )
-    click.echo(f"gateway: http://{host}:{port}/v1  (auth {'off' if no_auth else 'on'})", err=True)
-    settings = uvicorn.Config(
-        app,
-        host=host,
-        port=port,
-        loop="uvloop",
-        http="httptools",
-        lifespan="on",
-        log_level="warning",
-        access_log=False,
-        timeout_graceful_shutdown=int(drain) + 5,  # after the gateway's own drain
-    )
-    _draining_server(settings, app).run()
-
-
-def _fallbacks(items: tuple[str, ...], routes: list[Upstream]) -> tuple[Fallback, ...]:
-    from llmecon.gateway.upstreams import Fallback  # noqa: PLC0415
-
-    names = {u.name for u in routes}
-    found = []
-    for item in items:
-        model, _, target = item.partition("=")
-        upstream, _, target_model = target.partition(":")
-        if not model or not upstream or not target_model:
-            raise LlmeconError(f"--fallback {item!r}: write MODEL=UPSTREAM:TARGET_MODEL")
-        if upstream not in names:
-            raise LlmeconError(f"--fallback {item!r}: no upstream named {upstream!r}")
-        found.append(Fallback(model, upstream, target_model))
-    return tuple(found)
-
-
-def _default_journal(port: int) -> Path:
-    import os  # noqa: PLC0415
-
-    home = os.environ.get("LLMECON_HOME") or str(Path.home() / ".local" / "share" / "llmecon")
-    return Path(home) / f"journal-{port}.jsonl"
-
-
 def _budget_prices(items: tuple[str, ...], compare: tuple[str, ...]) -> tuple[str, ...]:
     """The --budget-price items, with the first compared API as default when none is given."""
     return items if any("=" not in item for item in items) else (*items, compare[0])
@@ -404,24 +380,3 @@ def _catalog(book: PriceBook) -> Callable[[str], ApiOption | None]:
         return found[model]
 
     return price_of
-
-
-def _draining_server(settings: uvicorn.Config, gateway: Gateway) -> uvicorn.Server:
-    """uvicorn's server, telling the gateway to start its drain on the first exit signal."""
-    import asyncio  # noqa: PLC0415
-
-    import uvicorn  # noqa: PLC0415
-
-    class DrainingServer(uvicorn.Server):
-        drain_loop: asyncio.AbstractEventLoop | None = None
-
-        def handle_exit(self, sig: int, frame: Any) -> None:
-            if not self.should_exit and self.drain_loop is not None:
-                self.drain_loop.call_soon_threadsafe(gateway.drain)
-            super().handle_exit(sig, frame)
-
-        async def serve(self, sockets: Any = None) -> None:
-            self.drain_loop = asyncio.get_running_loop()
-            await super().serve(sockets)
-
-    return DrainingServer(settings)

@@ -15,10 +15,10 @@ import threading
 import time
 from datetime import UTC, datetime, timedelta
 
-from llmecon.gateway.journal import Journal
+from llmecon.gateway.journal import Journal, row_to_json
 from llmecon.gateway.metering import Meter, now_us
 from llmecon.ledger.model import MeterReport, UsageRow
-from llmecon.ledger.protocol import Ledger
+from llmecon.ledger.protocol import Ledger, LedgerUnavailableError
 
 log = logging.getLogger("llmecon.gateway")
 GRACE_S = 5.0  # how long after a slot ends the other replicas have to report it
@@ -38,6 +38,11 @@ class LedgerWriter:
     ):
         self.ledger, self.meters, self.interval_s = ledger, meters, interval_s
         self.journal, self.replica = journal, replica
+        self.dead_letters = journal.path.with_suffix(".dead.jsonl") if journal else None
+        self.dead = 0
+        self.busy_since: float | None = None
+        self.last_ok = time.monotonic()
+        self.retrying = False
         self.grace = timedelta(seconds=min(interval_s, GRACE_S))
         self.unreported: list[MeterReport] = []
         self.jobs: queue.Queue[UsageRow | None] = queue.Queue()
@@ -108,21 +113,62 @@ class LedgerWriter:
         return rows
 
     def _write(self, rows: list[UsageRow]) -> None:
-        """Record rows, retrying with backoff while the store is down; they are journaled."""
+        """Record rows, retrying with backoff while the store is unavailable (they are
+        journaled); rows the store refuses are set aside (`_split`), never retried forever."""
         attempt = 0
         while True:
+            self.busy_since = time.monotonic()
             try:
                 self.ledger.record(rows)
+                self.last_ok, self.retrying = time.monotonic(), False
                 return
-            except Exception:  # an outage must not kill the writer thread
+            except LedgerUnavailableError as error:
                 self.failures += 1
                 attempt += 1
-                log.warning("ledger write failed (attempt %d); retrying", attempt)
+                self.retrying = True
+                log.warning("ledger write failed (attempt %d): %s; retrying", attempt, error)
+            except Exception as error:  # the store refused something in the batch
+                self.failures += 1
+                self._split(rows, error)
+                return
+            finally:
+                self.busy_since = None
             if self.closing.is_set() and attempt >= 3:
                 self._unwritten = True
                 log.error("ledger unavailable at shutdown: %d rows stay in the journal", len(rows))
                 return
             time.sleep(min(5.0, 0.1 * 2**attempt))
+
+    def _split(self, rows: list[UsageRow], error: Exception) -> None:
+        """Find the rows the store refuses by halving the batch; dead-letter them, write the
+        rest."""
+        if len(rows) == 1:
+            self.dead_letter(rows[0], error)
+            return
+        half = len(rows) // 2
+        for part in (rows[:half], rows[half:]):
+            self._write(part)
+
+    def dead_letter(self, row: UsageRow, error: Exception) -> None:
+        """Set a row the ledger refuses aside (logged with the reason), so the rest flows."""
+        self.dead += 1
+        log.error(
+            "ledger refused row %s (%s: %s); set aside in %s",
+            row.request_id,
+            type(error).__name__,
+            str(error).splitlines()[0][:300] if str(error) else "",
+            self.dead_letters or "(no dead-letter file)",
+        )
+        if self.dead_letters is not None:
+            with self.dead_letters.open("a", encoding="utf-8") as out:
+                out.write(row_to_json(row) + "\n")
+
+    def stuck(self, after_s: float = 10.0) -> bool:
+        """A write has hung for `after_s`, or the store has been failing for that long."""
+        now = time.monotonic()
+        hung = self.busy_since is not None and now - self.busy_since > after_s
+        failing = self.retrying and now - self.last_ok > after_s
+        return hung or failing
 
     def _trim_journal(self) -> None:
         """Empty the journal once every journaled row is in the ledger."""

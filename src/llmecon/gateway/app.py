@@ -9,7 +9,6 @@ API and, once its interval closes, its share of the self-hosted cost.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 import uuid
@@ -24,19 +23,22 @@ import httpx
 from llmecon.core.allocation import NANO
 from llmecon.core.options import ApiOption
 from llmecon.core.workload import Tokens
-from llmecon.errors import LlmeconError
 from llmecon.gateway.accounting import LedgerWriter
 from llmecon.gateway.admission import Door, Pricing
+from llmecon.gateway.answer import relay_once
+from llmecon.gateway.auth import KeyCheck
 from llmecon.gateway.errors import GatewayError
+from llmecon.gateway.http import read_body, respond
 from llmecon.gateway.journal import Journal
+from llmecon.gateway.leg import Leg, Outcome, Receive, Send
 from llmecon.gateway.metering import Meter
 from llmecon.gateway.metrics import Metrics
-from llmecon.gateway.openapi import openapi_document
-from llmecon.gateway.relay import Leg, Outcome, Receive, Send, relay_once, relay_stream
+from llmecon.gateway.relay import relay_stream
 from llmecon.gateway.requests import ENDPOINTS, Call, parse_call
-from llmecon.gateway.upstream_client import UpstreamClient
+from llmecon.gateway.status import ROUTES
+from llmecon.gateway.upstream_client import UpstreamClient, UpstreamTimeouts
 from llmecon.gateway.upstreams import Route, Router
-from llmecon.ledger.keys import KeyInfo
+from llmecon.ledger.keys import KeyInfo, KeyStore
 from llmecon.ledger.model import TokenSource, UsageRow, to_nano
 from llmecon.ledger.protocol import Ledger
 from llmecon.limits import Admission
@@ -52,10 +54,13 @@ class GatewayConfig:
     price_book: str = ""
     no_auth: bool = False
     body_limit: int = 1 << 20
-    upstream_timeout_s: float = 300.0
+    timeouts: UpstreamTimeouts = field(default_factory=UpstreamTimeouts)
+    max_response_bytes: int = 64 << 20  # a non-streamed upstream answer
+    max_event_bytes: int = 1 << 20  # one streamed event
     interval_s: float = 60.0
     version: str = "0"
     journal_path: Path | None = None  # rows land here before the client's last byte
+    ledger_name: str | None = None  # the ledger the journal belongs to (URL without password)
     health_every_s: float = 5.0
     door: Door | None = None  # rate limits and budgets (None: none)
     drain_s: float = 10.0  # at shutdown, how long requests in flight may still finish
@@ -68,6 +73,7 @@ class Gateway:
     config: GatewayConfig
     ledger: Ledger
     count_tokens: Any  # text -> int, for prompts when the upstream reports no usage
+    keys: KeyCheck
     metrics: Metrics = field(default_factory=Metrics)
     client: UpstreamClient | None = None
     health_client: httpx.AsyncClient | None = None
@@ -94,7 +100,7 @@ class Gateway:
                 return
 
     def start(self) -> None:
-        self.client = UpstreamClient(self.config.upstream_timeout_s)
+        self.client = UpstreamClient(self.config.timeouts)
         self.health_client = httpx.AsyncClient(timeout=httpx.Timeout(2.0))
         replica = uuid.uuid4().hex[:16]
         slot_us = round(self.config.interval_s * 1_000_000)
@@ -104,7 +110,7 @@ class Gateway:
             if u.hourly is not None
         }
         path = self.config.journal_path
-        journal = Journal(path) if path is not None else None
+        journal = Journal(path, self.config.ledger_name) if path is not None else None
         self.writer = LedgerWriter(
             self.ledger, meters, self.config.interval_s, journal, replica=replica
         )
@@ -154,75 +160,32 @@ class Gateway:
     async def _http(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
         path, method = scope["path"], scope["method"]
         try:
-            if path in ENDPOINTS and method == "POST":
+            if path in ENDPOINTS:
+                if method != "POST":
+                    raise _not_allowed(method, path, b"POST")
                 await self._complete(scope, path, receive, send)
-            elif method != "GET":
-                raise GatewayError(405 if path in ROUTES else 404, f"no route {method} {path}")
             elif path in ROUTES:
+                if method not in {"GET", "HEAD"}:
+                    raise _not_allowed(method, path, b"GET, HEAD")
                 await ROUTES[path](self, scope, send)
             else:
                 raise GatewayError(404, f"no route {method} {path}", "not_found")
         except GatewayError as error:
-            await _respond(send, error.status, error.body(), headers=error.headers)
+            await respond(send, error.status, error.body(), headers=error.headers)
 
-    async def _models(self, scope: dict[str, Any], send: Send) -> None:
-        await self._authorize(scope)
-        data = [
-            {"id": m, "object": "model", "created": 0, "owned_by": "llmecon"}
-            for m in self.config.router.models()
-        ]
-        await _respond(send, 200, json.dumps({"object": "list", "data": data}).encode())
-
-    async def _health(self, scope: dict[str, Any], send: Send) -> None:
-        pending = self.writer.pending if self.writer else 0
-        router = self.config.router
-        upstreams = {u.name: router.healthy.get(u.name, True) for u in router.upstreams}
-        body = {"status": "ok", "ledger_queue": pending, "upstreams": upstreams}
-        await _respond(send, 200, json.dumps(body).encode())
-
-    async def _metrics(self, scope: dict[str, Any], send: Send) -> None:
-        writer = self.writer
-        body = self.metrics.render(
-            writer.pending if writer else 0, writer.failures if writer else 0
-        )
-        await _respond(send, 200, body, b"text/plain; version=0.0.4")
-
-    async def _openapi(self, scope: dict[str, Any], send: Send) -> None:
-        document = openapi_document(self.config.version, self.config.router.models())
-        await _respond(send, 200, json.dumps(document).encode())
-
-    async def _authorize(self, scope: dict[str, Any]) -> KeyInfo | None:
-        """The valid bearer key (None with --no-auth); 401 without one, 503 if the store is down."""
+    async def authorize(self, scope: dict[str, Any]) -> KeyInfo | None:
+        """The valid bearer key (None with --no-auth); 401 without one, 503 if the store is
+        down or does not answer in time."""
         if self.config.no_auth:
             return None
-        secret = _bearer(scope)
-        if secret is None:
-            raise GatewayError(
-                401, "missing API key: send Authorization: Bearer <key>", "missing_api_key"
-            )
-        try:
-            key = await asyncio.to_thread(self.ledger.verify_key, secret)
-        except LlmeconError:
-            log.warning("key store unavailable")
-            raise GatewayError(
-                503, "the key store is unavailable; retry later", "store_unavailable"
-            ) from None
-        if key is None:
-            raise GatewayError(
-                401,
-                "invalid or revoked API key; keys live in the ledger this gateway was started "
-                "with (`serve --ledger`): create one with `llmecon keys create NAME --ledger "
-                "<the same URL>`",
-                "invalid_api_key",
-            )
-        return key
+        return await self.keys.check(scope)
 
     async def _complete(
         self, scope: dict[str, Any], path: str, receive: Receive, send: Send
     ) -> None:
         started, t0 = datetime.now(UTC), time.perf_counter()
-        raw = await _read_body(receive, self.config.body_limit)
-        key = await self._authorize(scope)
+        key = await self.authorize(scope)  # from the headers, before reading any body
+        raw = await read_body(receive, self.config.body_limit)
         call = parse_call(path, raw)
         routes = self.config.router.routes(call.model)
         if not routes:
@@ -233,7 +196,9 @@ class Gateway:
         if door is not None:
             call = call.with_limit(door.default_max_tokens)
         recorder = _Recorder(self, started, key.id if key is not None else None)
-        leg = Leg(self.client, routes[0].upstream, call, send, receive, t0, recorder.finish)
+        leg = Leg(self.client, routes[0].upstream, call, send, receive, t0, recorder.finish,
+                  max_response_bytes=self.config.max_response_bytes,
+                  max_event_bytes=self.config.max_event_bytes)  # fmt: skip
         recorder.leg, recorder.current = leg, Outcome()
         admission, pricing = await self._admit(key, call, routes, recorder)
         task = asyncio.current_task()
@@ -277,7 +242,7 @@ class Gateway:
         door = self.config.door
         if door is None:
             return None, Pricing(None)
-        prompt = await self._count(call.prompt_text)
+        prompt = await self._count(call.prompt_text) + call.prompt_token_ids
         most = call.most_completion_tokens(door.default_max_tokens)
         candidates = [(r.model, r.upstream.hourly is None) for r in routes]
         pricing = door.dearest(candidates, prompt, most)
@@ -315,10 +280,11 @@ class Gateway:
                 if outcome.answer_text is not None
                 else outcome.content_events
             )
-            outcome.prompt_tokens = int(self.count_tokens(call.prompt_text))
+            outcome.prompt_tokens = int(self.count_tokens(call.prompt_text)) + call.prompt_token_ids
             outcome.token_source = "gateway"
         tokens = (outcome.prompt_tokens, outcome.completion_tokens)
-        self.metrics.observe(call.model, call.endpoint, outcome.status or 499, seconds, tokens)
+        label = call.model if call.model in self.config.router.models() else "(other)"
+        self.metrics.observe(label, call.endpoint, outcome.status or 499, seconds, tokens)
         row = UsageRow(
             request_id=recorder.request_id,
             started_at=recorder.started,
@@ -388,7 +354,7 @@ async def _end_at_shutdown(leg: Leg, outcome: Outcome) -> None:
         else:
             outcome.status = 503
             leg.finish(leg, outcome)
-            await _respond(leg.send, 503, error.body())
+            await respond(leg.send, 503, error.body())
     except OSError:
         return  # the client is gone too
 
@@ -404,54 +370,15 @@ def _source(name: str) -> TokenSource:
     return "upstream" if name == "upstream" else ("gateway" if name == "gateway" else "none")
 
 
-def _bearer(scope: dict[str, Any]) -> str | None:
-    for name, value in scope.get("headers", []):
-        if name == b"authorization":
-            scheme, _, token = value.decode("latin-1").partition(" ")
-            return token.strip() if scheme.lower() == "bearer" and token.strip() else None
-    return None
+def _not_allowed(method: str, path: str, allow: bytes) -> GatewayError:
+    error = GatewayError(405, f"{method} is not allowed on {path}", "method_not_allowed")
+    error.headers = [(b"allow", allow)]
+    return error
 
 
-BODY_TIMEOUT_S = 30.0  # a client that sends its body slower than this is dropped (408)
-
-
-async def _read_body(receive: Receive, limit: int) -> bytes:
-    chunks, size = [], 0
-    while True:
-        try:
-            message = await asyncio.wait_for(receive(), BODY_TIMEOUT_S)
-        except TimeoutError:
-            raise GatewayError(408, "the request body arrived too slowly", "timeout") from None
-        if message["type"] == "http.disconnect":
-            raise GatewayError(400, "the client went away", "client_disconnected")
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            raise GatewayError(413, f"the request body is over {limit:,} bytes", "body_too_large")
-        chunks.append(chunk)
-        if not message.get("more_body"):
-            return b"".join(chunks)
-
-
-async def _respond(
-    send: Send,
-    status: int,
-    body: bytes,
-    kind: bytes = b"application/json",
-    headers: list[tuple[bytes, bytes]] | None = None,
-) -> None:
-    head = [(b"content-type", kind), *(headers or [])]
-    await send({"type": "http.response.start", "status": status, "headers": head})
-    await send({"type": "http.response.body", "body": body})
-
-
-ROUTES = {
-    "/v1/models": Gateway._models,
-    "/healthz": Gateway._health,
-    "/metrics": Gateway._metrics,
-    "/openapi.json": Gateway._openapi,
-}
-
-
-def create_app(config: GatewayConfig, ledger: Ledger, count_tokens: Any) -> Gateway:
-    return Gateway(config, ledger, count_tokens)
+def create_app(
+    config: GatewayConfig, ledger: Ledger, count_tokens: Any, keys: KeyStore | None = None
+) -> Gateway:
+    """The gateway; `keys` is the key store (default: the ledger; give it its own connection
+    so that key checks never wait behind ledger writes)."""
+    return Gateway(config, ledger, count_tokens, KeyCheck(keys or ledger))

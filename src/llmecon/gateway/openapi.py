@@ -28,10 +28,13 @@ def _completion(kind: str, models: list[str]) -> dict[str, Any]:
         body_props["messages"] = {"type": "array", "minItems": 1, "items": _MESSAGE}
         required.append("messages")
     else:
+        ids = {"type": "array", "minItems": 1, "items": {"type": "integer", "minimum": 0}}
         body_props["prompt"] = {
             "oneOf": [
                 {"type": "string"},
                 {"type": "array", "minItems": 1, "items": {"type": "string"}},
+                ids,
+                {"type": "array", "minItems": 1, "items": ids},
             ]
         }
         body_props["best_of"] = {"type": "integer", "minimum": 1, "maximum": MAX_CHOICES}

@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from llmecon.gateway.errors import GatewayError
+from llmecon.ledger.model import check_name
 
 ENDPOINTS = {"/v1/chat/completions": "chat", "/v1/completions": "completions"}
 MAX_TOKENS_LIMIT = 1_000_000
@@ -37,6 +38,7 @@ class Call:
     prompt_text: str
     body: bytes  # what goes upstream (stream usage always requested)
     completions: int = 1  # answers generated: max(n, best_of) per prompt, times the prompts
+    prompt_token_ids: int = 0  # prompt tokens given as token ids (completions)
 
     def most_completion_tokens(self, default: int) -> int:
         """The most completion tokens this call can produce (every answer at its limit)."""
@@ -77,13 +79,17 @@ def parse_call(path: str, raw: bytes) -> Call:
     model = data.get("model")
     if not isinstance(model, str) or not model:
         raise GatewayError(400, "`model` is required and must be a string", "invalid_type", "model")
+    try:
+        check_name("`model`", model)
+    except ValueError as error:
+        raise GatewayError(400, str(error), "invalid_value", "model") from None
     stream = data.get("stream", False)
     if not isinstance(stream, bool):
         raise GatewayError(400, "`stream` must be true or false", "invalid_type", "stream")
     limits = [_check_max_tokens(data, name) for name in ("max_tokens", "max_completion_tokens")]
     given = [limit for limit in limits if limit is not None]
     max_tokens = max(given) if given else None
-    text, prompts = _prompt_text(endpoint, data)
+    text, prompts, ids = _prompt_text(endpoint, data)
     answers = max(_count(data, "n"), _count(data, "best_of")) * prompts
     options = data.get("stream_options")
     wants_usage = isinstance(options, dict) and options.get("include_usage") is True
@@ -93,7 +99,7 @@ def parse_call(path: str, raw: bytes) -> Call:
             "include_usage": True,
         }
         raw = json.dumps(data).encode()
-    return Call(endpoint, model, stream, wants_usage, max_tokens, text, raw, answers)
+    return Call(endpoint, model, stream, wants_usage, max_tokens, text, raw, answers, ids)
 
 
 def _check_max_tokens(data: dict[str, Any], name: str) -> int | None:
@@ -122,8 +128,9 @@ def _count(data: dict[str, Any], name: str) -> int:
     return value
 
 
-def _prompt_text(endpoint: str, data: dict[str, Any]) -> tuple[str, int]:
-    """The prompt's text (for counting its tokens) and how many prompts it holds."""
+def _prompt_text(endpoint: str, data: dict[str, Any]) -> tuple[str, int, int]:
+    """The prompt's text (for counting its tokens), how many prompts it holds, and how many
+    tokens it gives as token ids."""
     if endpoint == "chat":
         messages = data.get("messages")
         if not isinstance(messages, list) or not messages:
@@ -135,14 +142,23 @@ def _prompt_text(endpoint: str, data: dict[str, Any]) -> tuple[str, int]:
                 raise GatewayError(
                     400, "each message needs a `role` string", "invalid_type", "messages"
                 )
-        return " ".join(_content_text(m.get("content")) for m in messages), 1
+        return " ".join(_content_text(m.get("content")) for m in messages), 1, 0
     prompt = data.get("prompt")
-    if isinstance(prompt, list) and prompt and all(isinstance(p, str) for p in prompt):
-        return " ".join(prompt), len(prompt)
-    if not isinstance(prompt, str):
-        raise GatewayError(400, "`prompt` must be a string or a list of strings",
-                           "invalid_type", "prompt")  # fmt: skip
-    return prompt, 1
+    if isinstance(prompt, str):
+        return prompt, 1, 0
+    if isinstance(prompt, list) and prompt:
+        if all(isinstance(p, str) for p in prompt):
+            return " ".join(prompt), len(prompt), 0
+        if _token_ids(prompt):
+            return "", 1, len(prompt)
+        if all(isinstance(p, list) and p and _token_ids(p) for p in prompt):
+            return "", len(prompt), sum(len(p) for p in prompt)
+    raise GatewayError(400, "`prompt` must be a string, a list of strings, a list of token ids "
+                       "or a list of such lists", "invalid_type", "prompt")  # fmt: skip
+
+
+def _token_ids(items: list[Any]) -> bool:
+    return all(isinstance(i, int) and not isinstance(i, bool) and i >= 0 for i in items)
 
 
 def _content_text(content: Any) -> str:

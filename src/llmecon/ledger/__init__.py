@@ -58,6 +58,7 @@ __all__ = [
     "UsageTotals",
     "default_ledger_url",
     "open_ledger",
+    "redact",
     "to_nano",
     "to_usd",
 ]
@@ -95,7 +96,8 @@ _BACKENDS: Mapping[str, Callable[..., Ledger]] = MappingProxyType(
 )
 
 
-def _redact(url: str) -> str:
+def redact(url: str) -> str:
+    """`url` without its password."""
     return re.sub(r"(://[^:/@]*):[^@/]*@", r"\1:***@", url)
 
 
@@ -111,7 +113,7 @@ def open_ledger(url: str, *, create: bool = True) -> Ledger:
     scheme = url.split("://", 1)[0].lower()
     opener = _BACKENDS.get(scheme)
     if opener is None:
-        raise LlmeconError(f"unknown ledger URL scheme in {_redact(url)!r}: {URL_HELP}")
+        raise LlmeconError(f"unknown ledger URL scheme in {redact(url)!r}: {URL_HELP}")
     return opener(url, create=create)
 
 

@@ -54,9 +54,25 @@ def _check_money(name: str, value: int | None) -> None:
         )
 
 
+MAX_TOKENS = 2**53  # counts at or above this are nonsense (and not exact as JSON numbers)
+MAX_NAME = 256  # characters in a model or upstream name
+
+
 def _check_tokens(name: str, value: int | None) -> None:
-    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
-        raise ValueError(f"{name} must be a non-negative int or None, not {value!r}")
+    if value is not None and (
+        isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < MAX_TOKENS
+    ):
+        raise ValueError(f"{name} must be an int in [0, 2**53) or None, not {value!r}")
+
+
+def check_name(kind: str, name: str) -> str:
+    """`name` if it is a plausible model or upstream name: 1 to 256 characters, no control
+    characters (a NUL cannot be stored by PostgreSQL); ValueError otherwise."""
+    if not name or len(name) > MAX_NAME:
+        raise ValueError(f"{kind} must have 1 to {MAX_NAME} characters")
+    if any(ord(c) < 32 or ord(c) == 127 for c in name):
+        raise ValueError(f"{kind} must not contain control characters")
+    return name
 
 
 @dataclass(frozen=True)
@@ -94,6 +110,8 @@ class UsageRow:
             raise ValueError(f"endpoint {self.endpoint!r} is not one of {ENDPOINTS}")
         if self.token_source not in TOKEN_SOURCES:
             raise ValueError(f"token_source {self.token_source!r} is not one of {TOKEN_SOURCES}")
+        check_name("model", self.model)
+        check_name("upstream", self.upstream)
         _check_tokens("prompt_tokens", self.prompt_tokens)
         _check_tokens("completion_tokens", self.completion_tokens)
         _check_money("self_hosted_nusd", self.self_hosted_nusd)

@@ -65,7 +65,9 @@ class PostgresLedger(SqlLedger[PgConnection]):
 
     def _connection(self) -> PgConnection:
         if self._closed:
-            raise LlmeconError(f"the ledger {display_url(self._url)} is closed: open it again")
+            raise LedgerUnavailableError(
+                f"the ledger {display_url(self._url)} is closed: open it again"
+            )
         if self._conn is None or self._conn.closed or self._conn.broken:
             self._conn = psycopg.connect(
                 self._url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S
