@@ -19,6 +19,23 @@ from llmecon.pricebook.entries import (
 
 
 @dataclass(frozen=True)
+class SnapshotInfo:
+    """Which API price snapshot is in use: its source and date, where it was read, its size."""
+
+    source: str
+    as_of: date
+    location: str
+    models: int
+    digest: str
+
+    def describe(self) -> str:
+        return (
+            f"API prices: {self.models:,} models from {self.source}, as of "
+            f"{self.as_of.isoformat()} ({self.location})"
+        )
+
+
+@dataclass(frozen=True)
 class PriceBook:
     """All known prices. `version` names the data it was built from (stored with results)."""
 
@@ -28,6 +45,7 @@ class PriceBook:
     lambdas: Mapping[str, LambdaPrice]
     gateways: Mapping[str, GatewayPrice]
     version: str
+    snapshot: SnapshotInfo
 
     def api_model(self, name: str, as_of: date | None = None) -> ApiModelPrice:
         """The model's price in force on `as_of` (None: the current price)."""
@@ -96,8 +114,8 @@ class PriceBook:
         ]
 
     def _current_by_suffix(self, name: str) -> ApiModelPrice | None:
-        matches = [model for key, model in self.api_current.items() if key.endswith(f"/{name}")]
-        return matches[0] if len(matches) == 1 else None
+        matches = [key for key in self.api_current if key.endswith(f"/{name}")]
+        return self.api_current[matches[0]] if len(matches) == 1 else None
 
 
 def _in_force(name: str, history: tuple[ApiModelPrice, ...], as_of: date) -> ApiModelPrice:
@@ -108,7 +126,13 @@ def _in_force(name: str, history: tuple[ApiModelPrice, ...], as_of: date) -> Api
             f"{name} had no known price on {as_of.isoformat()} (its first price is effective "
             f"from {first}); pick a later --as-of date or another model"
         )
-    return dated[-1]
+    price = dated[-1]
+    if price.until is not None and as_of > price.until:
+        raise LlmeconError(
+            f"{name} was no longer sold on {as_of.isoformat()} (sold until "
+            f"{price.until.isoformat()}); pick an earlier --as-of date or another model"
+        )
+    return price
 
 
 def _suggest(name: str, known: Iterable[str]) -> str:

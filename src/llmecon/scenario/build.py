@@ -139,7 +139,7 @@ def _catalog_api(name: str, model: str, path: str, tokens: Tokens, context: _Con
         )
     when = f", effective from {price.effective_from}" if price.effective_from else ""
     context.notes.append(f"{name}: {model} at {price.summary()}{when} ({price.input.cited()}).")
-    if context.as_of is not None and price.origin == "litellm":
+    if context.as_of is not None and price.origin == "snapshot":
         context.notes.append(
             f"{name}: no dated history for {model}; its current price is used for "
             f"{context.as_of.isoformat()}."
