@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
+from llmecon.core.prices import ContextTier, Price
+from llmecon.core.token_pricing import TokenPricing
 from llmecon.errors import LlmeconError
 from llmecon.pricebook.entries import (
     ApiModelPrice,
@@ -57,7 +59,7 @@ class PriceBook:
             if history:
                 return history[-1]
         elif history:
-            return _in_force(name, history, as_of)
+            return _with_extras(_in_force(name, history, as_of), current)
         elif current is not None:
             return current  # current prices only; the comparison notes it
         raise LlmeconError(
@@ -133,6 +135,54 @@ def _in_force(name: str, history: tuple[ApiModelPrice, ...], as_of: date) -> Api
             f"{price.until.isoformat()}); pick an earlier --as-of date or another model"
         )
     return price
+
+
+def _with_extras(price: ApiModelPrice, current: ApiModelPrice | None) -> ApiModelPrice:
+    """A dated price with the snapshot's tiers, cached/batch rates and limits when it is the same
+    price (same input and output rates); an older, different price keeps only its two rates."""
+    if current is None or (price.input.amount, price.output.amount) != (
+        current.input.amount,
+        current.output.amount,
+    ):
+        return price
+    return replace(
+        price,
+        cached_input=current.cached_input,
+        batch_input=current.batch_input,
+        batch_output=current.batch_output,
+        max_input_tokens=current.max_input_tokens,
+        max_output_tokens=current.max_output_tokens,
+        tiers=current.tiers,
+    )
+
+
+def api_pricing(price: ApiModelPrice, *, batch: bool = False) -> TokenPricing:
+    """The core's token pricing for a catalog price (its batch rates when `batch`)."""
+    input_price, output_price, tiers = price.input, price.output, price.tiers
+    if batch:
+        if price.batch_input is None or price.batch_output is None:
+            raise LlmeconError(
+                f"no batch price is known for {price.model}; remove batch: true "
+                "(see `llmecon prices show` for what the snapshot has)"
+            )
+        ratio = price.batch_input.amount / input_price.amount if input_price.amount else 1.0
+        input_price, output_price = price.batch_input, price.batch_output
+        tiers = tuple(
+            ContextTier(t.above, _scaled(t.input, ratio), _scaled(t.output, ratio)) for t in tiers
+        )
+    return TokenPricing(
+        input=input_price,
+        output=output_price,
+        cached_input=price.cached_input,
+        tiers=tiers,
+        max_input_tokens=price.max_input_tokens,
+        max_output_tokens=price.max_output_tokens,
+    )
+
+
+def _scaled(price: Price, ratio: float) -> Price:
+    source = f"{price.source} (x{ratio:g}, the batch discount)"
+    return Price(price.amount * ratio, price.unit, source, price.as_of, price.per)
 
 
 def _suggest(name: str, known: Iterable[str]) -> str:

@@ -5,18 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from llmecon.core.prices import Price
+from llmecon.core.prices import ContextTier, Price
 
 PER_MILLION = 1e6
 
-
-@dataclass(frozen=True)
-class ContextTier:
-    """Prices for a request whose prompt is longer than `above` tokens (the whole request)."""
-
-    above: int
-    input: Price
-    output: Price
+__all__ = [
+    "PER_MILLION", "ApiModelPrice", "ContextTier", "Entry", "GatewayPrice", "InstancePrice",
+    "LambdaPrice", "entry_kind", "entry_price",
+]  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -11,18 +11,11 @@ from rich.table import Table
 
 from llmecon.core.prices import Price
 from llmecon.pricebook.entries import ContextTier, Entry, entry_kind, entry_price
+from llmecon.report.numbers import clean
 from llmecon.report.table import wide_console
 
 if TYPE_CHECKING:
     from llmecon.pricebook.update import Update
-
-_SIGNIFICANT = 12
-
-
-def clean(amount: float) -> float:
-    """A price without binary float noise (0.19999999999999998 -> 0.2)."""
-    return float(f"{amount:.{_SIGNIFICANT}g}")
-
 
 def _price(value: Price) -> dict[str, Any]:
     return {
