@@ -37,6 +37,12 @@ POSITIVE = click.FloatRange(min=0, min_open=True)
     help=f"Paid API to compare (repeatable; default: {', '.join(DEFAULT_APIS)}).",
 )
 @click.option(
+    "--hosted/--no-hosted",
+    default=True,
+    show_default=True,
+    help="Also compare the same open model hosted per token (every provider in the price map).",
+)
+@click.option(
     "--precision",
     "precisions",
     multiple=True,
@@ -75,7 +81,7 @@ POSITIVE = click.FloatRange(min=0, min_open=True)
 @click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table")
 def plan(
     model: str, requests_per_day: float, input_tokens: int, output_tokens: int,
-    ttft_p95: float | None, tpot: float | None, apis: tuple[str, ...],
+    ttft_p95: float | None, tpot: float | None, apis: tuple[str, ...], hosted: bool,
     precisions: tuple[str, ...], service: str, pricing: str, peak_factor: float | None,
     daily_profile: str | None, autoscale: bool, target_utilization: float, min_replicas: int,
     engine: str, measured: tuple[str, ...], top: int, output_format: str,
@@ -117,6 +123,7 @@ def plan(
         rules=FleetRules(peak_factor or 1.0, target_utilization, min_replicas, profile, autoscale),
         efficiency=ENGINES[engine],
         measured=measured_machines(book, load_gpus(), measured),
+        hosted=hosted_options(book, spec.name) if hosted else [],
     )
     render = render_plan_json if output_format == "json" else render_plan_table
     render(result, sys.stdout, top=top, price_book=book.version)
@@ -165,13 +172,20 @@ def machines(
 
 
 def api_options(book: PriceBook, names: tuple[str, ...]) -> list[ApiOption]:
-    from llmecon.core.options import ApiOption, TokenPricing  # noqa: PLC0415
+    from llmecon.core.options import ApiOption  # noqa: PLC0415
+    from llmecon.pricebook.book import api_pricing  # noqa: PLC0415
 
-    options = []
-    for name in names:
-        price = book.api_model(name)
-        options.append(ApiOption(name, TokenPricing(input=price.input, output=price.output), name))
-    return options
+    return [ApiOption(name, api_pricing(book.api_model(name)), name) for name in names]
+
+
+def hosted_options(book: PriceBook, model: str) -> list[ApiOption]:
+    """The open model hosted per token: the cheapest offer of every provider in the map."""
+    from llmecon.core.options import ApiOption  # noqa: PLC0415
+    from llmecon.pricebook.book import api_pricing  # noqa: PLC0415
+    from llmecon.pricebook.hosted import hosted_offers  # noqa: PLC0415
+
+    offers = hosted_offers(book, model).offers
+    return [ApiOption(p.model, api_pricing(p), p.model) for p in offers]
 
 
 def measured_machines(

@@ -22,7 +22,8 @@ from llmecon.core.prices import Price
 from llmecon.core.workload import Tokens, Workload
 from llmecon.errors import LlmeconError
 from llmecon.pricebook.book import PriceBook, api_pricing
-from llmecon.pricebook.entries import InstancePrice
+from llmecon.pricebook.entries import ApiModelPrice, InstancePrice
+from llmecon.pricebook.hosted import resolve_hosted
 from llmecon.scenario.capacity_source import throughput
 from llmecon.scenario.schema import (
     ApiGatewaySpec,
@@ -135,7 +136,7 @@ def _catalog_api(
     model = spec.model
     assert model is not None
     try:
-        price = context.book.api_model(model, context.as_of)
+        price = _api_price(name, model, context)
         pricing = api_pricing(price, batch=spec.batch)
     except LlmeconError as error:
         raise context.fail(path, str(error)) from None
@@ -161,6 +162,24 @@ def _catalog_api(
     return ApiOption(
         name, pricing, model=model, cached_fraction=context.cached_fraction, batch=spec.batch
     )
+
+
+def _api_price(name: str, model: str, context: _Context) -> ApiModelPrice:
+    """A catalog model, or an open model by its plain name: the cheapest provider hosting it."""
+    try:
+        return context.book.api_model(model, context.as_of)
+    except LlmeconError:
+        known = model in context.book.api_history or model in context.book.api_current
+        hosted = None if known else resolve_hosted(context.book, model)
+        if hosted is None:
+            raise
+    price, offers = hosted
+    context.notes.append(
+        f"{name}: {model} is hosted per token by {len(offers.offers)} provider(s) in the price "
+        f"map; the cheapest matching offer, {price.model}, is used (name another, e.g. "
+        f"{offers.offers[-1].model}, to choose)."
+    )
+    return price
 
 
 def _self_hosted(name: str, spec: SelfHostedSpec, path: str, context: _Context) -> SelfHostedOption:
