@@ -17,6 +17,7 @@ from llmecon.report.table import wide_console
 if TYPE_CHECKING:
     from llmecon.pricebook.update import Update
 
+
 def _price(value: Price) -> dict[str, Any]:
     return {
         "amount": clean(value.amount),
