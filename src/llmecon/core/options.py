@@ -8,6 +8,7 @@ from typing import ClassVar, Protocol
 
 from llmecon.core.bill import Bill, LineItem
 from llmecon.core.capacity import CapacityFleet, FixedFleet, FleetPlan
+from llmecon.core.fixed_costs import Overhead
 from llmecon.core.prices import Price
 from llmecon.core.token_pricing import TokenPricing
 from llmecon.core.workload import Tokens
@@ -45,6 +46,7 @@ class ApiOption:
     model: str | None = None
     cached_fraction: float = 0.0
     batch: bool = False
+    overheads: tuple[Overhead, ...] = ()
     kind: ClassVar[str] = "api"
 
     def bill(self, requests_per_day: float, tokens: Tokens) -> Bill:
@@ -53,7 +55,8 @@ class ApiOption:
             kind=self.kind,
             requests_per_day=requests_per_day,
             tokens_per_request=tokens.total,
-            line_items=self._items(requests_per_day, tokens),
+            line_items=self._items(requests_per_day, tokens)
+            + tuple(o.item(requests_per_day, tokens) for o in self.overheads),
         )
 
     def _items(self, volume: float, tokens: Tokens) -> tuple[LineItem, ...]:
@@ -125,11 +128,13 @@ class SelfHostedOption:
     instance: str | None = None
     lambda_front: LambdaFront | None = None
     api_gateway: ApiGatewayFront | None = None
+    overheads: tuple[Overhead, ...] = ()
     kind: ClassVar[str] = "self_hosted"
 
     def bill(self, requests_per_day: float, tokens: Tokens) -> Bill:
         fleet = self.fleet.plan(requests_per_day, tokens)
         front = self._front_items(requests_per_day)
+        front += [o.item(requests_per_day, tokens) for o in self.overheads]
         alternative = None
         if isinstance(self.fleet, CapacityFleet) and self.fleet.autoscale:
             fixed = self.fleet.fixed().plan(requests_per_day, tokens)

@@ -25,6 +25,7 @@ from llmecon.pricebook.book import PriceBook, api_pricing
 from llmecon.pricebook.entries import ApiModelPrice, InstancePrice
 from llmecon.pricebook.hosted import resolve_hosted
 from llmecon.scenario.capacity_source import throughput
+from llmecon.scenario.ownership import with_fixed_costs
 from llmecon.scenario.schema import (
     ApiGatewaySpec,
     ApiSpec,
@@ -84,6 +85,8 @@ def build_scenario(
         _option(option, index, workload.tokens, context)
         for index, option in enumerate(spec.options)
     )
+    if spec.fixed_costs is not None:
+        options = with_fixed_costs(options, spec.fixed_costs, label)
     return Scenario(spec.name, workload, options, tuple(context.notes) + tuple(spec.notes))
 
 

@@ -178,6 +178,33 @@ class SelfHostedSpec(_Strict):
         return self
 
 
+class LabourSpec(_Strict):
+    fte: NonNegative
+    loaded_salary_per_year: NonNegative
+
+
+class StorageSpec(_Strict):
+    gb: NonNegative
+    price_per_gb_month: NonNegative
+
+
+class DataTransferSpec(_Strict):
+    price_per_gb: NonNegative
+    bytes_per_token: Positive = 4.0
+
+
+class FixedCostsSpec(_Strict):
+    """Costs of ownership beyond compute, each "your figure" (a line item with that source)."""
+
+    labour: LabourSpec | None = None
+    on_call_per_month: NonNegative | None = None
+    monitoring_per_month: NonNegative | None = None
+    storage: StorageSpec | None = None
+    data_transfer: DataTransferSpec | None = None
+    load_balancer_per_month: NonNegative | None = None
+    applies_to: list[Name] | None = None
+
+
 class OptionSpec(_Strict):
     name: Name
     api: ApiSpec | None = None
@@ -197,6 +224,7 @@ class ScenarioSpec(_Strict):
     as_of: date | None = None
     workload: WorkloadSpec
     options: Annotated[list[OptionSpec], Field(min_length=1)]
+    fixed_costs: FixedCostsSpec | None = None
     notes: list[str] = []
 
     @field_validator("options")
