@@ -67,7 +67,13 @@ POSITIVE = click.FloatRange(min=0, min_open=True)
     default=1.0,
     show_default=True,
 )
-@click.option("--min-replicas", type=click.IntRange(min=0), default=1, show_default=True)
+@click.option(
+    "--min-replicas", type=click.IntRange(min=0), help="Fewest replicas (default 1; 2 with --ha)."
+)
+@click.option(
+    "--ha", is_flag=True,
+    help="Production: size for one replica's loss (N+1 replicas, at least 2).",
+)  # fmt: skip
 @click.option(
     "--engine", type=click.Choice(["current", "legacy"]), default="current", show_default=True
 )
@@ -83,8 +89,9 @@ def plan(
     model: str, requests_per_day: float, input_tokens: int, output_tokens: int,
     ttft_p95: float | None, tpot: float | None, apis: tuple[str, ...], hosted: bool,
     precisions: tuple[str, ...], service: str, pricing: str, peak_factor: float | None,
-    daily_profile: str | None, autoscale: bool, target_utilization: float, min_replicas: int,
-    engine: str, measured: tuple[str, ...], top: int, output_format: str,
+    daily_profile: str | None, autoscale: bool, target_utilization: float,
+    min_replicas: int | None, ha: bool, engine: str, measured: tuple[str, ...], top: int,
+    output_format: str,
 ) -> None:  # fmt: skip
     """Search instances, GPU counts, precisions and replicas for the cheapest self-hosting.
 
@@ -120,7 +127,14 @@ def plan(
         requests_per_day,
         apis=api_options(book, apis or DEFAULT_APIS),
         targets=Targets(ttft_p95, tpot),
-        rules=FleetRules(peak_factor or 1.0, target_utilization, min_replicas, profile, autoscale),
+        rules=FleetRules(
+            peak_factor or 1.0,
+            target_utilization,
+            min_replicas if min_replicas is not None else (2 if ha else 1),
+            profile,
+            autoscale,
+            spare=1 if ha else 0,
+        ),
         efficiency=ENGINES[engine],
         measured=measured_machines(book, load_gpus(), measured),
         hosted=hosted_options(book, spec.name) if hosted else [],

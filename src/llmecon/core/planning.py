@@ -88,6 +88,7 @@ class FleetRules:
     min_replicas: int = 1
     daily_profile: tuple[float, ...] | None = None
     autoscale: bool = False
+    spare: int = 0  # replicas beyond need (1 with --ha: survives losing one)
 
 
 @dataclass(frozen=True)
@@ -214,6 +215,7 @@ def _priced(
         min_replicas=rules.min_replicas,
         daily_profile=rules.daily_profile,
         autoscale=rules.autoscale,
+        spare=rules.spare,
     )
     option = SelfHostedOption(
         name=f"{machine.name} {precision} tp{tp}" + (" spot" if machine.pricing == "spot" else ""),

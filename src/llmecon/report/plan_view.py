@@ -62,6 +62,7 @@ def plan_to_dict(plan: Plan, price_book: str | None = None) -> dict[str, Any]:
             "peak_factor": plan.rules.peak_factor,
             "target_utilization": plan.rules.target_utilization,
             "min_replicas": plan.rules.min_replicas,
+            "spare_replicas": plan.rules.spare,
             "autoscale": plan.rules.autoscale,
         },
         "candidates": [candidate_to_dict(c) for c in plan.candidates],
