@@ -53,6 +53,10 @@ POSITIVE = click.FloatRange(min=0, min_open=True)
     "--service", type=click.Choice(["all", "sagemaker", "ec2"]), default="all", show_default=True
 )
 @click.option(
+    "--cloud", "clouds", default="aws", show_default=True, metavar="CLOUD,...",
+    help="Clouds to search, comma-separated: aws, gcp, lambda (or all).",
+)  # fmt: skip
+@click.option(
     "--pricing",
     type=click.Choice(["on_demand", "spot", "both"]),
     default="on_demand",
@@ -88,7 +92,7 @@ POSITIVE = click.FloatRange(min=0, min_open=True)
 def plan(
     model: str, requests_per_day: float, input_tokens: int, output_tokens: int,
     ttft_p95: float | None, tpot: float | None, apis: tuple[str, ...], hosted: bool,
-    precisions: tuple[str, ...], service: str, pricing: str, peak_factor: float | None,
+    precisions: tuple[str, ...], service: str, clouds: str, pricing: str, peak_factor: float | None,
     daily_profile: str | None, autoscale: bool, target_utilization: float,
     min_replicas: int | None, ha: bool, engine: str, measured: tuple[str, ...], top: int,
     output_format: str,
@@ -121,7 +125,7 @@ def plan(
     book = load_pricebook()
     result = make_plan(
         spec,
-        machines(book, load_gpus(), service, pricing),
+        machines(book, load_gpus(), service, pricing, _clouds(book, clouds)),
         precisions or PRECISIONS,
         Tokens.of_split(input_tokens, output_tokens),
         requests_per_day,
@@ -165,8 +169,26 @@ def _profile(text: str | None) -> tuple[float, ...] | None:
     return weights
 
 
+def _clouds(book: PriceBook, text: str) -> frozenset[str]:
+    known = sorted({entry.provider for entry in book.instances.values()})
+    chosen = {part.strip().lower() for part in text.split(",") if part.strip()}
+    if chosen == {"all"}:
+        return frozenset(known)
+    unknown = sorted(chosen - set(known))
+    if unknown or not chosen:
+        raise LlmeconError(
+            f"--cloud {text!r}: unknown cloud {', '.join(unknown) or '(none)'}; "
+            f"use some of {', '.join(known)} (comma-separated) or all"
+        )
+    return frozenset(chosen)
+
+
 def machines(
-    book: PriceBook, gpus: dict[str, GpuSpec], service: str, pricing: str
+    book: PriceBook,
+    gpus: dict[str, GpuSpec],
+    service: str,
+    pricing: str,
+    clouds: frozenset[str] = frozenset({"aws"}),
 ) -> list[Machine]:
     """Catalog instances with whole GPUs the roofline model knows, priced as asked."""
     from llmecon.core.planning import Machine  # noqa: PLC0415
@@ -175,6 +197,8 @@ def machines(
     for entry in book.instances.values():
         gpu = gpus.get((entry.gpu or "").lower())
         if gpu is None or entry.gpus < 1 or service not in {"all", entry.service}:
+            continue
+        if entry.provider not in clouds:
             continue
         if pricing in {"on_demand", "both"}:
             found.append(Machine(entry.name, entry.hourly, gpu, int(entry.gpus)))

@@ -28,7 +28,7 @@ from llmecon.pricebook.entries import (
     LambdaPrice,
 )
 
-DATA_FILES = ("api_history.yaml", "aws_instances.yaml", "aws_serverless.yaml")
+DATA_FILES = ("api_history.yaml", "aws_instances.yaml", "other_clouds.yaml", "aws_serverless.yaml")
 SNAPSHOT_FILE = "api_prices.json"
 
 
@@ -46,14 +46,18 @@ def load_pricebook(home: Path | None = None) -> PriceBook:
     """The price book from the shipped files and the API snapshot in use (user's, else shipped)."""
     texts = {name: _data_text(name) for name in DATA_FILES}
     history = schema.HistoryFile.model_validate(_yaml(texts["api_history.yaml"]))
-    instances = schema.InstanceFile.model_validate(_yaml(texts["aws_instances.yaml"]))
+    instances = [
+        entry
+        for name in ("aws_instances.yaml", "other_clouds.yaml")
+        for entry in schema.InstanceFile.model_validate(_yaml(texts[name])).entries
+    ]
     serverless = schema.ServerlessFile.model_validate(_yaml(texts["aws_serverless.yaml"]))
     digest = hashlib.sha256("".join(texts.values()).encode()).hexdigest()[:10]
     api, info = load_snapshot(home)
     return PriceBook(
         api_history=_history(history),
         api_current=snapshot.SnapshotPrices(api),
-        instances={entry.name: _instance(entry) for entry in instances.entries},
+        instances={entry.name: _instance(entry) for entry in instances},
         lambdas={e.name: _lambda(e) for e in serverless.entries if e.service == "lambda"},
         gateways={e.name: _gateway(e) for e in serverless.entries if e.service == "api-gateway"},
         version=f"prices-{digest}+api-{api.as_of.isoformat()}-{info.digest}",
