@@ -42,3 +42,14 @@ def test_plan_searches_the_clouds_asked(book: PriceBook, llmecon: Callable[..., 
 def test_unknown_cloud_is_an_error(llmecon: Callable[..., Run]) -> None:
     run = llmecon(*PLAN, "--cloud", "aws,azure")
     assert run.code == 2 and "unknown cloud azure" in run.err and "gcp" in run.err
+
+
+def test_missing_aws_sizes_added(book: PriceBook) -> None:
+    """g6e.12xlarge: the same 4x L40S as g6e.24xlarge at 30% less (issue 12)."""
+    small, large = book.instance("g6e.12xlarge"), book.instance("g6e.24xlarge")
+    assert (small.gpu, small.gpus) == (large.gpu, large.gpus) == ("L40S", 4)
+    assert small.hourly.amount / large.hourly.amount == pytest.approx(0.70, abs=0.01)
+    assert (book.instance("g6.12xlarge").gpus, book.instance("g6.12xlarge").hourly.amount) == (
+        4,
+        4.6016,
+    )
