@@ -40,7 +40,8 @@ class Snapshot:
     upstream: Mapping[str, str]
 
     def to_json(self) -> str:
-        data = {
+        """Compact JSON with one model per line, so an update's git diff reads model by model."""
+        head = {
             "format": FORMAT,
             "schema": 1,
             "source": self.source,
@@ -48,9 +49,16 @@ class Snapshot:
             "license": "LiteLLM's model cost map is MIT-licensed (Copyright (c) 2023 Berri AI)",
             "upstream": dict(self.upstream),
             "columns": list(COLUMNS),
-            "models": dict(sorted(self.rows.items())),
         }
-        return json.dumps(data, separators=(",", ":"), ensure_ascii=False) + "\n"
+        lines = [
+            f"{json.dumps(model, ensure_ascii=False)}:{_compact(row)}"
+            for model, row in sorted(self.rows.items())
+        ]
+        return _compact(head)[:-1] + ',"models":{\n' + ",\n".join(lines) + "\n}}\n"
+
+
+def _compact(value: object) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
 def per_million(cost_per_token: float) -> float:
