@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import math
+import statistics
 from functools import cache
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -369,6 +370,15 @@ def errors(comparisons: Sequence[Comparison]) -> Errors:
     )
 
 
+def ratio_quantiles(comparisons: Sequence[Comparison]) -> dict[str, float]:
+    """p50/p80/p90/p95 of estimate / published (inclusive quantiles), to 2 decimals."""
+    ratios = sorted(c.ratio for c in comparisons)
+    twentieths = statistics.quantiles(ratios, n=20, method="inclusive")
+    picks = {"p50": statistics.median(ratios), "p80": twentieths[15], "p90": twentieths[17],
+             "p95": twentieths[18]}  # fmt: skip
+    return {key: round(value, 2) for key, value in picks.items()}
+
+
 def summary(label: str, comparisons: Sequence[Comparison]) -> str:
     e = errors(comparisons)
     return (
@@ -390,7 +400,9 @@ def markdown(comparisons: Sequence[Comparison], held_out: Sequence[Comparison]) 
             f"{m.published:,.1f} | {c.estimated:,.1f} | {c.ratio:.2f} | {h.ratio:.2f} |"
         )
     lines += ["", summary("In-sample", comparisons) + ".",
-              "", summary("Leave-one-source-out", held_out) + "."]  # fmt: skip
+              "", summary("Leave-one-source-out", held_out) + ".",
+              "", f"Leave-one-source-out estimate / published quantiles (the safety factors of "
+              f"`plan --confidence`): {ratio_quantiles(held_out)}."]  # fmt: skip
     return "\n".join(lines)
 
 
@@ -418,6 +430,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         )
     print(summary("In-sample", comparisons))
     print(summary("Leave-one-source-out", held_out))
+    print(f"Leave-one-source-out estimate / published quantiles: {ratio_quantiles(held_out)}")
 
 
 if __name__ == "__main__":

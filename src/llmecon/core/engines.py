@@ -47,7 +47,7 @@ class Efficiency:
     """
 
     memory_bandwidth: float = 0.8
-    compute: float = 0.75
+    compute: float = 0.9
     usable_memory: float = 0.90
     overhead_gb: float = 1.5
     tensor_parallel: float = 0.95

@@ -18,6 +18,9 @@ Entry = TypeVar("Entry")
 
 ARCHITECTURES: tuple[Architecture, ...] = ("decoder", "encoder-decoder", "encoder")
 GB = 1e9
+EIGHT_BIT_MATH_SHARE = 0.7
+"""8-bit matmuls sustain a smaller share of their doubled peak than fp16 ones: activations
+are quantised and scaled on the fly, and attention, norms and sampling stay 16-bit."""
 KV_CACHE_PRECISIONS: Mapping[str, float] = MappingProxyType({"fp16": 2.0, "fp8": 1.0})
 """Bytes per cached K or V value. The KV cache is fp16/bf16 unless an engine is told to
 quantise it (vLLM --kv-cache-dtype fp8; NVIDIA's FP8 TensorRT-LLM checkpoints)."""
@@ -219,6 +222,13 @@ class GpuSpec:
         if precision.compute == "fp8" and self.fp8_tflops is not None:
             return self.fp8_tflops * 1e12
         return self.fp16_tflops * 1e12
+
+    def sustained_flops(self, precision: Precision) -> float:
+        """What large matmuls of the precision's math sustain: peak x gemm_efficiency, x
+        EIGHT_BIT_MATH_SHARE where the card has a native 8-bit rate for it."""
+        peak = self.peak_flops(precision)
+        native_8bit = peak > self.fp16_tflops * 1e12
+        return peak * self.gemm_efficiency * (EIGHT_BIT_MATH_SHARE if native_8bit else 1.0)
 
 
 def weights_gb(model: ModelSpec, precision: str = "fp16") -> float:

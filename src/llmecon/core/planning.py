@@ -100,6 +100,7 @@ class _Search:
     targets: Targets
     rules: FleetRules
     efficiency: Efficiency
+    safety: float = 1.0
 
     def estimate(
         self, machine: Machine, precision: str, tp: int, concurrency: int | None
@@ -123,15 +124,19 @@ def plan_deployments(
     rules: FleetRules = FleetRules(),
     efficiency: Efficiency = DEFAULT_EFFICIENCY,
     measured: Iterable[tuple[Machine, Throughput]] = (),
+    safety: float = 1.0,
 ) -> tuple[list[Candidate], list[Rejected]]:
     """Every feasible configuration sorted by daily cost, and the rejected ones with reasons.
 
     `measured` adds machines whose per-machine throughput a benchmark measured (one replica
-    over all their GPUs); they are ranked with the estimates.
+    over all their GPUs); they are ranked with the estimates. Estimated throughput is divided
+    by `safety` (>= 1; `llmecon.core.accuracy.safety_factor`), measured throughput is not.
     """
     if tokens.input is None or tokens.output is None:
         raise ValueError("planning needs input and output tokens per request")
-    search = _Search(model, tokens, requests_per_day, targets, rules, efficiency)
+    if safety < 1:
+        raise ValueError(f"safety must be >= 1, got {safety}")
+    search = _Search(model, tokens, requests_per_day, targets, rules, efficiency, safety)
     candidates = [
         _priced(
             search, machine, "measured", machine.gpus, rate=rate, binding="measured", estimate=None
@@ -191,8 +196,11 @@ def _candidate(
     search: _Search, machine: Machine, precision: str, tp: int, best: tuple[Estimate, str]
 ) -> Candidate:
     estimate, binding = best
-    per_machine = estimate.requests_per_second * (machine.gpus // tp)
-    rate = Throughput(describe(machine, precision, tp, estimate), requests_per_second=per_machine)
+    per_machine = estimate.requests_per_second * (machine.gpus // tp) / search.safety
+    source = describe(machine, precision, tp, estimate)
+    if search.safety > 1:
+        source += f", derated by x{search.safety:.2f} (confidence)"
+    rate = Throughput(source, requests_per_second=per_machine)
     return _priced(search, machine, precision, tp, rate=rate, binding=binding, estimate=estimate)
 
 
@@ -284,11 +292,12 @@ def make_plan(
     rules: FleetRules = FleetRules(),
     efficiency: Efficiency = DEFAULT_EFFICIENCY,
     measured: Iterable[tuple[Machine, Throughput]] = (),
+    safety: float = 1.0,
 ) -> Plan:
     """Candidates sorted by daily cost, next to paid APIs and their break-evens."""
     candidates, rejected = plan_deployments(
         model, machines, precisions, tokens, requests_per_day,
-        targets=targets, rules=rules, efficiency=efficiency, measured=measured,
+        targets=targets, rules=rules, efficiency=efficiency, measured=measured, safety=safety,
     )  # fmt: skip
     cheapest = candidates[0].option if candidates else None
     alternatives = tuple(

@@ -239,7 +239,7 @@ def _replica(gpu: GpuSpec, gpus: int, precision: Precision, eff: Efficiency) -> 
     scale = gpus * (eff.tensor_parallel if gpus > 1 else 1.0)
     return _Replica(
         bandwidth=gpu.bandwidth_gb_s * GB * eff.memory_bandwidth * scale,
-        flops=gpu.peak_flops(precision) * gpu.gemm_efficiency * eff.compute * scale,
+        flops=gpu.sustained_flops(precision) * eff.compute * scale,
         usable_per_gpu=(gpu.memory_gb * eff.usable_memory - eff.overhead_gb) * GB,
         gpus=gpus,
         link_bytes_per_s=gpu.link_gb_s * GB,
@@ -318,7 +318,7 @@ def _prefill(job: _Job, replica: _Replica, eff: Efficiency) -> _Pass:
         memory_s=read / replica.bandwidth,
         compute_s=flops / replica.flops_at(tokens),
         comm_s=_allreduce_s(model, replica, tokens),
-        host_s=_launch_s(model, eff),
+        host_s=_launch_s(model.layers, eff),
     )
 
 
@@ -341,13 +341,13 @@ def _step(job: _Job, replica: _Replica, eff: Efficiency, batch: float, prompt: f
         compute_s=flops / replica.flops_at(rows),
         comm_s=_allreduce_s(model, replica, rows),
         host_s=(eff.step_overhead_ms + eff.sequence_overhead_ms * batch) / 1000
-        + _launch_s(model, eff),
+        + _launch_s(model.decode_layers, eff),
     )
 
 
-def _launch_s(model: ModelSpec, eff: Efficiency) -> float:
+def _launch_s(layers: int, eff: Efficiency) -> float:
     """Kernel launches of one forward pass when not captured in a CUDA graph."""
-    return model.layers * eff.layer_overhead_us / 1e6
+    return layers * eff.layer_overhead_us / 1e6
 
 
 @dataclass(frozen=True)
@@ -440,8 +440,8 @@ def _rate_terms(replica: _Replica) -> tuple[Term, ...]:
         Term("achieved bandwidth", replica.bandwidth / GB, "GB/s",
              "GPUs x bandwidth x memory_bandwidth (x tensor_parallel)"),
         Term("sustained matmul rate", replica.flops / 1e12, "TFLOP/s",
-             "GPUs x peak x gemm_efficiency x compute (x tensor_parallel); x n/(n + "
-             "gemm_half_tokens) for a pass of n tokens"),
+             "GPUs x peak x gemm_efficiency (x 0.7 for 8-bit math) x compute (x "
+             "tensor_parallel); x n/(n + gemm_half_tokens) for a pass of n tokens"),
     )  # fmt: skip
 
 

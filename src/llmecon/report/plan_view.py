@@ -7,6 +7,7 @@ from typing import Any, TextIO
 
 from rich.table import Table
 
+from llmecon.core.accuracy import OUT_OF_SAMPLE
 from llmecon.core.planning import Candidate, Plan
 from llmecon.report.contract import breakeven_to_dict
 from llmecon.report.numbers import clean, money, volume
@@ -14,8 +15,10 @@ from llmecon.report.table import wide_console
 from llmecon.report.words import breakeven_sentences
 
 NOTES = (
-    "Throughput and latency are roofline estimates (docs/roofline.md: within x1.5 of published "
-    "measurements); measure your own endpoint with `llmecon bench` before buying.",
+    "Throughput and latency are roofline estimates, "
+    + OUT_OF_SAMPLE.band()
+    + " (docs/roofline.md; size with --confidence p90 for headroom); measure your own "
+    "endpoint with `llmecon bench` before buying.",
     "TTFT is the steady-state estimate with every slot busy, used as the p95 target's proxy; "
     "queueing at high utilization adds to it (lower --target-utilization for headroom).",
 )
