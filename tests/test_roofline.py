@@ -25,6 +25,7 @@ from llmecon.core.roofline import (
     kv_cache_bytes_per_token,
     weights_gb,
 )
+from llmecon.core.accuracy import OUT_OF_SAMPLE, safety_factor
 from llmecon.errors import LlmeconError
 from llmecon.pricebook.hardware import load_gpus, load_models, parse_gpus, parse_models
 
@@ -32,10 +33,13 @@ ROOT = Path(__file__).resolve().parent.parent
 CALIBRATION_SCRIPT = ROOT / "benchmarks" / "roofline_calibration.py"
 DOC = ROOT / "docs" / "roofline.md"
 
-BAND = 1.5
-"""Every calibration estimate is within this factor of the published number (worst: 1.42)."""
-MEAN_BAND = 1.2
-"""...and the geometric-mean error over all rows stays under this factor (achieved: 1.17)."""
+BAND = 1.8
+"""Every calibration estimate is within this factor of the published number, in sample and
+leave-one-source-out (the issue's goal for the worst out-of-sample error)."""
+MEAN_BAND = 1.25
+"""...and the out-of-sample geometric-mean error stays under this factor."""
+BIAS = 0.15
+"""...with no systematic bias beyond +-15%."""
 
 MODELS = load_models()
 GPUS = load_gpus()
@@ -123,7 +127,8 @@ def test_model_entry_checks_become_file_errors() -> None:
 
 def test_kv_cache_bytes_formula() -> None:
     for model in MODELS.values():
-        expected = 2 * model.decode_layers * model.kv_heads * model.head_dim * 2
+        per_layer = model.kv_values_per_token_per_layer or 2 * model.kv_heads * model.head_dim
+        expected = model.decode_layers * per_layer * 2
         assert kv_cache_bytes_per_token(model) == expected
     assert kv_cache_bytes_per_token(MODELS["llama-3.1-8b"]) == 2 * 32 * 8 * 128 * 2 == 131_072
     assert kv_cache_bytes_per_token(MODELS["llama-2-7b"]) == 2 * 32 * 32 * 128 * 2
@@ -329,21 +334,35 @@ def test_estimate_is_within_the_band_of_the_published_number(row: str) -> None:
     assert 1 / BAND <= comparison.ratio <= BAND, (row, comparison.estimated, measurement.published)
 
 
-def test_calibration_covers_the_required_rows_and_its_mean_error() -> None:
+def test_out_of_sample_error_meets_the_goals_and_matches_the_shipped_figures() -> None:
     module = _calibration()
-    comparisons = module.calibrate()
-    rows = {c.measurement.row.rstrip("abcdef") for c in comparisons}
-    assert {"1", "2", "4", "8", "9", "10", "11"} <= rows
-    mean = math.exp(sum(math.log(c.factor) for c in comparisons) / len(comparisons))
-    assert mean <= MEAN_BAND
-    worst = max(c.factor for c in comparisons)
-    assert worst > 1.2, "tighten BAND: the calibration is better than the band claims"
+    held_out = module.leave_one_source_out()
+    rows = {c.measurement.row.rstrip("abcdef") for c in held_out}
+    assert {"1", "2", "4", "8", "9", "10", "11", "13", "15"} <= rows
+    errors = module.errors(held_out)
+    assert errors.geo_mean <= MEAN_BAND and errors.worst <= BAND and abs(errors.bias) <= BIAS
+    assert len({c.measurement.source for c in held_out}) == OUT_OF_SAMPLE.sources
+    shipped = (OUT_OF_SAMPLE.rows, OUT_OF_SAMPLE.geo_mean, OUT_OF_SAMPLE.worst, OUT_OF_SAMPLE.bias)
+    assert shipped == (errors.count, round(errors.geo_mean, 2), round(errors.worst, 2),
+                       round(errors.bias, 2)), "update llmecon.core.accuracy.OUT_OF_SAMPLE"  # fmt: skip
+    assert dict(OUT_OF_SAMPLE.ratio_quantiles) == module.ratio_quantiles(held_out)
+    in_sample = module.errors(module.calibrate())
+    assert in_sample.geo_mean <= errors.geo_mean  # refitting without a source cannot help it
+
+
+def test_safety_factor_follows_the_out_of_sample_quantiles() -> None:
+    assert safety_factor(None) == 1.0
+    assert safety_factor("p90") == max(1.0, OUT_OF_SAMPLE.ratio_quantiles["p90"]) > 1
+    assert safety_factor("p50") >= 1.0
+    with pytest.raises(ValueError, match="unknown confidence"):
+        safety_factor("p99")
 
 
 def test_doc_table_matches_the_calibration_script() -> None:
     module = _calibration()
     comparisons = module.calibrate()
-    generated = module.markdown(comparisons) + "\n\n" + module.mappings(comparisons)
+    held_out = module.leave_one_source_out()
+    generated = module.markdown(comparisons, held_out) + "\n\n" + module.mappings(comparisons)
     text = DOC.read_text(encoding="utf-8")
     start, end = "<!-- calibration:start -->\n", "\n<!-- calibration:end -->"
     assert start in text and end in text, "docs/roofline.md lost its calibration markers"

@@ -38,10 +38,10 @@ class Accuracy:
 OUT_OF_SAMPLE = Accuracy(
     rows=32,
     sources=7,
-    geo_mean=1.18,
-    worst=1.52,
-    bias=-0.05,
-    ratio_quantiles=MappingProxyType({"p50": 0.94, "p80": 1.08, "p90": 1.23, "p95": 1.31}),
+    geo_mean=1.25,
+    worst=1.78,
+    bias=-0.04,
+    ratio_quantiles=MappingProxyType({"p50": 0.92, "p80": 1.13, "p90": 1.5, "p95": 1.56}),
 )
 
 CONFIDENCES: tuple[str, ...] = tuple(OUT_OF_SAMPLE.ratio_quantiles)

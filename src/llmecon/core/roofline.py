@@ -123,6 +123,7 @@ class _Job:
     weight_bytes: float
     kv_bytes_per_token: float
     computed_tokens: int  # prompt tokens not served by the prefix cache
+    read_share: float = 1.0  # weight-read bandwidth of the precision's kernels
 
     @property
     def tokens(self) -> int:
@@ -140,9 +141,8 @@ class _Job:
 
     def read_bytes(self, tokens: float) -> float:
         """Weight bytes a pass of `tokens` tokens through the decoder reads."""
-        return self.weight_bytes * self.model.decode_read_parameters(max(tokens, 1.0)) / (
-            self.model.parameters
-        )
+        share = self.model.decode_read_parameters(max(tokens, 1.0)) / self.model.parameters
+        return self.weight_bytes * share / self.read_share
 
 
 @dataclass(frozen=True)
@@ -192,6 +192,7 @@ def estimate(
         input_tokens=input_tokens,
         output_tokens=0 if model.architecture == "encoder" else output_tokens,
         weight_bytes=weights_gb(model, precision) * GB,
+        read_share=prec.read_share,
         kv_bytes_per_token=kv_cache_bytes_per_token(model, efficiency.kv_cache_precision),
         computed_tokens=computed,
     )
