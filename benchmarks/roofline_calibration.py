@@ -22,9 +22,9 @@ import argparse
 import itertools
 import math
 import statistics
-from functools import cache
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
+from functools import cache
 from typing import Literal
 
 from llmecon.core.roofline import (
@@ -49,6 +49,7 @@ TRT_SETTINGS = EngineSettings(kv_cache_precision="fp8", gpu_memory_utilization=0
                               max_batch=8192, max_batched_tokens=8192)  # fmt: skip
 LAMBDA_SETTINGS = EngineSettings(gpu_memory_utilization=0.95, max_batch=256)
 STATIC_BATCH = EngineSettings(chunked_prefill=False)
+NO_SETTINGS = EngineSettings()
 
 SOURCES = {
     "lmdeploy-210": "InternLM/lmdeploy issue #210 (2023-08-08)",
@@ -79,7 +80,7 @@ class Measurement:
     published: float
     engine: str
     mapping: str
-    settings: EngineSettings = EngineSettings()
+    settings: EngineSettings = NO_SETTINGS
 
 
 @dataclass(frozen=True)
@@ -206,7 +207,8 @@ def _mistral_2023() -> tuple[Measurement, ...]:
             model="mistral-7b", gpu="a100-40gb", gpus=1, precision="fp16", concurrency=conc,
             input_tokens=128, output_tokens=256, metric="output tok/s", published=tok_s,
             engine="tgi-1",
-            mapping="vLLM 0.2 (2023) ran eagerly, without CUDA graphs, like TGI 1.x; A100 variant not stated: 40GB assumed; lengths not published: 128/256",
+            mapping="vLLM 0.2 (2023) ran eagerly (no CUDA graphs) like TGI 1.x; A100 variant "
+            "not stated: 40GB assumed; lengths not published: 128/256",
         )
         for row, conc, tok_s in (("8a", 1, 46.0), ("8b", 10, 400.0), ("8c", 60, 1800.0))
     )  # fmt: skip

@@ -88,7 +88,9 @@ def test_catalog_knows_hugging_face_ids_and_the_2026_models() -> None:
         ({**GPT_OSS_20B, "num_experts_per_tok": 0}, "num_experts_per_tok"),
     ],
 )
-def test_bad_config_files_name_the_key(tmp_path: Path, config: dict[str, Any], message: str) -> None:
+def test_bad_config_files_name_the_key(
+    tmp_path: Path, config: dict[str, Any], message: str
+) -> None:
     with pytest.raises(LlmeconError, match=message):
         load_model_file(_write(tmp_path, "bad", config))
 
@@ -137,7 +139,9 @@ def test_fp8_kv_cache_from_the_command_line(llmecon: Callable[..., Run]) -> None
     assert tuned["out_of_sample"]["geometric_mean_error"] > 1
 
 
-def test_estimate_from_a_config_file_and_explain(tmp_path: Path, llmecon: Callable[..., Run]) -> None:
+def test_estimate_from_a_config_file_and_explain(
+    tmp_path: Path, llmecon: Callable[..., Run]
+) -> None:
     path = _write(tmp_path, "Qwen3-30B-A3B", QWEN3_MOE)
     run = llmecon("estimate", "--model-config", str(path), "--gpu", "L40S", "--precision", "fp8",
                   "--explain")  # fmt: skip
@@ -162,7 +166,9 @@ def test_plan_confidence_p90_never_costs_less(llmecon: Callable[..., Run]) -> No
     assert "derated" in safe["source"]
 
 
-def test_scenario_estimate_takes_engine_settings(tmp_path: Path, llmecon: Callable[..., Run]) -> None:
+def test_scenario_estimate_takes_engine_settings(
+    tmp_path: Path, llmecon: Callable[..., Run]
+) -> None:
     config = _write(tmp_path, "gpt-oss-20b", GPT_OSS_20B)
     estimate_block = {"model_config": str(config), "gpu": "H100", "precision": "int4",
                       "engine": "vllm-0.6+", "kv_cache_dtype": "fp8",

@@ -13,6 +13,7 @@ from types import ModuleType
 
 import pytest
 
+from llmecon.core.accuracy import OUT_OF_SAMPLE, safety_factor
 from llmecon.core.roofline import (
     DEFAULT_EFFICIENCY,
     ENGINES,
@@ -25,7 +26,6 @@ from llmecon.core.roofline import (
     kv_cache_bytes_per_token,
     weights_gb,
 )
-from llmecon.core.accuracy import OUT_OF_SAMPLE, safety_factor
 from llmecon.errors import LlmeconError
 from llmecon.pricebook.hardware import load_gpus, load_models, parse_gpus, parse_models
 
@@ -343,8 +343,8 @@ def test_out_of_sample_error_meets_the_goals_and_matches_the_shipped_figures() -
     assert errors.geo_mean <= MEAN_BAND and errors.worst <= BAND and abs(errors.bias) <= BIAS
     assert len({c.measurement.source for c in held_out}) == OUT_OF_SAMPLE.sources
     shipped = (OUT_OF_SAMPLE.rows, OUT_OF_SAMPLE.geo_mean, OUT_OF_SAMPLE.worst, OUT_OF_SAMPLE.bias)
-    assert shipped == (errors.count, round(errors.geo_mean, 2), round(errors.worst, 2),
-                       round(errors.bias, 2)), "update llmecon.core.accuracy.OUT_OF_SAMPLE"  # fmt: skip
+    figures = (errors.count, *(round(x, 2) for x in (errors.geo_mean, errors.worst, errors.bias)))
+    assert shipped == figures, "update llmecon.core.accuracy.OUT_OF_SAMPLE"
     assert dict(OUT_OF_SAMPLE.ratio_quantiles) == module.ratio_quantiles(held_out)
     in_sample = module.errors(module.calibrate())
     assert in_sample.geo_mean <= errors.geo_mean  # refitting without a source cannot help it

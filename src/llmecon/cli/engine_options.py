@@ -14,8 +14,10 @@ from llmecon.errors import LlmeconError
 if TYPE_CHECKING:
     from llmecon.core.roofline import Efficiency, ModelSpec
 
-ENGINE_CHOICES = ("vllm-0.6+", "vllm-0.4", "sglang", "tgi-2", "trt-llm", "llama.cpp", "tgi-1",
-                  "current", "legacy", "vllm", "tgi", "tensorrt-llm", "lmdeploy", "hf-2023")  # fmt: skip
+ENGINE_CHOICES = (
+    "vllm-0.6+", "vllm-0.4", "sglang", "tgi-2", "trt-llm", "llama.cpp", "tgi-1",
+    "current", "legacy", "vllm", "tgi", "tensorrt-llm", "lmdeploy", "hf-2023",
+)  # fmt: skip
 F = TypeVar("F", bound=Callable[..., Any])
 
 _OPTIONS = (

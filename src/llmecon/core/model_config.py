@@ -45,7 +45,9 @@ def spec_from_hf_config(config: Mapping[str, Any], name: str, source: str) -> Mo
     total = active = embeddings + head + shape.layers * attention
     if experts:
         moe_layers = _moe_layers(config, shape.layers)
-        expert = _ffn(config, shape.hidden, _int(config, "moe_intermediate_size", shape.intermediate))
+        expert = _ffn(
+            config, shape.hidden, _int(config, "moe_intermediate_size", shape.intermediate)
+        )
         shared = _shared_experts(config, shape.hidden, expert)
         router = shape.hidden * experts
         total += (shape.layers - moe_layers) * dense_ffn
@@ -124,8 +126,7 @@ def _experts(config: Mapping[str, Any]) -> tuple[int, int]:
     active = _int(config, "num_experts_per_tok", 0) or _int(config, "experts_per_token", 0)
     if not 0 < active < experts:
         raise ValueError(
-            f"config.json: {experts} experts need 0 < num_experts_per_tok < {experts}, "
-            f"got {active}"
+            f"config.json: {experts} experts need 0 < num_experts_per_tok < {experts}, got {active}"
         )
     return experts, active
 

@@ -7,6 +7,7 @@ Hugging Face config.json files into these).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -168,13 +169,13 @@ class ModelSpec:
         )
         return round(per_expert * self.experts)
 
-    def decode_read_parameters(self, batch: int) -> float:
+    def decode_read_parameters(self, batch: float) -> float:
         """Weights one decode step of `batch` tokens reads: the dense part, plus the experts
         the batch routes to (expected distinct experts with uniform routing:
         E x (1 - (1 - k/E)^batch))."""
         if not self.is_moe:
             return float(self.decode_parameters)
-        touched = 1 - (1 - self.active_experts / self.experts) ** batch
+        touched: float = 1 - math.pow(1 - self.active_experts / self.experts, batch)
         dense = self.parameters - self.expert_parameters
         return dense + self.expert_parameters * touched
 

@@ -309,8 +309,9 @@ def _attention_flops(model: ModelSpec, computed: float, context: int) -> float:
 def _prefill(job: _Job, replica: _Replica, eff: Efficiency) -> _Pass:
     """One prompt on its own: 2 FLOPs per applied weight per computed token plus attention."""
     model, tokens = job.model, job.computed_tokens
-    flops = 2 * model.prefill_parameters * tokens
-    flops += _attention_flops(model, tokens, job.input_tokens)
+    flops = 2.0 * model.prefill_parameters * tokens + _attention_flops(
+        model, tokens, job.input_tokens
+    )
     if model.architecture == "encoder-decoder":
         read = job.weight_bytes * model.prefill_parameters / model.parameters
     else:
@@ -387,8 +388,11 @@ def _generation_performance(
     decodes = out > 1
     step_s = cycle.step.seconds if decodes else 0.0
     requests = batch / cycle.seconds
-    terms = memory_terms + _rate_terms(replica) + _pass_terms("prefill", alone)
-    terms += _pass_terms("step", cycle.step) + (
+    terms = (
+        *memory_terms,
+        *_rate_terms(replica),
+        *_pass_terms("prefill", alone),
+        *_pass_terms("step", cycle.step),
         Term("steps per cycle", cycle.steps, "", "max(out - 1, batch x tokens / max_batched)"),
         Term("separate prefill per cycle", cycle.prefill_s * 1000, "ms",
              "prefill x (1 + prefill_stall x (B - 1)) without chunked prefill"),

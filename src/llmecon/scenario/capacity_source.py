@@ -8,8 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from llmecon.core.capacity import Throughput
-from llmecon.core.roofline import EngineSettings, configure, engine_profile, estimate
-from llmecon.core.roofline import ModelSpec
+from llmecon.core.roofline import EngineSettings, ModelSpec, configure, engine_profile, estimate
 from llmecon.core.workload import Tokens
 from llmecon.errors import LlmeconError
 from llmecon.pricebook.entries import InstancePrice
@@ -51,7 +50,7 @@ def throughput(
     if spec.profile is not None:
         return read_profile(base / spec.profile, f"{path}.profile", fail)
     assert spec.estimate is not None
-    return roofline(spec.estimate, f"{path}.estimate", tokens, instance, fail, base)
+    return roofline(spec.estimate, f"{path}.estimate", tokens, instance, fail, base=base)
 
 
 def roofline(
@@ -60,6 +59,7 @@ def roofline(
     tokens: Tokens,
     instance: InstancePrice | None,
     fail: Fail,
+    *,
     base: Path = Path(),
 ) -> Throughput:
     """Requests/s per replica from the roofline model for the workload's request shape."""
