@@ -191,3 +191,17 @@ def test_scenario_estimate_takes_engine_settings(
     path.write_text(yaml.safe_dump(data))
     bad = llmecon("compare", str(path))
     assert bad.code == 2 and "kv_cache_dtype" in bad.err
+
+
+def test_plan_sizes_inferentia_from_a_bench_profile(
+    tmp_path: Path, llmecon: Callable[..., Run]
+) -> None:
+    bench = tmp_path / "inf2.json"
+    bench.write_text(json.dumps({"endpoint": "inf2", "runs": [{"summary": {
+        "requests_per_second": 3.0}}]}))  # fmt: skip
+    run = llmecon("plan", "--model", "llama-3.1-8b", "--requests-per-day", "100000",
+                  "--input-tokens", "500", "--output-tokens", "167", "--format", "json",
+                  "--measured", f"ml.inf2.xlarge={bench}")  # fmt: skip
+    assert run.code == 0, run.err
+    measured = [c for c in json.loads(run.out)["candidates"] if c["precision"] == "measured"]
+    assert measured and measured[0]["gpu"] == "Inferentia2"

@@ -195,10 +195,11 @@ def measured_machines(
             )
         entry = book.instance(name)
         gpu = gpus.get((entry.gpu or "").lower())
-        if gpu is None or entry.gpus < 1:
-            raise LlmeconError(f"--measured {item!r}: {name} has no GPU the catalog knows")
+        if not entry.gpu or entry.gpus < 1:
+            raise LlmeconError(f"--measured {item!r}: {name} has no accelerator to measure")
         rate = read_profile(Path(path), f"--measured {item!r}", _measured_error)
-        found.append((Machine(entry.name, entry.hourly, gpu, int(entry.gpus)), rate))
+        machine = Machine(entry.name, entry.hourly, gpu, int(entry.gpus), accelerator=entry.gpu)
+        found.append((machine, rate))
     return found
 
 

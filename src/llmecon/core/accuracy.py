@@ -36,12 +36,12 @@ class Accuracy:
 
 
 OUT_OF_SAMPLE = Accuracy(
-    rows=32,
+    rows=50,
     sources=7,
-    geo_mean=1.25,
-    worst=1.78,
-    bias=-0.04,
-    ratio_quantiles=MappingProxyType({"p50": 0.92, "p80": 1.13, "p90": 1.5, "p95": 1.56}),
+    geo_mean=1.19,
+    worst=1.57,
+    bias=-0.09,
+    ratio_quantiles=MappingProxyType({"p50": 0.92, "p80": 1.06, "p90": 1.1, "p95": 1.13}),
 )
 
 CONFIDENCES: tuple[str, ...] = tuple(OUT_OF_SAMPLE.ratio_quantiles)

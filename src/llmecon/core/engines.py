@@ -60,7 +60,7 @@ class Efficiency:
     prefix_cache_hit: float = 0.0
     kv_cache_precision: str = "fp16"
     gemm_half_tokens: float = 16.0
-    kv_read_efficiency: float = 0.6
+    kv_read_efficiency: float = 0.75
     layer_overhead_us: float = 0.0
 
     def __post_init__(self) -> None:

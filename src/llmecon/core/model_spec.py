@@ -19,6 +19,10 @@ Entry = TypeVar("Entry")
 
 ARCHITECTURES: tuple[Architecture, ...] = ("decoder", "encoder-decoder", "encoder")
 GB = 1e9
+MOE_EXPERT_GEMM_SHARE = 0.6
+"""Routed experts' grouped matmuls run at this share of a dense matmul's rate: tokens are
+permuted to their experts and back, each expert gets a small uneven slice of the batch, and
+the busiest expert sets the pace (D: from TensorRT-LLM's Qwen3-235B-A22B rows)."""
 EIGHT_BIT_MATH_SHARE = 0.7
 """8-bit matmuls sustain a smaller share of their doubled peak than fp16 ones: activations
 are quantised and scaled on the fly, and attention, norms and sampling stay 16-bit."""
@@ -38,6 +42,9 @@ class Precision:
     read_share: float = 1.0
     """Achieved weight-read bandwidth relative to plain 16/8-bit weights: 4-bit kernels
     dequantise in the inner loop and reach about 0.7 of it."""
+    math_share: float = 1.0
+    """Matmul rate relative to plain fp16 weights: 4-bit kernels dequantise every tile before
+    the tensor-core math (about 0.7)."""
 
 
 PRECISIONS: Mapping[str, Precision] = MappingProxyType(
@@ -48,7 +55,7 @@ PRECISIONS: Mapping[str, Precision] = MappingProxyType(
         ),
         "int8": Precision("int8", 1.0, "int8", "int8 weights and int8 math (W8A8)"),
         "int4": Precision(
-            "int4", 0.5, "fp16", "4-bit weights (GPTQ/AWQ/MXFP4), fp16 math (W4A16)", 0.7
+            "int4", 0.5, "fp16", "4-bit weights (GPTQ/AWQ/MXFP4), fp16 math (W4A16)", 0.7, 0.7
         ),
     }
 )
@@ -169,6 +176,16 @@ class ModelSpec:
         )
         return round(per_expert * self.experts)
 
+    @property
+    def compute_slowdown(self) -> float:
+        """How much longer a token's matmuls take than its active weights suggest (1 for a
+        dense model): the active experts' share runs at MOE_EXPERT_GEMM_SHARE."""
+        if not self.is_moe or not self.active_parameters:
+            return 1.0
+        experts = self.expert_parameters * self.active_experts / self.experts
+        dense = self.active_parameters - experts
+        return (dense + experts / MOE_EXPERT_GEMM_SHARE) / self.active_parameters
+
     def decode_read_parameters(self, batch: float) -> float:
         """Weights one decode step of `batch` tokens reads: the dense part, plus the experts
         the batch routes to (expected distinct experts with uniform routing:
@@ -231,10 +248,12 @@ class GpuSpec:
 
     def sustained_flops(self, precision: Precision) -> float:
         """What large matmuls of the precision's math sustain: peak x gemm_efficiency, x
-        EIGHT_BIT_MATH_SHARE where the card has a native 8-bit rate for it."""
+        EIGHT_BIT_MATH_SHARE where the card has a native 8-bit rate for it, else x the
+        precision's math_share."""
         peak = self.peak_flops(precision)
         native_8bit = peak > self.fp16_tflops * 1e12
-        return peak * self.gemm_efficiency * (EIGHT_BIT_MATH_SHARE if native_8bit else 1.0)
+        share = EIGHT_BIT_MATH_SHARE if native_8bit else precision.math_share
+        return peak * self.gemm_efficiency * share
 
 
 def weights_gb(model: ModelSpec, precision: str = "fp16") -> float:

@@ -27,13 +27,20 @@ TENSOR_PARALLEL = (1, 2, 4, 8)
 
 @dataclass(frozen=True)
 class Machine:
-    """A rentable machine: its hourly price (on-demand or spot) and its GPUs."""
+    """A rentable machine: its hourly price (on-demand or spot) and its GPUs. `gpu` is None
+    for an accelerator the roofline cannot estimate (Inferentia2, Trainium): such a machine
+    is only ranked from a measured throughput, and `accelerator` names it."""
 
     name: str
     hourly: Price
-    gpu: GpuSpec
+    gpu: GpuSpec | None
     gpus: int
     pricing: str = "on_demand"
+    accelerator: str = ""
+
+    @property
+    def accelerator_name(self) -> str:
+        return self.gpu.name if self.gpu is not None else self.accelerator
 
 
 @dataclass(frozen=True)
@@ -106,6 +113,8 @@ class _Search:
         self, machine: Machine, precision: str, tp: int, concurrency: int | None
     ) -> Estimate:
         assert self.tokens.input is not None and self.tokens.output is not None
+        if machine.gpu is None:
+            raise ValueError(f"{machine.name}: no GPU the roofline model can estimate")
         return estimate_replica(
             self.model, machine.gpu, tp, precision, concurrency,
             input_tokens=max(1, round(self.tokens.input)), output_tokens=round(self.tokens.output),
@@ -160,6 +169,8 @@ def _configurations(
 ) -> Iterator[tuple[Machine, str, int]]:
     chosen = tuple(precisions)
     for machine in machines:
+        if machine.gpu is None:
+            continue
         for precision in chosen:
             for tp in TENSOR_PARALLEL:
                 if tp <= machine.gpus and machine.gpus % tp == 0:
@@ -251,7 +262,7 @@ def describe(machine: Machine, precision: str, tp: int, estimate: Estimate) -> s
     replicas = machine.gpus // tp
     return (
         f"roofline estimate: {estimate.model} {precision}, {replicas} replica(s) of {tp}x "
-        f"{machine.gpu.name} per {machine.name}, concurrency {estimate.concurrency} each"
+        f"{machine.accelerator_name} per {machine.name}, concurrency {estimate.concurrency} each"
     )
 
 

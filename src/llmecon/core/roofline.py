@@ -318,7 +318,7 @@ def _prefill(job: _Job, replica: _Replica, eff: Efficiency) -> _Pass:
         read = job.read_bytes(tokens)
     return _Pass(
         memory_s=read / replica.bandwidth,
-        compute_s=flops / replica.flops_at(tokens),
+        compute_s=flops * model.compute_slowdown / replica.flops_at(tokens),
         comm_s=_allreduce_s(model, replica, tokens),
         host_s=_launch_s(model.layers, eff),
     )
@@ -340,7 +340,7 @@ def _step(job: _Job, replica: _Replica, eff: Efficiency, batch: float, prompt: f
         flops += _attention_flops(model, per_prompt, job.input_tokens) * prompt / per_prompt
     return _Pass(
         memory_s=(job.read_bytes(rows) + kv_read) / replica.bandwidth,
-        compute_s=flops / replica.flops_at(rows),
+        compute_s=flops * model.compute_slowdown / replica.flops_at(rows),
         comm_s=_allreduce_s(model, replica, rows),
         host_s=(eff.step_overhead_ms + eff.sequence_overhead_ms * batch) / 1000
         + _launch_s(model.decode_layers, eff),

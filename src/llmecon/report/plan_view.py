@@ -32,7 +32,7 @@ def candidate_to_dict(candidate: Candidate) -> dict[str, Any]:
         "pricing": candidate.machine.pricing,
         "hourly_price": candidate.machine.hourly.amount,
         "price_source": candidate.machine.hourly.cited(),
-        "gpu": candidate.machine.gpu.name,
+        "gpu": candidate.machine.accelerator_name,
         "gpus": candidate.machine.gpus,
         "tensor_parallel": candidate.tensor_parallel,
         "replicas_per_instance": candidate.replicas_per_machine,
@@ -150,9 +150,10 @@ def _candidates_table(candidates: tuple[Candidate, ...]) -> Table:
         )
     for rank, c in enumerate(candidates, start=1):
         spot = " (spot)" if c.machine.pricing == "spot" else ""
+        hardware = f"{c.machine.gpus}x {c.machine.accelerator_name}"
         table.add_row(
             "★" if rank == 1 else str(rank), c.machine.name + spot,
-            f"{c.machine.gpus}x {c.machine.gpu.name}", c.precision, str(c.replicas_per_machine),
+            hardware, c.precision, str(c.replicas_per_machine),
             _estimated(c, "concurrency", "{:,}"), c.binding, _estimated(c, "ttft_ms", "{:,.0f}"),
             _estimated(c, "tpot_ms", "{:,.1f}"), f"{c.per_machine_rps:,.3g}", str(c.replicas),
             f"{c.utilization:.0%}" if c.utilization is not None else "-",
