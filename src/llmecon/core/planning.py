@@ -289,6 +289,7 @@ class Plan:
     candidates: tuple[Candidate, ...]
     rejected: tuple[Rejected, ...]
     alternatives: tuple[ApiAlternative, ...]
+    safety: float = 1.0  # estimated throughput was divided by this (plan --confidence)
 
 
 def make_plan(
@@ -322,4 +323,4 @@ def make_plan(
         for api in apis
     )
     return Plan(model, requests_per_day, tokens, targets, rules, tuple(candidates),
-                tuple(rejected), alternatives)  # fmt: skip
+                tuple(rejected), alternatives, safety)  # fmt: skip

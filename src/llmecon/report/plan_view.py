@@ -67,6 +67,12 @@ def plan_to_dict(plan: Plan, price_book: str | None = None) -> dict[str, Any]:
             "min_replicas": plan.rules.min_replicas,
             "autoscale": plan.rules.autoscale,
         },
+        "estimate_accuracy": {
+            "out_of_sample_geometric_mean_error": OUT_OF_SAMPLE.geo_mean,
+            "out_of_sample_worst_error": OUT_OF_SAMPLE.worst,
+            "out_of_sample_bias": OUT_OF_SAMPLE.bias,
+            "safety_factor": plan.safety,
+        },
         "candidates": [candidate_to_dict(c) for c in plan.candidates],
         "rejected": [
             {

@@ -91,7 +91,8 @@ def roofline(
     return Throughput(
         f"roofline estimate: {model.name} {spec.precision} on {count}x {gpu.name}, "
         f"concurrency {result.concurrency} (TTFT {result.ttft_ms:,.0f} ms, "
-        f"TPOT {result.tpot_ms:,.1f} ms, {spec.engine} engine)",
+        f"TPOT {result.tpot_ms:,.1f} ms, {spec.engine} engine, KV cache "
+        f"{result.efficiency.kv_cache_precision}, memory {result.efficiency.usable_memory:g})",
         requests_per_second=result.requests_per_second,
     )
 
