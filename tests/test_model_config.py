@@ -207,3 +207,11 @@ def test_plan_sizes_inferentia_from_a_bench_profile(
     assert run.code == 0, run.err
     measured = [c for c in json.loads(run.out)["candidates"] if c["precision"] == "measured"]
     assert measured and measured[0]["gpu"] == "Inferentia2"
+
+
+def test_every_engine_profile_and_alias_is_documented() -> None:
+    from llmecon.core.engines import ALIASES, PROFILES
+
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "roofline.md").read_text()
+    for name in (*PROFILES, *ALIASES):
+        assert f"`{name}`" in doc, f"docs/roofline.md does not document engine {name!r}"
