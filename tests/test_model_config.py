@@ -69,6 +69,7 @@ def test_moe_uses_active_weights_for_compute_and_all_for_memory(tmp_path: Path) 
     assert one_moe.tpot_ms < one_dense.tpot_ms / 2  # one token touches 8 of 128 experts
     full_moe = estimate(moe, GPUS["h100"], concurrency=32, **kwargs)
     assert full_moe.tpot_ms > one_moe.tpot_ms  # a big batch routes to most experts
+    assert any("mixture of experts" in c for c in one_moe.caveats) and not one_dense.caveats
 
 
 def test_catalog_knows_hugging_face_ids_and_the_2026_models() -> None:

@@ -70,7 +70,8 @@ class Estimate:
     is concurrency / tpot. Encoder models generate nothing: tpot_ms and the token rates are 0,
     ttft_ms = prefill_ms is a forward pass at `concurrency`, requests_per_second counts
     sequences encoded. When `fits` is False, `reason` says why and every rate is 0. `terms`
-    lists every intermediate quantity (`llmecon estimate --explain`).
+    lists every intermediate quantity (`llmecon estimate --explain`); `caveats` says where the
+    model is known to be weaker than its stated error.
     """
 
     model: str
@@ -94,6 +95,7 @@ class Estimate:
     requests_per_second: float = 0.0
     bound: Bound = "memory"
     terms: tuple[Term, ...] = ()
+    caveats: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -212,6 +214,7 @@ def estimate(
         max_concurrency=most,
         concurrency=used,
         efficiency=efficiency,
+        caveats=_caveats(model, efficiency),
     )
     memory_terms = _memory_terms(job, replica, most)
     if reason:
@@ -219,6 +222,21 @@ def estimate(
     if model.architecture == "encoder":
         return _encoder_performance(base, job, replica, memory_terms)
     return _generation_performance(base, job, replica, memory_terms)
+
+
+MOE_CAVEAT = (
+    "mixture of experts: against TensorRT-LLM's Qwen3-235B-A22B runs these estimates were "
+    "about x1.5 optimistic (expert parallelism and uneven routing are not modelled); measure "
+    "before buying"
+)
+
+
+def _caveats(model: ModelSpec, eff: Efficiency) -> tuple[str, ...]:
+    found = [MOE_CAVEAT] if model.is_moe else []
+    if model.architecture == "encoder-decoder" and eff.chunked_prefill:
+        found.append("encoder-decoder: the encoder runs once per request, so prefill is "
+                     "modelled separately even with chunked prefill")  # fmt: skip
+    return tuple(found)
 
 
 def _validate(

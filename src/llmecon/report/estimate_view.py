@@ -54,6 +54,8 @@ def render_estimate_table(
     console.print(table)
     if explain:
         console.print(_terms_table(estimate))
+    for caveat in estimate.caveats:
+        console.print(f"note: {caveat}", markup=False)
     efficiency = ", ".join(f"{k}={v:g}" for k, v in asdict(estimate.efficiency).items()
                            if not isinstance(v, str))  # fmt: skip
     console.print(

@@ -9,6 +9,7 @@ from rich.table import Table
 
 from llmecon.core.accuracy import OUT_OF_SAMPLE
 from llmecon.core.planning import Candidate, Plan
+from llmecon.core.roofline import MOE_CAVEAT
 from llmecon.report.contract import breakeven_to_dict
 from llmecon.report.numbers import clean, money, volume
 from llmecon.report.table import wide_console
@@ -117,7 +118,8 @@ def render_plan_table(plan: Plan, out: TextIO, *, top: int, price_book: str | No
         console.print(f"[dim]{len(plan.rejected)} configurations rejected (see JSON)[/dim]")
     if plan.alternatives:
         console.print(_api_table(plan))
-    for note in NOTES:
+    notes = (*NOTES, MOE_CAVEAT) if plan.model.is_moe else NOTES
+    for note in notes:
         console.print(f"  - {note}", markup=False)
     if price_book:
         console.print(f"[dim]price book: {price_book}[/dim]")
