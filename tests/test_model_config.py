@@ -42,8 +42,8 @@ def _write(tmp_path: Path, name: str, config: dict[str, Any]) -> Path:
 
 
 def test_qwen3_moe_from_config_json_counts_total_and_active(tmp_path: Path) -> None:
-    spec = load_model_file(_write(tmp_path, "Qwen3-30B-A3B", QWEN3_MOE))
-    assert spec.name == "qwen3-30b-a3b"  # from the folder; no catalog entry is used
+    spec = load_model_file(_write(tmp_path, "Qwen3-30B-A3B-local", QWEN3_MOE))
+    assert spec.name == "qwen3-30b-a3b-local" and spec.name not in load_models()
     assert 30.0e9 < spec.parameters < 31.0e9  # "30.5B total"
     assert 3.0e9 < (spec.active_parameters or 0) < 3.6e9  # "3.3B activated"
     assert (spec.experts, spec.active_experts) == (128, 8)
@@ -51,6 +51,7 @@ def test_qwen3_moe_from_config_json_counts_total_and_active(tmp_path: Path) -> N
 
 def test_gpt_oss_20b_from_config_json(tmp_path: Path) -> None:
     spec = load_model_file(_write(tmp_path, "gpt-oss-20b-local", GPT_OSS_20B))
+    assert spec.name not in load_models()
     assert 20.5e9 < spec.parameters < 21.5e9  # "21B parameters"
     assert 3.5e9 < (spec.active_parameters or 0) < 4.5e9  # 3.6B active + embeddings
     result = estimate(spec, GPUS["h100"], precision="int4", input_tokens=1000, output_tokens=500)
@@ -143,11 +144,11 @@ def test_fp8_kv_cache_from_the_command_line(llmecon: Callable[..., Run]) -> None
 def test_estimate_from_a_config_file_and_explain(
     tmp_path: Path, llmecon: Callable[..., Run]
 ) -> None:
-    path = _write(tmp_path, "Qwen3-30B-A3B", QWEN3_MOE)
+    path = _write(tmp_path, "Qwen3-30B-A3B-local", QWEN3_MOE)
     run = llmecon("estimate", "--model-config", str(path), "--gpu", "L40S", "--precision", "fp8",
                   "--explain")  # fmt: skip
     assert run.code == 0, run.err
-    for words in ("qwen3-30b-a3b", "prefill: compute time", "step: memory time", "out of sample"):
+    for words in ("qwen3-30b-a3b-local", "prefill: compute time", "step: memory time", "out of sample"):
         assert words in run.out
 
 
