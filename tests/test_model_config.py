@@ -148,7 +148,12 @@ def test_estimate_from_a_config_file_and_explain(
     run = llmecon("estimate", "--model-config", str(path), "--gpu", "L40S", "--precision", "fp8",
                   "--explain")  # fmt: skip
     assert run.code == 0, run.err
-    for words in ("qwen3-30b-a3b-local", "prefill: compute time", "step: memory time", "out of sample"):
+    for words in (
+        "qwen3-30b-a3b-local",
+        "prefill: compute time",
+        "step: memory time",
+        "out of sample",
+    ):
         assert words in run.out
 
 
