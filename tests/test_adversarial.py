@@ -10,6 +10,7 @@ import logging
 import resource
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import Callable, Coroutine, Iterator
 from datetime import UTC, datetime
@@ -401,3 +402,111 @@ def test_2_idle_connections_cannot_exhaust_file_descriptors(tmp_path: Path) -> N
         finally:
             gateway.stop()
         assert "Too many open files" not in gateway.log.read_text()
+
+
+# 4. a PostgreSQL server that stops answering (blackholed, not refusing)
+
+
+class Blackhole:
+    """A loopback TCP proxy to PostgreSQL that can stop forwarding, both ways, at will."""
+
+    def __init__(self, port: int) -> None:
+        self.target = port
+        self.holding = threading.Event()
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.sockets: list[socket.socket] = [self.listener]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            self.sockets.append(client)
+            if self.holding.is_set():
+                continue  # accepted, never answered
+            server = socket.create_connection(("127.0.0.1", self.target))
+            self.sockets.append(server)
+            for source, sink in ((client, server), (server, client)):
+                threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
+
+    def _pump(self, source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                while self.holding.is_set():
+                    time.sleep(0.05)  # swallow nothing, pass nothing on
+                sink.sendall(data)
+        except OSError:
+            return
+
+    def close(self) -> None:
+        self.holding.clear()
+        for sock in self.sockets:
+            sock.close()
+
+
+def test_4_a_blackholed_postgres_gives_503_within_5_s(tmp_path: Path) -> None:
+    from conftest import postgres_schema
+    from test_hostile import _llmecon, _wait
+
+    schemas = postgres_schema()
+    backend = next(schemas)
+    proxy = Blackhole(5432)
+    via_proxy = backend.url.replace(":5432/", f":{proxy.port}/")
+    keys = [
+        subprocess.run(_llmecon("keys", "create", name, "--ledger", backend.url),
+                       capture_output=True, text=True, check=True).stdout.strip()
+        for name in ("used", "fresh")
+    ]  # fmt: skip
+    with running(MockSettings(ttft_ms=0, itl_ms=0, output_tokens=4)) as upstream:
+        port = free_port()
+        command = _llmecon(
+            "serve", "--no-embedded", "--upstream", f"mock={upstream}", "--port", str(port),
+            "--ledger", via_proxy, "--journal", str(tmp_path / "j.jsonl"), "--drain", "0",
+        )  # fmt: skip
+        with (tmp_path / "log").open("wb") as log:
+            process = subprocess.Popen(command, stdout=log, stderr=log, stdin=subprocess.DEVNULL)
+        try:
+            base = f"http://127.0.0.1:{port}"
+            _wait(f"{base}/healthz", process)
+            request = {"model": "mock", "messages": [{"role": "user", "content": "hi"}]}
+
+            def ask(key: str) -> tuple[int, float]:
+                started = time.monotonic()
+                reply = httpx.post(f"{base}/v1/chat/completions", json=request, timeout=30,
+                                   headers={"Authorization": f"Bearer {key}"})  # fmt: skip
+                return reply.status_code, time.monotonic() - started
+
+            assert ask(keys[0])[0] == 200
+            proxy.holding.set()
+            status, seconds = ask(keys[1])
+            assert status == 503 and seconds < 5
+            ready = httpx.get(f"{base}/readyz", timeout=10)
+            assert ready.status_code == 503 and "key_store" in ready.json()["degraded"]
+        finally:
+            proxy.close()
+            process.terminate()
+            process.wait(30)
+            next(schemas, None)
+
+
+def test_7_a_non_streamed_client_that_leaves_cancels_the_upstream(tmp_path: Path) -> None:
+    from test_hostile import Live
+
+    slow = MockSettings(ttft_ms=10, itl_ms=20, output_tokens=200)  # about 4 s per answer
+    with running(slow) as upstream:
+        gateway = Live(tmp_path, upstream, *LIVE_ARGS)
+        gateway.start()
+        request = {"model": "mock", "messages": [{"role": "user", "content": "hi"}]}
+        headers = {"Authorization": f"Bearer {gateway.key}"}
+        with pytest.raises(httpx.ReadTimeout):
+            httpx.post(f"{gateway.url}/chat/completions", json=request, headers=headers,
+                       timeout=httpx.Timeout(10, read=0.5))  # fmt: skip
+        time.sleep(0.5)
+        gateway.stop()
+    with open_ledger(gateway.ledger) as ledger:
+        [row] = ledger.rows()
+    assert (row.outcome, row.status) == ("client_disconnected", 499)
+    assert row.latency_ms is not None and row.latency_ms < 2000  # not the 4 s of the answer
