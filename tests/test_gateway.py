@@ -173,11 +173,6 @@ HOSTILE = [
         400,
         "invalid_value",
     ),
-    (
-        b'{"model": "m", "messages": [{"role": "user", "content": "x"}], "evil": 1}',
-        400,
-        "unknown_parameter",
-    ),
     (b"[1, 2]", 400, "invalid_body"),
     (
         b'{"model": "m\\r\\nX-Injected: 1", "messages": [{"role": "user", "content": "x"}]}',

@@ -10,7 +10,9 @@ from typing import TYPE_CHECKING
 
 import click
 
+from llmecon.cli import serve_setup
 from llmecon.cli.options import BUDGET
+from llmecon.cli.serve_config import ENV, config_option, dump, print_config_option
 from llmecon.errors import LlmeconError
 
 if TYPE_CHECKING:
@@ -28,8 +30,12 @@ EMBEDDED_PRICE = "ml.c5.xlarge"  # a 4-vCPU CPU instance: what the embedded mode
 
 
 @click.command()
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", type=click.IntRange(1, 65535), default=8080, show_default=True)
+@config_option
+@print_config_option
+@click.option("--host", default="127.0.0.1", show_default=True, envvar=ENV["host"])
+@click.option(
+    "--port", type=click.IntRange(1, 65535), default=8080, show_default=True, envvar=ENV["port"]
+)
 @click.option("--no-auth", is_flag=True, help="No API keys (only when bound to loopback).")
 @click.option(
     "--upstream",
@@ -52,7 +58,11 @@ EMBEDDED_PRICE = "ml.c5.xlarge"  # a 4-vCPU CPU instance: what the embedded mode
     metavar="NAME=ENVVAR",
     help="Environment variable holding an upstream's API key.",
 )
-@click.option("--no-embedded", is_flag=True, help="Do not start the embedded SmolLM2 model.")
+@click.option(
+    "--embedded/--no-embedded",
+    default=None,
+    help="Start the embedded SmolLM2 model (default: only when no --upstream is given).",
+)
 @click.option(
     "--compare-with",
     "compare",
@@ -60,7 +70,12 @@ EMBEDDED_PRICE = "ml.c5.xlarge"  # a 4-vCPU CPU instance: what the embedded mode
     metavar="MODEL",
     help=f"Paid API priced for every request (default {DEFAULT_COMPARE[0]}).",
 )
-@click.option("--ledger", "ledger_url", help="sqlite:///PATH (default) or postgresql://...")
+@click.option(
+    "--ledger",
+    "ledger_url",
+    envvar=ENV["ledger"],
+    help="sqlite:///PATH (default) or postgresql://...",
+)
 @click.option(
     "--interval",
     type=click.FloatRange(min=1),
@@ -148,8 +163,23 @@ EMBEDDED_PRICE = "ml.c5.xlarge"  # a 4-vCPU CPU instance: what the embedded mode
     help="Seconds an upstream may stay silent in the middle of an answer.",
 )
 @click.option(
+    "--log-level",
+    type=click.Choice(["debug", "info", "warning", "error"]),
+    default="warning",
+    show_default=True,
+    envvar=ENV["log_level"],
+)
+@click.option(
+    "--access-log",
+    type=click.Choice(["off", "text", "json"]),
+    default="off",
+    show_default=True,
+    help="One line per request on stderr (json: JSON lines), never a key or a prompt.",
+)
+@click.option(
     "--redis",
     "redis_url",
+    envvar=ENV["redis"],
     metavar="URL",
     help="Share limits and budgets across gateway replicas (redis://HOST:PORT/DB).",
 )
@@ -160,7 +190,7 @@ def serve(
     upstreams: tuple[str, ...],
     prices: tuple[str, ...],
     keys: tuple[str, ...],
-    no_embedded: bool,
+    embedded: bool | None,
     compare: tuple[str, ...],
     ledger_url: str | None,
     interval: float,
@@ -181,6 +211,9 @@ def serve(
     first_byte_timeout: float,
     idle_timeout: float,
     redis_url: str | None,
+    log_level: str,
+    access_log: str,
+    print_config: bool,
 ) -> None:
     """Serve models behind an OpenAI-compatible gateway that records what each request cost.
 
@@ -194,7 +227,6 @@ def serve(
       llmecon serve --no-embedded --upstream vllm=http://127.0.0.1:8000/v1 \\
           --upstream-price vllm=g5.xlarge --ledger postgresql://postgres@127.0.0.1/test
     """
-    from llmecon.cli import serve_setup  # noqa: PLC0415
     from llmecon.engine.embedded import EmbeddedModel  # noqa: PLC0415
     from llmecon.engine.supervisor import Supervisor  # noqa: PLC0415
     from llmecon.gateway.upstream_client import UpstreamTimeouts  # noqa: PLC0415
@@ -202,13 +234,21 @@ def serve(
     from llmecon.pricebook.loader import load_pricebook  # noqa: PLC0415
     from llmecon.processes import free_port  # noqa: PLC0415
 
+    if print_config:
+        context = click.get_current_context()
+        click.echo(dump(context.command, context.params), nl=False)
+        return
     if no_auth and host not in LOOPBACK:
         raise LlmeconError(f"--no-auth is only allowed on loopback, not --host {host}")
-    if no_embedded and not upstreams:
+    if embedded is None:
+        embedded = not upstreams
+    if not embedded and not upstreams:
         raise LlmeconError("--no-embedded leaves no upstream; add --upstream NAME=URL")
+    serve_setup.configure_logging(log_level, access_log)
     book = load_pricebook()
-    price_of = _pairs(prices, "--upstream-price")
-    key_of = _pairs(keys, "--upstream-key")
+    names = {*_pairs(upstreams, "--upstream"), *(("embedded",) if embedded else ())}
+    price_of = _named(_pairs(prices, "--upstream-price"), "--upstream-price", names)
+    key_of = _named(_pairs(keys, "--upstream-key"), "--upstream-key", names)
     routes = [
         _remote(name, url, price_of, key_of, book)
         for name, url in _pairs(upstreams, "--upstream").items()
@@ -225,7 +265,7 @@ def serve(
     key_store = open_ledger(url)  # its own connection: key checks never wait behind writes
     supervisor = None
     try:
-        if not no_embedded:
+        if embedded:
             model = EmbeddedModel(port=free_port())
             supervisor = Supervisor(model)
             supervisor.start()
@@ -263,6 +303,17 @@ def serve(
             supervisor.stop()
         ledger.close()
         key_store.close()
+
+
+def _named(pairs: dict[str, str], flag: str, names: set[str]) -> dict[str, str]:
+    """`pairs` when each names an upstream; a one-line error naming the unknown one."""
+    for name in pairs:
+        if name not in names:
+            known = ", ".join(sorted(names)) or "none"
+            raise LlmeconError(
+                f"{flag} {name}=...: no upstream named {name!r} (upstreams: {known})"
+            )
+    return pairs
 
 
 def _pairs(items: tuple[str, ...], flag: str) -> dict[str, str]:

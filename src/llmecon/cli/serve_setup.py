@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
+import logging
 import os
 import resource
 import socket
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -200,3 +203,34 @@ def _draining_server(settings: uvicorn.Config, gateway: Gateway) -> uvicorn.Serv
             await super().serve(sockets)
 
     return DrainingServer(settings)
+
+
+class _AccessFormatter(logging.Formatter):
+    """One request per line: key=value pairs, or a JSON object (`as_json`)."""
+
+    def __init__(self, *, as_json: bool) -> None:
+        super().__init__()
+        self.as_json = as_json
+
+    def format(self, record: logging.LogRecord) -> str:
+        fields = getattr(record, "access", {})
+        if self.as_json:
+            return json.dumps(fields, separators=(",", ":"))
+        return " ".join(f"{key}={value}" for key, value in fields.items())
+
+
+def configure_logging(level: str, access: str) -> None:
+    """The gateway's log (`--log-level`) and its access log (`--access-log off|text|json`),
+    both on stderr."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    gateway_log = logging.getLogger("llmecon")
+    gateway_log.setLevel(level.upper())
+    gateway_log.addHandler(handler)
+    access_log = logging.getLogger("llmecon.access")
+    access_log.propagate = False
+    access_log.setLevel(logging.INFO if access != "off" else logging.CRITICAL)
+    if access != "off":
+        out = logging.StreamHandler(sys.stderr)
+        out.setFormatter(_AccessFormatter(as_json=access == "json"))
+        access_log.addHandler(out)

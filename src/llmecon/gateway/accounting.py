@@ -13,11 +13,12 @@ import logging
 import queue
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from llmecon.gateway.journal import Journal, row_to_json
 from llmecon.gateway.metering import Meter, now_us
-from llmecon.ledger.model import MeterReport, UsageRow
+from llmecon.ledger.model import IdleRow, MeterReport, UsageRow
 from llmecon.ledger.protocol import Ledger, LedgerUnavailableError
 
 log = logging.getLogger("llmecon.gateway")
@@ -43,6 +44,7 @@ class LedgerWriter:
         self.busy_since: float | None = None
         self.last_ok = time.monotonic()
         self.retrying = False
+        self.on_slots: Callable[[list[IdleRow]], None] = lambda closed: None
         self.grace = timedelta(seconds=min(interval_s, GRACE_S))
         self.unreported: list[MeterReport] = []
         self.jobs: queue.Queue[UsageRow | None] = queue.Queue()
@@ -200,7 +202,7 @@ class LedgerWriter:
             ended_by = datetime.now(UTC) - self.grace
             if final and self._alone():
                 ended_by = FAR
-            self.ledger.close_slots(ended_by)
+            self.on_slots(self.ledger.close_slots(ended_by))
         except Exception:
             self.failures += 1
             log.exception("cost allocation failed; retried at the next slot")

@@ -23,18 +23,20 @@ FAILURES = (UpstreamConnectError, UpstreamTimeoutError, UpstreamBrokenError)
 
 
 async def relay_once(leg: Leg, outcome: Outcome) -> Outcome:
-    gone = asyncio.ensure_future(disconnected(leg.receive))
-    work = asyncio.ensure_future(_fetch(leg))
+    task = asyncio.current_task()
+    assert task is not None
+    watch = _Watch(task)
+    gone = asyncio.ensure_future(watch.wait(leg))
     try:
-        await asyncio.wait((gone, work), return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        if not work.done():
-            work.cancel()  # the client left (or the gateway is shutting down)
-        gone.cancel()
-    if not work.done() or work.cancelled():
+        response, content = await _fetch(leg)
+    except asyncio.CancelledError:
+        if not watch.left:
+            raise  # not the client leaving: the gateway is shutting down
+        task.uncancel()
         outcome.status, outcome.outcome = 499, "client_disconnected"
         return outcome
-    response, content = work.result()
+    finally:
+        gone.cancel()
     if response.status >= 400:
         raise leg.error(response.status, content, response.header(b"retry-after"))
     document = _document(leg, content)
@@ -47,6 +49,18 @@ async def relay_once(leg: Leg, outcome: Outcome) -> Outcome:
     leg.finish(leg, outcome)
     await leg.send({"type": "http.response.body", "body": content})
     return outcome
+
+
+class _Watch:
+    """Cancels the request's task when the client goes away (one task per request)."""
+
+    def __init__(self, task: asyncio.Task[object]) -> None:
+        self.task, self.left = task, False
+
+    async def wait(self, leg: Leg) -> None:
+        await disconnected(leg.receive)
+        self.left = True
+        self.task.cancel("llmecon: the client went away")
 
 
 async def _fetch(leg: Leg) -> tuple[Response, bytes]:

@@ -44,6 +44,7 @@ from llmecon.ledger.protocol import Ledger
 from llmecon.limits import Admission
 
 log = logging.getLogger("llmecon.gateway")
+access = logging.getLogger("llmecon.access")
 JSON = [(b"content-type", b"application/json")]
 
 
@@ -113,6 +114,9 @@ class Gateway:
         journal = Journal(path, self.config.ledger_name) if path is not None else None
         self.writer = LedgerWriter(
             self.ledger, meters, self.config.interval_s, journal, replica=replica
+        )
+        self.writer.on_slots = lambda closed: self.metrics.cost(
+            {}, {slot.upstream: slot.total_nusd / NANO for slot in closed}
         )
         self.writer.start()
         self.health_task = asyncio.get_running_loop().create_task(self._check_health())
@@ -198,7 +202,8 @@ class Gateway:
         recorder = _Recorder(self, started, key.id if key is not None else None)
         leg = Leg(self.client, routes[0].upstream, call, send, receive, t0, recorder.finish,
                   max_response_bytes=self.config.max_response_bytes,
-                  max_event_bytes=self.config.max_event_bytes)  # fmt: skip
+                  max_event_bytes=self.config.max_event_bytes,
+                  count_prompt=lambda: self._prompt_tokens(call))  # fmt: skip
         recorder.leg, recorder.current = leg, Outcome()
         admission, pricing = await self._admit(key, call, routes, recorder)
         task = asyncio.current_task()
@@ -249,6 +254,9 @@ class Gateway:
         recorder.budget_price = pricing.name
         return await door.admit(key, prompt, most, pricing), pricing
 
+    def _prompt_tokens(self, call: Call) -> int:
+        return int(self.count_tokens(call.prompt_text)) + call.prompt_token_ids
+
     async def _count(self, text: str) -> int:
         """Prompt tokens; a long prompt is counted off the event loop."""
         if len(text) < 4096:
@@ -280,11 +288,14 @@ class Gateway:
                 if outcome.answer_text is not None
                 else outcome.content_events
             )
-            outcome.prompt_tokens = int(self.count_tokens(call.prompt_text)) + call.prompt_token_ids
+            outcome.prompt_tokens = self._prompt_tokens(call)
             outcome.token_source = "gateway"
         tokens = (outcome.prompt_tokens, outcome.completion_tokens)
         label = call.model if call.model in self.config.router.models() else "(other)"
-        self.metrics.observe(label, call.endpoint, outcome.status or 499, seconds, tokens)
+        ttft = outcome.ttft_ms / 1000 if outcome.ttft_ms is not None else None
+        self.metrics.observe(
+            label, call.endpoint, outcome.status or 499, seconds, tokens, ttft_s=ttft
+        )
         row = UsageRow(
             request_id=recorder.request_id,
             started_at=recorder.started,
@@ -306,8 +317,11 @@ class Gateway:
             price_book=self.config.price_book,
             budget_price=recorder.budget_price,
         )
+        self.metrics.cost({api: n / NANO for api, n in row.counterfactual_nusd.items() if n}, {})
         if self.writer is not None:
             self.writer.submit(row)
+        if access.isEnabledFor(logging.INFO):
+            access.info("request", extra={"access": _access_fields(row)})
 
 
 @dataclass
@@ -368,6 +382,25 @@ def _settled_tokens(outcome: Outcome | None) -> tuple[int, int] | None:
 
 def _source(name: str) -> TokenSource:
     return "upstream" if name == "upstream" else ("gateway" if name == "gateway" else "none")
+
+
+def _access_fields(row: UsageRow) -> dict[str, Any]:
+    """What the access log says of a request: never a key's secret or the prompt."""
+    return {
+        "time": row.finished_at.isoformat(timespec="milliseconds"),
+        "request_id": row.request_id,
+        "key_id": row.key_id,
+        "model": row.model,
+        "upstream": row.upstream,
+        "endpoint": row.endpoint,
+        "stream": row.stream,
+        "status": row.status,
+        "outcome": row.outcome,
+        "prompt_tokens": row.prompt_tokens,
+        "completion_tokens": row.completion_tokens,
+        "latency_ms": round(row.latency_ms or 0.0, 2),
+        "ttft_ms": round(row.ttft_ms, 2) if row.ttft_ms is not None else None,
+    }
 
 
 def _not_allowed(method: str, path: str, allow: bytes) -> GatewayError:

@@ -59,6 +59,7 @@ class Leg:
     cap: int = 1 << 62  # completion tokens per answer when the call sets no limit
     max_response_bytes: int = 64 << 20  # a non-streamed answer
     max_event_bytes: int = 1 << 20  # one streamed event
+    count_prompt: Callable[[], int] = lambda: 0  # the prompt's tokens, counted by the gateway
 
     @property
     def url(self) -> str:

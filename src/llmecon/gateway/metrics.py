@@ -1,17 +1,60 @@
-"""Prometheus text metrics kept per gateway instance (no globals)."""
+"""Prometheus metrics kept per gateway instance (no globals), in the text exposition format.
+
+Counters: requests and tokens by model, what the traffic cost self-hosted (as slots close) and
+on each compared API. Histograms: request latency, time to first token, tokens per request.
+Gauges: upstream health, the ledger's queue. Labels are bounded: model names that are not
+configured are counted as "(other)" by the caller.
+"""
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+
+SECONDS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0)
+TOKENS = (1, 4, 16, 64, 256, 1024, 4096, 16384, 65536)
+
+
+@dataclass
+class Histogram:
+    bounds: Sequence[float]
+    counts: dict[str, list[int]] = field(default_factory=dict)  # label -> bucket counts
+    sums: dict[str, float] = field(default_factory=dict)
+
+    def observe(self, label: str, value: float) -> None:
+        counts = self.counts.setdefault(label, [0] * (len(self.bounds) + 1))
+        for index, bound in enumerate(self.bounds):
+            if value <= bound:
+                counts[index] += 1
+                break
+        else:
+            counts[-1] += 1
+        self.sums[label] = self.sums.get(label, 0.0) + value
+
+    def lines(self, name: str, key: str) -> Iterable[str]:
+        for label in sorted(self.counts):
+            counts, running = self.counts[label], 0
+            for bound, count in zip((*self.bounds, float("inf")), counts, strict=True):
+                running += count
+                le = "+Inf" if bound == float("inf") else f"{bound:g}"
+                yield f'{name}_bucket{{{key}="{_q(label)}",le="{le}"}} {running}'
+            yield f'{name}_sum{{{key}="{_q(label)}"}} {self.sums[label]:.6f}'
+            yield f'{name}_count{{{key}="{_q(label)}"}} {running}'
 
 
 @dataclass
 class Metrics:
     requests: Counter[tuple[str, str, int]] = field(default_factory=Counter)
     tokens: Counter[tuple[str, str]] = field(default_factory=Counter)
-    latency_sum: dict[str, float] = field(default_factory=dict)
-    latency_count: Counter[str] = field(default_factory=Counter)
+    latency: Histogram = field(default_factory=lambda: Histogram(SECONDS))
+    ttft: Histogram = field(default_factory=lambda: Histogram(SECONDS))
+    prompt_sizes: Histogram = field(default_factory=lambda: Histogram(TOKENS))
+    completion_sizes: Histogram = field(default_factory=lambda: Histogram(TOKENS))
+    self_hosted_usd: dict[str, float] = field(default_factory=dict)
+    counterfactual_usd: dict[str, float] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
     def observe(
         self,
@@ -20,49 +63,106 @@ class Metrics:
         status: int,
         seconds: float,
         tokens: tuple[int | None, int | None],
+        *,
+        ttft_s: float | None = None,
     ) -> None:
         prompt, completion = tokens
-        self.requests[(model, endpoint, status)] += 1
-        self.tokens[(model, "prompt")] += prompt or 0
-        self.tokens[(model, "completion")] += completion or 0
-        self.latency_sum[model] = self.latency_sum.get(model, 0.0) + seconds
-        self.latency_count[model] += 1
+        with self.lock:
+            self.requests[(model, endpoint, status)] += 1
+            self.tokens[(model, "prompt")] += prompt or 0
+            self.tokens[(model, "completion")] += completion or 0
+            self.latency.observe(model, seconds)
+            if ttft_s is not None:
+                self.ttft.observe(model, ttft_s)
+            if prompt is not None:
+                self.prompt_sizes.observe(model, prompt)
+            if completion is not None:
+                self.completion_sizes.observe(model, completion)
 
-    def render(self, queue_depth: int, ledger_failures: int) -> bytes:
-        lines = [
-            "# HELP llmecon_requests_total Completion requests by model, endpoint and status.",
-            "# TYPE llmecon_requests_total counter",
-        ]
-        for (model, endpoint, status), n in sorted(self.requests.items()):
-            lines.append(
-                f'llmecon_requests_total{{model="{_q(model)}",endpoint="{endpoint}",'
-                f'status="{status}"}} {n}'
-            )
+    def cost(
+        self, counterfactual_usd: Mapping[str, float], self_hosted: Mapping[str, float]
+    ) -> None:
+        """Add what requests would have cost per API, and what slots cost per upstream."""
+        with self.lock:
+            for totals, amounts in (
+                (self.counterfactual_usd, counterfactual_usd),
+                (self.self_hosted_usd, self_hosted),
+            ):
+                for name, usd in amounts.items():
+                    totals[name] = totals.get(name, 0.0) + usd
+
+    def render(
+        self, queue_depth: int, ledger_failures: int, upstreams: Mapping[str, bool] | None = None
+    ) -> bytes:
+        with self.lock:
+            lines = [*self._counters(), *self._histograms()]
+        lines += _gauge("llmecon_upstream_healthy", "Whether an upstream answers (1) or not.",
+                        "upstream", {k: int(v) for k, v in (upstreams or {}).items()})  # fmt: skip
         lines += [
-            "# HELP llmecon_tokens_total Tokens by model and kind.",
-            "# TYPE llmecon_tokens_total counter",
-        ]
-        for (model, kind), n in sorted(self.tokens.items()):
-            lines.append(f'llmecon_tokens_total{{model="{_q(model)}",kind="{kind}"}} {n}')
-        lines += [
-            "# HELP llmecon_request_seconds Request latency.",
-            "# TYPE llmecon_request_seconds summary",
-        ]
-        for model in sorted(self.latency_count):
-            lines.append(
-                f'llmecon_request_seconds_sum{{model="{_q(model)}"}} {self.latency_sum[model]:.6f}'
-            )
-            lines.append(
-                f'llmecon_request_seconds_count{{model="{_q(model)}"}} {self.latency_count[model]}'
-            )
-        lines += [
+            "# HELP llmecon_ledger_queue Rows waiting for the ledger writer.",
             "# TYPE llmecon_ledger_queue gauge",
             f"llmecon_ledger_queue {queue_depth}",
+            "# HELP llmecon_ledger_failures_total Ledger writes that failed.",
             "# TYPE llmecon_ledger_failures_total counter",
             f"llmecon_ledger_failures_total {ledger_failures}",
         ]
         return ("\n".join(lines) + "\n").encode()
 
+    def _counters(self) -> list[str]:
+        lines = [
+            "# HELP llmecon_requests_total Completion requests by model, endpoint and status.",
+            "# TYPE llmecon_requests_total counter",
+            *(
+                f'llmecon_requests_total{{model="{_q(m)}",endpoint="{e}",status="{s}"}} {n}'
+                for (m, e, s), n in sorted(self.requests.items())
+            ),
+            "# HELP llmecon_tokens_total Tokens by model and kind.",
+            "# TYPE llmecon_tokens_total counter",
+            *(
+                f'llmecon_tokens_total{{model="{_q(m)}",kind="{k}"}} {n}'
+                for (m, k), n in sorted(self.tokens.items())
+            ),
+        ]
+        lines += _counter("llmecon_self_hosted_cost_usd_total",
+                          "Self-hosted cost of closed slots (idle included), USD.", "upstream",
+                          self.self_hosted_usd)  # fmt: skip
+        lines += _counter("llmecon_counterfactual_cost_usd_total",
+                          "What the traffic would have cost on each compared API, USD.", "api",
+                          self.counterfactual_usd)  # fmt: skip
+        return lines
+
+    def _histograms(self) -> list[str]:
+        lines: list[str] = []
+        for name, text, histogram in (
+            ("llmecon_request_seconds", "Request latency, seconds.", self.latency),
+            ("llmecon_ttft_seconds", "Time to the first token, seconds.", self.ttft),
+        ):
+            lines += [f"# HELP {name} {text}", f"# TYPE {name} histogram"]
+            lines += histogram.lines(name, "model")
+        name = "llmecon_tokens_per_request"
+        lines += [f"# HELP {name} Tokens per request by kind.", f"# TYPE {name} histogram"]
+        for kind, histogram in (
+            ("prompt", self.prompt_sizes),
+            ("completion", self.completion_sizes),
+        ):
+            lines += (
+                line.replace('{model="', f'{{kind="{kind}",model="')
+                for line in histogram.lines(name, "model")
+            )
+        return lines
+
+
+def _counter(name: str, text: str, key: str, values: Mapping[str, float]) -> list[str]:
+    return [f"# HELP {name} {text}", f"# TYPE {name} counter"] + [
+        f'{name}{{{key}="{_q(label)}"}} {value:.9f}' for label, value in sorted(values.items())
+    ]
+
+
+def _gauge(name: str, text: str, key: str, values: Mapping[str, float]) -> list[str]:
+    return [f"# HELP {name} {text}", f"# TYPE {name} gauge"] + [
+        f'{name}{{{key}="{_q(label)}"}} {value}' for label, value in sorted(values.items())
+    ]
+
 
 def _q(value: str) -> str:
-    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ")
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")

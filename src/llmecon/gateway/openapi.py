@@ -51,7 +51,7 @@ def _completion(kind: str, models: list[str]) -> dict[str, Any]:
                             "type": "object",
                             "required": required,
                             "properties": body_props,
-                            "additionalProperties": False,
+                            "additionalProperties": True,  # passed to the upstream
                         }
                     }
                 },

@@ -10,6 +10,9 @@ than the request's limit end the stream with an OpenAI-style error event. Whatev
 from __future__ import annotations
 
 import asyncio
+import json
+import time
+from typing import Any
 
 from llmecon.gateway.errors import GatewayError
 from llmecon.gateway.leg import Leg, Outcome, disconnected, take_usage
@@ -71,6 +74,8 @@ async def _pump(leg: Leg, response: Response, gone: asyncio.Future[None], outcom
             if outcome.content_events > leg.call.most_completion_tokens(leg.cap):
                 await _fail(leg, outcome, OVER_LIMIT)
                 return
+            if payload == DONE and leg.call.wants_usage and outcome.token_source != "upstream":
+                await _send_usage(leg, outcome)
             event = b"data: " + payload + b"\n\n"
             await leg.send({"type": "http.response.body", "body": event, "more_body": True})
     if not finished:
@@ -94,6 +99,29 @@ def _relay_worthy(leg: Leg, payload: bytes, outcome: Outcome) -> bool:
         take_usage(outcome, usage)
         return leg.call.wants_usage or b'"choices":[]' not in payload.replace(b" ", b"")
     return True
+
+
+async def _send_usage(leg: Leg, outcome: Outcome) -> None:
+    """The client asked for stream usage and the upstream sent none (llama.cpp never does):
+    the final usage chunk, in OpenAI's shape, from the gateway's own counts."""
+    prompt, completion = leg.count_prompt(), outcome.content_events
+    outcome.prompt_tokens, outcome.completion_tokens = prompt, completion
+    outcome.token_source = "gateway"
+    chat = leg.call.endpoint == "chat"
+    chunk: dict[str, Any] = {
+        "id": "llmecon-usage",
+        "object": "chat.completion.chunk" if chat else "text_completion",
+        "created": int(time.time()),
+        "model": leg.call.model,
+        "choices": [],
+        "usage": {
+            "prompt_tokens": prompt,
+            "completion_tokens": completion,
+            "total_tokens": prompt + completion,
+        },
+    }
+    event = b"data: " + json.dumps(chunk).encode() + b"\n\n"
+    await leg.send({"type": "http.response.body", "body": event, "more_body": True})
 
 
 def _bad(what: str) -> GatewayError:

@@ -1,4 +1,9 @@
-"""What the gateway reads from a request body: as little as it needs, checked strictly."""
+"""What the gateway reads from a request body: as little as it needs, checked strictly.
+
+Fields the gateway does not need pass through untouched (the upstream decides: vLLM's
+`chat_template_kwargs`, `guided_json`, OpenAI's `prompt_cache_key`, next month's field). The
+fields that change what a request can cost (`max_tokens`, `max_completion_tokens`, `n`,
+`best_of`, the prompt or messages) are read and validated for limits and accounting."""
 
 from __future__ import annotations
 
@@ -11,19 +16,6 @@ from llmecon.ledger.model import check_name
 
 ENDPOINTS = {"/v1/chat/completions": "chat", "/v1/completions": "completions"}
 MAX_TOKENS_LIMIT = 1_000_000
-COMMON = frozenset({
-    "model", "stream", "stream_options", "max_tokens", "max_completion_tokens", "temperature",
-    "top_p", "n", "stop", "presence_penalty", "frequency_penalty", "logit_bias", "user", "seed",
-    "logprobs", "top_logprobs", "metadata", "store", "service_tier",
-    # engine extensions (vLLM, llama.cpp, TGI) that OpenAI-compatible servers accept
-    "ignore_eos", "min_tokens", "top_k", "min_p", "repetition_penalty", "repeat_penalty",
-    "best_of", "echo", "suffix",
-})  # fmt: skip
-KNOWN = {
-    "chat": COMMON | {"messages", "tools", "tool_choice", "parallel_tool_calls", "response_format",
-                      "functions", "function_call", "modalities", "reasoning_effort"},
-    "completions": COMMON | {"prompt"},
-}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -72,10 +64,6 @@ def parse_call(path: str, raw: bytes) -> Call:
         raise GatewayError(400, "the request body is nested too deeply", "invalid_json") from None
     if not isinstance(data, dict):
         raise GatewayError(400, "the request body must be a JSON object", "invalid_body")
-    unknown = sorted(set(data) - KNOWN[endpoint])
-    if unknown:
-        raise GatewayError(400, f"unrecognized request argument: {unknown[0]}",
-                           "unknown_parameter", unknown[0])  # fmt: skip
     model = data.get("model")
     if not isinstance(model, str) or not model:
         raise GatewayError(400, "`model` is required and must be a string", "invalid_type", "model")

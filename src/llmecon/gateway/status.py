@@ -63,7 +63,12 @@ async def ready(gateway: Gateway, scope: dict[str, Any], send: Send) -> None:
 async def metrics(gateway: Gateway, scope: dict[str, Any], send: Send) -> None:
     await gateway.authorize(scope)
     writer = gateway.writer
-    body = gateway.metrics.render(writer.pending if writer else 0, writer.failures if writer else 0)
+    router = gateway.config.router
+    body = gateway.metrics.render(
+        writer.pending if writer else 0,
+        writer.failures if writer else 0,
+        {u.name: router.healthy.get(u.name, True) for u in router.upstreams},
+    )
     await respond(send, 200, body, b"text/plain; version=0.0.4")
 
 
