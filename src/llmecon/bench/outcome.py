@@ -52,6 +52,9 @@ def _record(
         count_mismatch=(
             isinstance(server_out, int) and counted is not None and _differs(server_out, counted)
         ),
+        status=exchange.status,
+        detail=exchange.detail,
+        retries=exchange.retries,
     )
 
 

@@ -194,6 +194,14 @@ def plan_body(shape: Shape, settings: MockSettings, request: Request, ident: str
     return Plan([(when, body[:half]), (when, body[half:])], mid=1, length=len(body))
 
 
+def with_line_ending(plan: Plan, ending: bytes) -> Plan:
+    """The same stream with its SSE lines ending in `ending` (CRLF or CR) instead of LF."""
+    if plan.length is not None or ending == b"\n":
+        return plan
+    events = [(offset, data.replace(b"\n", ending)) for offset, data in plan.events]
+    return Plan(events, plan.mid, plan.length, plan.close)
+
+
 def cut(plan: Plan) -> Plan:
     """Fault: stop half-way and close the connection (no final chunk, no [DONE])."""
     return Plan(plan.events[: plan.mid], plan.mid, plan.length, close=True)
