@@ -123,6 +123,16 @@ def test_faults_are_counted_not_fatal(fault: str, kind: str) -> None:
     assert run.summary.completed == 6
 
 
+@pytest.mark.parametrize("ending", ["crlf", "cr"])
+def test_crlf_and_cr_streams(ending: Any) -> None:
+    settings = MockSettings(ttft_ms=2, itl_ms=1, output_tokens=8, line_ending=ending)
+    with running(settings) as url:
+        (run,) = _bench(url, output_tokens=8, loads=(Load(concurrency=2, requests=6),)).runs
+    assert run.summary.errors == {} and run.summary.completed == 6
+    assert run.summary.token_source == "server"
+    assert run.summary.output_tokens is not None and run.summary.output_tokens.mean == 8
+
+
 def test_connection_refused_is_counted() -> None:
     (run,) = _bench("http://127.0.0.1:9/v1", loads=(Load(concurrency=1, requests=3),)).runs
     assert run.summary.errors == {"connect": 3}
