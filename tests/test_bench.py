@@ -300,3 +300,113 @@ def test_a_request_that_could_not_be_written_is_retried_once_on_a_new_connection
     exchange = asyncio.run(send())
     assert exchange.ok and exchange.status == 200
     assert exchange.retries == 1
+
+
+# --- a bench that says when it failed, and why ------------------------------------------------
+
+
+def test_dead_url_exits_1_with_the_cause(llmecon: Callable[..., Run]) -> None:
+    run = llmecon("bench", "http://127.0.0.1:9/v1", "--model", "m", "--requests", "3")
+    assert run.code == 1
+    assert "NO" in run.out and "connection refused at 127.0.0.1:9" in run.out
+    assert "bench run 1 failed: connection refused at 127.0.0.1:9 (3 of 3 requests)" in run.err
+    data = json.loads(
+        llmecon("bench", "http://127.0.0.1:9/v1", "--model", "m", "--requests", "2",
+                "--format", "json").out
+    )  # fmt: skip
+    health = data["runs"][0]["health"]
+    assert health["valid"] is False
+    assert (
+        health["reasons"][0]
+        == "no request succeeded: connection refused at 127.0.0.1:9 (2 of 2 requests)"
+    )
+
+
+def test_missing_v1_exits_1_with_a_hint(timed: str, llmecon: Callable[..., Run]) -> None:
+    root = timed.removesuffix("/v1")
+    run = llmecon("bench", root, "--model", "mock", "--requests", "2")
+    assert run.code == 1
+    assert f"404 from /chat/completions: did you mean {root}/v1?" in run.err
+    listing = llmecon("bench", root, "--requests", "2")  # and asking it for its model
+    assert listing.code == 2
+    assert f"404 from /models: did you mean {root}/v1?" in listing.err
+
+
+def test_no_valid_stream_exits_1() -> None:
+    settings = MockSettings(ttft_ms=1, itl_ms=0, output_tokens=4, fault="malformed", fault_every=1)
+    with running(settings) as url:
+        run = _cli(url, "--requests", "3")
+    assert run.code == 1
+    assert "is not what an OpenAI API sends" in run.err and "(3 of 3 requests)" in run.err
+
+
+def _cli(*args: str) -> Run:
+    import io
+    from contextlib import redirect_stderr, redirect_stdout
+
+    from llmecon.cli import main  # the fixture's runner, usable inside a `with`
+
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), redirect_stderr(err), pytest.raises(SystemExit) as stop:
+        main(["bench", *args])
+    code = stop.value.code if isinstance(stop.value.code, int) else 1
+    return Run(code, out.getvalue(), err.getvalue())
+
+
+def test_model_defaults_to_the_only_served_one(timed: str, tmp_path: Path) -> None:
+    requests = tmp_path / "requests.jsonl"
+    run = _cli(timed, "--requests", "4", "--concurrency", "2", "--output-tokens", "32",
+               "--requests-output", str(requests))  # fmt: skip
+    assert run.code == 0, run.err
+    assert "model: mock (the one" in run.err
+    rows = [json.loads(line) for line in requests.read_text().splitlines()]
+    assert len(rows) == 4
+    for row in rows:
+        assert row["ok"] is True and row["status"] == 200 and row["error"] is None
+        assert row["output_tokens"] == 32 and row["input_tokens"] > 200  # the mock counts words
+        assert 0 <= row["t_send"] < row["t_first"] <= row["t_last"] <= row["t_done"]
+        assert row["ttft_ms"] == pytest.approx(80, abs=5)
+
+
+def test_requests_output_records_failures(tmp_path: Path) -> None:
+    requests = tmp_path / "r.jsonl"
+    run = _cli("http://127.0.0.1:9/v1", "--model", "m", "--requests", "2",
+               "--requests-output", str(requests))  # fmt: skip
+    assert run.code == 1
+    rows = [json.loads(line) for line in requests.read_text().splitlines()]
+    assert [(r["ok"], r["error"], r["detail"]) for r in rows] == [
+        (False, "connect", "connection refused at 127.0.0.1:9")
+    ] * 2
+
+
+def test_several_served_models_must_be_chosen(tmp_path: Path) -> None:
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    class Models(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = json.dumps({"data": [{"id": "a"}, {"id": "b"}]}).encode()
+            self.send_response(200)
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Models)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        run = _cli(f"http://127.0.0.1:{server.server_port}/v1", "--requests", "1")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert run.code == 2
+    assert "serves 2 models (a, b); choose one with --model NAME" in run.err
+
+
+def test_model_lookup_at_a_dead_url_says_why() -> None:
+    run = _cli("http://127.0.0.1:9/v1", "--requests", "1")
+    assert run.code == 2
+    assert "connection refused at 127.0.0.1:9" in run.err and "give --model NAME" in run.err

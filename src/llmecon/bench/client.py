@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 
 import httptools
 
+from llmecon.bench.cause import connect_failure
 from llmecon.chunks import END, MALFORMED, TEXT, classify, decode_chunk, usage_of
 from llmecon.errors import LlmeconError
 from llmecon.sse import EventReader, EventTooLargeError
@@ -176,7 +177,7 @@ class Connection(asyncio.Protocol):
             self.reusable = False
         if exchange.status >= 400:
             exchange.fail(
-                f"http_{exchange.status}", bytes(exchange.body[:200]).decode(errors="replace")
+                f"http_{exchange.status}", bytes(exchange.body[:2000]).decode(errors="replace")
             )
         elif not exchange.stream:
             self._whole_body(exchange)
@@ -336,7 +337,7 @@ class Pool:
             )  # fmt: skip
         except (OSError, TimeoutError) as error:
             exchange.t_send = time.perf_counter()
-            exchange.fail("connect", str(error) or type(error).__name__)
+            exchange.fail("connect", connect_failure(self.endpoint, error, self.connect_timeout))
             return None
         return protocol
 
