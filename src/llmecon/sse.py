@@ -37,6 +37,7 @@ DEFAULT_MAX_EVENT_BYTES = 16 * 1024 * 1024
 MESSAGE = b"message"
 _BOM = b"\xef\xbb\xbf"
 _NUL = b"\x00"
+_CR = 0x0D
 
 
 class Event(NamedTuple):
@@ -164,9 +165,14 @@ class EventReader:
 def split_events(buffer: bytearray) -> list[bytes]:
     """Remove every complete event at the buffer's start; return their data (spec rules).
 
-    Stateless, so it searches the whole buffer on every call; a caller that keeps an
-    `EventReader` per stream searches each byte once and caps the event size.
+    Stateless, so it searches the whole buffer on every call (one pass when no blank line is
+    there yet); a caller that keeps an `EventReader` per stream searches each byte once and caps
+    the event size.
     """
+    if buffer.find(b"\n\n") < 0 and (
+        _CR not in buffer or (buffer.find(b"\r\r") < 0 and buffer.find(b"\n\r") < 0)
+    ):
+        return []  # no blank line yet (with CR line ends, one needs CR CR or LF CR)
     reader = EventReader(max_event_bytes=max(len(buffer), 1))
     payloads = [event.data for event in reader.feed(bytes(buffer))]
     buffer[:] = reader.pending()
