@@ -52,7 +52,7 @@ def test_prices_show_history(llmecon: Callable[..., Run]) -> None:
     data = json.loads(llmecon("prices", "show", "gpt-3.5-turbo", "--format", "json").out)
     dated = [e["effective_from"] for e in data if e["origin"] == "history"]
     assert dated[:2] == ["2023-03-01", "2023-06-13"]
-    assert any(e["origin"] == "litellm" for e in data)
+    assert any(e["origin"] == "snapshot" for e in data)
 
 
 def test_prices_show_unknown(llmecon: Callable[..., Run]) -> None:

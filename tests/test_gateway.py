@@ -181,8 +181,8 @@ HOSTILE = [
     (b"[1, 2]", 400, "invalid_body"),
     (
         b'{"model": "m\\r\\nX-Injected: 1", "messages": [{"role": "user", "content": "x"}]}',
-        404,
-        "model_not_found",
+        400,
+        "invalid_value",
     ),
     (b"x" * 5000, 413, "body_too_large"),
 ]
@@ -208,16 +208,21 @@ def test_hostile_input_gets_a_4xx(
 def test_store_outage_is_503_not_401(mock_url: str, tmp_path: Path) -> None:
     store = open_ledger(f"sqlite:///{tmp_path / 'ledger.db'}")
     _, secret = store.create_key("team")
+    _, other = store.create_key("other")
     router = Router([Upstream("u", mock_url, ("m",))])
 
-    async def body(client: httpx.AsyncClient, app: Gateway) -> tuple[int, int]:
-        headers = {"authorization": f"Bearer {secret}"}
-        before = await client.post("/v1/chat/completions", json=_chat(), headers=headers)
-        store.close()  # the store goes away
-        after = await client.post("/v1/chat/completions", json=_chat(), headers=headers)
-        return before.status_code, after.status_code
+    async def body(client: httpx.AsyncClient, app: Gateway) -> tuple[int, int, int]:
+        def headers(key: str) -> dict[str, str]:
+            return {"authorization": f"Bearer {key}"}
 
-    assert _run(router, store, body, no_auth=False) == (200, 503)
+        before = await client.post("/v1/chat/completions", json=_chat(), headers=headers(secret))
+        store.close()  # the store goes away
+        cached = await client.post("/v1/chat/completions", json=_chat(), headers=headers(secret))
+        after = await client.post("/v1/chat/completions", json=_chat(), headers=headers(other))
+        return before.status_code, cached.status_code, after.status_code
+
+    # a key checked a moment ago is still known (cached for 2 s); an unchecked one gets 503
+    assert _run(router, store, body, no_auth=False) == (200, 200, 503)
 
 
 def test_journal_replays_rows_the_ledger_never_got(mock_url: str, tmp_path: Path) -> None:
@@ -262,14 +267,33 @@ def test_rate_limit_answers_429_with_retry_after(mock_url: str, ledger: Ledger) 
 def test_budget_answers_402_saying_which_and_when(mock_url: str, ledger: Ledger) -> None:
     router = Router([Upstream("u", mock_url, ("m",))])
 
+    async def body(client: httpx.AsyncClient, app: Gateway) -> list[httpx.Response]:
+        return [
+            await client.post("/v1/chat/completions", json=_chat(max_tokens=100)) for _ in range(5)
+        ]
+
+    # each request reserves ~$0.00006 (100 tokens at $0.60/1M) and spends ~$0.000005
+    replies = _run(router, ledger, body, door=_door(budget_per_day_nusd=70_000))
+    codes = [r.status_code for r in replies]
+    assert codes[0] == 200 and codes[-1] == 402, codes
+    message = replies[-1].json()["error"]["message"]
+    assert "daily budget of $0.00007 is spent" in message and "resets at" in message
+    assert replies[-1].json()["error"]["code"] == "budget_day_exceeded"
+    spent = sum(r.counterfactual_nusd["mini"] or 0 for r in ledger.rows())
+    assert 0 < spent <= 70_000
+
+
+def test_a_request_alone_over_the_budget_is_400_not_402(mock_url: str, ledger: Ledger) -> None:
+    router = Router([Upstream("u", mock_url, ("m",))])
+
     async def body(client: httpx.AsyncClient, app: Gateway) -> httpx.Response:
-        return await client.post("/v1/chat/completions", json=_chat(max_tokens=100))
+        return await client.post("/v1/chat/completions", json=_chat(max_completion_tokens=2000))
 
     reply = _run(router, ledger, body, door=_door(budget_per_day_nusd=1000))
-    assert reply.status_code == 402
+    assert reply.status_code == 400
     message = reply.json()["error"]["message"]
-    assert "daily budget" in message and "resets at" in message
-    assert reply.json()["error"]["code"] == "budget_day_exceeded"
+    assert "could cost up to $0.0012003" in message and "budget of $0.000001" in message
+    assert ledger.rows() == []
 
 
 def test_a_request_over_the_token_limit_is_400(mock_url: str, ledger: Ledger) -> None:

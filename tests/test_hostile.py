@@ -37,8 +37,8 @@ def _wait(url: str, process: subprocess.Popen[bytes]) -> None:
 
 
 class Live:
-    def __init__(self, tmp: Path, upstream: str) -> None:
-        self.tmp, self.upstream = tmp, upstream
+    def __init__(self, tmp: Path, upstream: str, *extra: str) -> None:
+        self.tmp, self.upstream, self.extra = tmp, upstream, extra
         self.ledger = f"sqlite:///{tmp / 'ledger.db'}"
         self.log = tmp / "gateway.log"
         self.key = subprocess.run(
@@ -66,6 +66,7 @@ class Live:
                     str(self.tmp / "j.jsonl"),
                     "--interval",
                     "1",
+                    *self.extra,
                 ),
                 stdout=log,
                 stderr=log,
@@ -147,3 +148,30 @@ def test_kill_9_loses_no_answered_row(live: Live) -> None:
         assert len(ledger.rows()) == answered
     finally:
         ledger.close()
+
+
+def test_sigterm_drains_then_ends_streams_with_an_error_and_records_them(tmp_path: Path) -> None:
+    slow = MockSettings(ttft_ms=10, itl_ms=20, output_tokens=2000, usage=False)
+    with running(slow) as upstream:
+        gateway = Live(tmp_path, upstream, "--drain", "1")
+        gateway.start()
+        headers = {"Authorization": f"Bearer {gateway.key}"}
+        body = {"model": "mock", "messages": [{"role": "user", "content": "hi"}], "stream": True}
+        lines: list[str] = []
+        with httpx.stream(
+            "POST", f"{gateway.url}/chat/completions", json=body, headers=headers, timeout=30
+        ) as reply:
+            for line in reply.iter_lines():
+                lines.append(line)
+                if len(lines) == 20:
+                    assert gateway.process is not None
+                    gateway.process.send_signal(signal.SIGTERM)
+        assert gateway.process is not None and gateway.process.wait(30) in (0, -signal.SIGTERM)
+    events = [line for line in lines if line.startswith("data: ")]
+    assert events[-1] == "data: [DONE]" and "shutting_down" in events[-2]
+    delivered = sum('"content"' in line for line in events)
+    with open_ledger(gateway.ledger) as ledger:
+        [row] = ledger.rows()
+    assert row.outcome == "shutdown" and row.completion_tokens is not None
+    assert abs(row.completion_tokens - delivered) <= 2 and delivered > 25  # it drained 1 s
+    assert row.self_hosted_nusd is None  # no price given: a paid API, nothing to allocate

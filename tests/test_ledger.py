@@ -7,11 +7,10 @@ the PostgreSQL half is skipped (and `-ra` says so); when it is set, an unreachab
 
 from __future__ import annotations
 
-import os
 import threading
 import uuid
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -19,12 +18,12 @@ import psycopg
 import pytest
 
 import llmecon.ledger
+from conftest import PG_URL, Backend, postgres_schema
 from llmecon.errors import LlmeconError
 from llmecon.ledger import (
-    AllocationConflictError,
-    IdleRow,
     Ledger,
     LedgerUnavailableError,
+    MeterReport,
     UsageRow,
     default_ledger_url,
     open_ledger,
@@ -33,62 +32,9 @@ from llmecon.ledger import (
 )
 from llmecon.ledger.migrations import MIGRATIONS
 
-PG_URL = os.environ.get("LLMECON_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 T0 = datetime(2026, 1, 31, 23, 0, tzinfo=UTC)
 GPU = "gpu-a"
-
-
-@dataclass(frozen=True)
-class Backend:
-    """A fresh, empty database: its URL and every byte or value stored in it."""
-
-    kind: str
-    url: str
-    dump: Callable[[], bytes]
-
-
-def _sqlite(tmp_path: Path) -> Iterator[Backend]:
-    path = tmp_path / "ledger.db"
-
-    def dump() -> bytes:
-        return b"".join(p.read_bytes() for p in sorted(tmp_path.glob("ledger.db*")))
-
-    yield Backend("sqlite", f"sqlite:///{path}", dump)
-
-
-def _postgres() -> Iterator[Backend]:
-    try:
-        admin = psycopg.connect(PG_URL, autocommit=True, connect_timeout=3)
-    except psycopg.OperationalError as error:
-        if "LLMECON_TEST_POSTGRES_URL" in os.environ:
-            raise
-        pytest.skip(f"no PostgreSQL at {PG_URL}: {error}")
-    schema = f"test_ledger_{uuid.uuid4().hex[:12]}"
-    sep = "&" if "?" in PG_URL else "?"
-    with admin:
-        admin.execute(f"CREATE SCHEMA {schema}")
-
-        def dump() -> bytes:
-            tables = admin.execute(
-                "SELECT table_name FROM information_schema.tables WHERE table_schema = %s",
-                (schema,),
-            ).fetchall()
-            text = [
-                str(row[0])
-                for (table,) in tables
-                for row in admin.execute(f"SELECT t::text FROM {schema}.{table} AS t").fetchall()
-            ]
-            return "\n".join(text).encode()
-
-        try:
-            yield Backend("postgres", f"{PG_URL}{sep}options=-csearch_path%3D{schema}", dump)
-        finally:
-            admin.execute(f"DROP SCHEMA {schema} CASCADE")
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
-    yield from _sqlite(tmp_path) if request.param == "sqlite" else _postgres()
+FAR = datetime(9999, 1, 1, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -121,8 +67,33 @@ def _row(n: int = 0, **changes: object) -> UsageRow:
     return replace(row, **changes)  # type: ignore[arg-type]
 
 
-def _idle(start: datetime, minutes: int, allocated: int, idle: int = 500) -> IdleRow:
-    return IdleRow(GPU, start, start + timedelta(minutes=minutes), idle, 42.5, allocated)
+def _report(
+    start: datetime,
+    seconds: float,
+    hourly_nusd: int,
+    weights: dict[str, int] | None = None,
+    busy: tuple[tuple[int, int], ...] = (),
+    replica: str = "r1",
+    upstream: str = GPU,
+    metered: tuple[int, int] | None = None,
+) -> MeterReport:
+    span = round(seconds * 1e6)
+    return MeterReport(
+        upstream=upstream,
+        replica=replica,
+        slot_start=start,
+        slot_end=start + timedelta(microseconds=span),
+        metered=metered or (0, span),
+        hourly_nusd=hourly_nusd,
+        busy=busy,
+        weights=weights or {},
+    )
+
+
+def _idle_slot(ledger: Ledger, start: datetime, minutes: int, idle_nusd: int) -> None:
+    """A closed slot of `minutes` with no request: all of its cost `idle_nusd` is idle."""
+    ledger.report_meters([_report(start, minutes * 60, idle_nusd * 60 // minutes)])
+    ledger.close_slots(FAR)
 
 
 def test_round_trip_keeps_every_field_and_null(ledger: Ledger) -> None:
@@ -166,61 +137,80 @@ def test_record_is_idempotent_on_request_id(ledger: Ledger) -> None:
     assert ledger.rows() == [first, twice]
 
 
-def test_allocate_sets_shares_and_stores_idle(ledger: Ledger) -> None:
-    rows = [_row(0), _row(1, prompt_tokens=None), _row(2, upstream="gpu-b")]
-    ledger.record(rows)
-    end = T0 + timedelta(minutes=5)
-    pending = ledger.unallocated(GPU, end)
-    assert pending == [(rows[0].request_id, 150), (rows[1].request_id, 50)]
-    idle = _idle(T0, 5, allocated=3_000)
-    ledger.allocate(GPU, T0, end, {rows[0].request_id: 2_250, rows[1].request_id: 750}, idle)
-    stored = {r.request_id: r.self_hosted_nusd for r in ledger.rows()}
-    assert stored == {rows[0].request_id: 2_250, rows[1].request_id: 750, rows[2].request_id: None}
-    assert ledger.unallocated(GPU, end) == []
-    [gpu] = [t for t in ledger.usage("upstream") if t.group == GPU]
-    assert (gpu.self_hosted_nusd, gpu.idle_nusd, gpu.total_self_hosted_nusd) == (3_000, 500, 3_500)
-    # a retry of the same allocation is a no-op; other figures for the same interval are refused
-    ledger.allocate(GPU, T0, end, {rows[0].request_id: 2_250, rows[1].request_id: 750}, idle)
-    with pytest.raises(AllocationConflictError):
-        ledger.allocate(GPU, T0, end, {}, _idle(T0, 5, allocated=0))
-    [gpu] = [t for t in ledger.usage("upstream") if t.group == GPU]
-    assert (gpu.self_hosted_nusd, gpu.idle_nusd) == (3_000, 500)
+def test_a_slot_is_split_by_time_in_flight(ledger: Ledger) -> None:
+    # $3.60/h over a 10 s slot costs 10,000,000 nUSD; 4 s + 2 s in flight, overlapping 1 s
+    early, late = _row(0), _row(0)
+    ledger.record([early, late])
+    hourly = 3_600_000_000_000
+    start = T0 + timedelta(minutes=5)  # both rows finished before the slot ends
+    report = _report(
+        start - timedelta(minutes=5),
+        600,
+        hourly,
+        weights={early.request_id: 4_000_000, late.request_id: 2_000_000},
+        busy=((0, 4_000_000), (3_000_000, 5_000_000)),
+    )
+    ledger.report_meters([report])
+    assert ledger.rows()[0].self_hosted_nusd is None  # the slot is not closed yet
+    [idle] = ledger.close_slots(FAR)
+    total = 600 * 1_000_000_000  # 600 s at $1/1000 s
+    busy = 5 * 1_000_000_000  # the union of the spans: 5 s
+    assert (idle.allocated_nusd, idle.idle_nusd) == (busy, total - busy)
+    assert (idle.busy_seconds, idle.metered_seconds) == (5.0, 600.0)
+    shares = {r.request_id: r.self_hosted_nusd for r in ledger.rows()}
+    assert shares == {early.request_id: busy * 2 // 3, late.request_id: busy - busy * 2 // 3}
+    assert ledger.close_slots(FAR) == []  # closed once
+    ledger.report_meters([report])  # a repeated report changes nothing
+    assert ledger.close_slots(FAR) == []
+    [gpu] = ledger.metered()
+    assert (gpu.seconds, gpu.total_nusd) == (600.0, total)
 
 
-def test_allocate_writes_nothing_when_a_request_does_not_fit(ledger: Ledger) -> None:
-    done, other = _row(0, self_hosted_nusd=10), _row(1, upstream="gpu-b")
-    fresh = _row(2)
-    ledger.record([done, other, fresh])
-    start = T0 + timedelta(hours=1)
-    for wrong in (done.request_id, other.request_id, "no-such-request"):
-        shares = {fresh.request_id: 5, wrong: 5}
-        with pytest.raises(AllocationConflictError, match="take the ids from unallocated"):
-            ledger.allocate(GPU, start, start + timedelta(minutes=1), shares, _idle(start, 1, 10))
-    assert [r.self_hosted_nusd for r in ledger.rows()] == [10, None, None]
-    assert all(t.idle_nusd == 0 for t in ledger.usage("upstream"))
+def test_replicas_share_one_slot_and_charge_it_once(ledger: Ledger) -> None:
+    a, b = _row(0), _row(0)
+    ledger.record([a, b])
+    hourly = 3_600_000_000  # $3.60 per hour is 1,000,000 nUSD per second
+    ledger.report_meters(
+        [
+            _report(T0, 60, hourly, {a.request_id: 30_000_000}, ((0, 30_000_000),), "r1"),
+            _report(T0, 60, hourly, {b.request_id: 30_000_000}, ((10_000_000, 40_000_000),), "r2"),
+        ]
+    )
+    [idle] = ledger.close_slots(FAR)
+    assert idle.metered_seconds == 60.0 and idle.busy_seconds == 40.0
+    assert idle.total_nusd == 60_000_000 and idle.allocated_nusd == 40_000_000
+    assert sorted(r.self_hosted_nusd or 0 for r in ledger.rows()) == [20_000_000, 20_000_000]
+    assert ledger.active_replicas(T0) == {"r1", "r2"}
 
 
-def test_allocate_refuses_inconsistent_arguments(ledger: Ledger) -> None:
-    row = _row(0)
-    ledger.record([row])
-    end = T0 + timedelta(minutes=1)
-    with pytest.raises(ValueError, match="must be equal"):
-        ledger.allocate(GPU, T0, end, {row.request_id: 1}, _idle(T0, 1, allocated=2))
-    with pytest.raises(ValueError, match="allocation for"):
-        ledger.allocate("gpu-b", T0, end, {row.request_id: 1}, _idle(T0, 1, allocated=1))
-    with pytest.raises(ValueError, match="interval"):
-        ledger.allocate(GPU, T0, T0 + timedelta(minutes=2), {}, _idle(T0, 1, allocated=0))
-    assert ledger.rows() == [row]
+def test_a_late_report_carries_nothing_of_a_closed_slot(ledger: Ledger) -> None:
+    a, b = _row(0), _row(0)
+    ledger.record([a, b])
+    ledger.report_meters([_report(T0, 60, 3_600_000_000, {a.request_id: 10}, ((0, 10),), "r1")])
+    ledger.close_slots(FAR)
+    ledger.report_meters([_report(T0, 60, 3_600_000_000, {b.request_id: 10}, ((0, 10),), "r2")])
+    assert {r.request_id: r.self_hosted_nusd for r in ledger.rows()}[b.request_id] == 0
+    assert ledger.close_slots(FAR) == []
 
 
-def test_unallocated_is_strictly_before_and_per_upstream(ledger: Ledger) -> None:
-    early, late = _row(0), _row(10, completion_tokens=None)
-    ledger.record([early, late, _row(1, upstream="gpu-b"), _row(2, self_hosted_nusd=3)])
-    assert ledger.unallocated(GPU, early.finished_at) == []
-    assert ledger.unallocated(GPU, late.finished_at) == [(early.request_id, 150)]
-    after = late.finished_at + timedelta(microseconds=1)
-    assert ledger.unallocated(GPU, after) == [(early.request_id, 150), (late.request_id, 100)]
-    assert ledger.unallocated("nowhere", after) == []
+def test_only_ended_slots_close(ledger: Ledger) -> None:
+    ledger.report_meters([_report(T0, 60, 3_600_000_000)])
+    assert ledger.close_slots(T0 + timedelta(seconds=59)) == []
+    assert len(ledger.close_slots(T0 + timedelta(seconds=60))) == 1
+
+
+def test_a_report_outside_its_slot_is_refused() -> None:
+    with pytest.raises(ValueError, match="outside"):
+        _report(T0, 60, 1, busy=((0, 61_000_000),), metered=(0, 60_000_000))
+    with pytest.raises(ValueError, match="outside the slot"):
+        _report(T0, 60, 1, metered=(0, 61_000_000))
+
+
+def test_traffic_span_is_computed_in_sql(ledger: Ledger) -> None:
+    assert ledger.traffic_span() is None
+    first, last = _row(0), _row(30)
+    ledger.record([last, first])
+    assert ledger.traffic_span() == (first.started_at, last.finished_at)
 
 
 def _usage_fixture(ledger: Ledger) -> None:
@@ -234,9 +224,8 @@ def _usage_fixture(ledger: Ledger) -> None:
             _row(day2 + 1, upstream="gpu-b", counterfactual_nusd={"gpt-4o-mini": 5}),
         ]
     )
-    ledger.allocate(GPU, T0, T0 + timedelta(minutes=5), {}, _idle(T0, 5, allocated=0, idle=300))
-    later = T0 + timedelta(minutes=day2)
-    ledger.allocate(GPU, later, later + timedelta(minutes=5), {}, _idle(later, 5, 0, idle=40))
+    _idle_slot(ledger, T0, 5, idle_nusd=300)
+    _idle_slot(ledger, T0 + timedelta(minutes=day2), 5, idle_nusd=40)
 
 
 def _summary(ledger: Ledger, by: str, **window: datetime) -> dict[str, tuple[object, ...]]:
@@ -393,7 +382,7 @@ def test_a_bad_url_says_what_works(url: str) -> None:
 
 @pytest.fixture
 def postgres_backend() -> Iterator[Backend]:
-    yield from _postgres()
+    yield from postgres_schema()
 
 
 def test_postgres_reconnects_after_losing_its_connection(postgres_backend: Backend) -> None:

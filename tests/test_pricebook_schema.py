@@ -38,11 +38,12 @@ def test_curated_files_cover_what_the_issue_names(book: PriceBook) -> None:
     assert book.gateway("aws-api-gateway-rest").per_million_requests.amount == 3.50
 
 
-def test_litellm_map_is_read_as_data(book: PriceBook) -> None:
+def test_api_snapshot_is_read_as_data(book: PriceBook) -> None:
     assert len(book.api_current) > 500
     mini = book.api_current["gpt-4o-mini"]
-    assert (mini.input.amount, mini.output.amount) == pytest.approx((0.15, 0.60))
-    assert "litellm" in mini.input.source.lower()
+    assert (mini.input.amount, mini.output.amount) == (0.15, 0.60)  # no float noise
+    assert "litellm 1.110.2" in mini.input.source.lower()
+    assert mini.input.as_of == date(2026, 11, 25)
     assert "sample_spec" not in book.api_current
 
 
@@ -64,7 +65,9 @@ def test_litellm_is_not_imported() -> None:
         (date(2023, 3, 1), (2.0, 2.0)),
         (date(2023, 4, 24), (2.0, 2.0)),
         (date(2023, 6, 13), (1.5, 2.0)),
-        (date(2023, 12, 1), (1.0, 2.0)),
+        (date(2023, 12, 1), (1.5, 2.0)),  # the alias still pointed to 0613 (issue 12)
+        (date(2023, 12, 11), (1.0, 2.0)),
+        (date(2024, 2, 16), (0.5, 1.5)),
     ],
 )
 def test_history_picks_the_price_in_force(
@@ -76,7 +79,7 @@ def test_history_picks_the_price_in_force(
 
 def test_current_price_without_a_date(book: PriceBook) -> None:
     price = book.api_model("gpt-3.5-turbo")
-    assert isinstance(price, ApiModelPrice) and price.origin == "litellm"
+    assert isinstance(price, ApiModelPrice) and price.origin == "snapshot"
 
 
 def test_no_price_before_the_first_entry(book: PriceBook) -> None:
@@ -93,4 +96,4 @@ def test_history_dates_are_unique_per_model(book: PriceBook) -> None:
 
 def test_version_names_the_data() -> None:
     assert load_pricebook().version.startswith("prices-")
-    assert "+litellm-" in load_pricebook().version
+    assert "+api-2026-11-25-" in load_pricebook().version

@@ -177,10 +177,13 @@ def test_cost_is_allocated_with_idle_time(gateway: Gateway) -> None:
 
 def test_metrics_and_openapi(gateway: Gateway) -> None:
     base = gateway.url.removesuffix("/v1")
-    metrics = httpx.get(f"{base}/metrics").text
+    assert httpx.get(f"{base}/metrics").status_code == 401  # behind a key
+    headers = {"Authorization": f"Bearer {gateway.key}"}
+    metrics = httpx.get(f"{base}/metrics", headers=headers).text
     assert "llmecon_requests_total" in metrics and f'model="{MODEL}"' in metrics
-    document = httpx.get(f"{base}/openapi.json").json()
+    document = httpx.get(f"{base}/openapi.json", headers=headers).json()
     assert "/v1/chat/completions" in document["paths"]
+    assert httpx.get(f"{base}/readyz").json()["status"] == "ready"
 
 
 def test_usage_report_after_a_clean_shutdown(gateway: Gateway, tmp_path: Path) -> None:

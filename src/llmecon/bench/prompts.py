@@ -1,18 +1,18 @@
 """Prompts of a target length in tokens, and the request bodies that carry them.
 
 Token-aware: lengths are counted with tiktoken's cl100k_base, loaded from the BPE file bundled
-in the litellm wheel (never downloaded), or with a model's own `tokenizer.json` when given.
+with llmecon (never downloaded), or with a model's own `tokenizer.json` when given.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import random
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from importlib.resources import as_file, files
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -46,16 +46,12 @@ def _tiktoken_cache(directory: Path) -> Iterator[None]:
 
 
 def bundled_tiktoken(name: str = "cl100k_base") -> Tokenizer:
-    """tiktoken's encoding from the BPE files the litellm wheel ships (no network)."""
+    """tiktoken's encoding from the BPE file shipped in llmecon/data/tokenizers (no network)."""
     import tiktoken  # noqa: PLC0415 - only the bench needs it
 
-    spec = importlib.util.find_spec("litellm")
-    if spec is None or not spec.submodule_search_locations:
-        raise LlmeconError("litellm is not installed; its bundled tokenizer files are needed")
-    directory = (
-        Path(next(iter(spec.submodule_search_locations))) / "litellm_core_utils" / "tokenizers"
-    )
-    with _tiktoken_cache(directory):
+    if name != "cl100k_base":
+        raise LlmeconError(f"only cl100k_base is bundled (asked for {name!r}); use cl100k_base")
+    with as_file(files("llmecon") / "data" / "tokenizers") as directory, _tiktoken_cache(directory):
         encoding = tiktoken.get_encoding(name)
     return _Tiktoken(encoding)
 

@@ -40,6 +40,20 @@ _QUICK_FLAGS = {"apis": "--api", "instances": "--self-hosted"}
     help="Quick form: a catalog instance running the open model.",
 )  # fmt: skip
 @click.option("--replicas", type=int, default=1, show_default=True, help="Quick form: replicas.")
+@click.option(
+    "--model", metavar="MODEL",
+    help="Quick form: the open model the --self-hosted instances run; replicas are sized per "
+    "volume from its roofline estimate (`llmecon estimate`).",
+)  # fmt: skip
+@click.option(
+    "--profile", type=Path, metavar="BENCH.json",
+    help="Quick form: size --self-hosted replicas from a `llmecon bench` result instead.",
+)  # fmt: skip
+@click.option(
+    "--cached-fraction", type=click.FloatRange(0, 1),
+    help="Quick form: share of each prompt billed at the API's cached-input rate.",
+)  # fmt: skip
+@click.option("--batch", is_flag=True, default=None, help="Quick form: the APIs' batch rates.")
 def compare(
     scenario_file: Path | None,
     output_format: str,
@@ -78,6 +92,8 @@ def _scenario(
     from llmecon.scenario import load_scenario, scenario_from_data  # noqa: PLC0415 - pydantic
 
     used = [name for name, value in quick.items() if value not in (None, (), 1)]
+    if path is None and quick["model"] and quick["profile"]:
+        raise LlmeconError("give --model (a roofline estimate) or --profile, not both")
     if path is not None:
         if used:
             flags = ", ".join(
@@ -98,11 +114,38 @@ def quick_scenario(quick: dict[str, Any]) -> dict[str, Any]:
     token_keys = ("tokens_per_request", "input_tokens", "output_tokens", "words_per_request")
     workload = {key: quick[key] for key in token_keys if quick[key] is not None}
     workload["requests_per_day"] = list(quick["requests_per_day"])
+    if quick.get("cached_fraction"):
+        workload["cached_fraction"] = quick["cached_fraction"]
+    api = {"batch": True} if quick.get("batch") else {}
     options: list[dict[str, Any]] = [
-        {"name": model, "api": {"model": model}} for model in quick["apis"]
+        {"name": model, "api": {"model": model, **api}} for model in quick["apis"]
     ]
-    options += [
-        {"name": name, "self_hosted": {"instance": name, "replicas": quick["replicas"]}}
-        for name in quick["instances"]
+    options += [_self_hosted(name, quick) for name in quick["instances"]]
+    notes = [] if quick.get("model") or quick.get("profile") else _replica_warnings(quick)
+    return {"name": "quick comparison", "workload": workload, "options": options, "notes": notes}
+
+
+def _self_hosted(instance: str, quick: dict[str, Any]) -> dict[str, Any]:
+    if quick.get("model"):
+        capacity: dict[str, Any] = {"estimate": {"model": quick["model"]}}
+    elif quick.get("profile"):
+        capacity = {"profile": str(quick["profile"])}
+    else:
+        return {
+            "name": instance,
+            "self_hosted": {"instance": instance, "replicas": quick["replicas"]},
+        }
+    if quick["replicas"] != 1:
+        capacity["min_replicas"] = quick["replicas"]
+    return {"name": instance, "self_hosted": {"instance": instance, "capacity": capacity}}
+
+
+def _replica_warnings(quick: dict[str, Any]) -> list[str]:
+    replicas = quick["replicas"]
+    return [
+        f"{instance}: priced as {replicas} replica{'s' if replicas != 1 else ''} at every volume, "
+        "whatever the traffic; one instance serves a bounded number of requests per day. Add "
+        f"--model MODEL (e.g. --model llama-3.1-8b) to size replicas from the roofline estimate, "
+        "or --profile BENCH.json from a measurement."
+        for instance in quick["instances"]
     ]
-    return {"name": "quick comparison", "workload": workload, "options": options}

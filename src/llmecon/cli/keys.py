@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict
+from typing import Any
 
 import click
 
@@ -17,10 +18,10 @@ def keys() -> None:
     """Create, list and revoke gateway API keys."""
 
 
-def _open(url: str | None):  # type: ignore[no-untyped-def]
+def _open(url: str | None, *, create: bool = False):  # type: ignore[no-untyped-def]
     from llmecon.ledger import default_ledger_url, open_ledger  # noqa: PLC0415
 
-    return open_ledger(url or default_ledger_url())
+    return open_ledger(url or default_ledger_url(), create=create)
 
 
 @keys.command("create")
@@ -46,7 +47,7 @@ def create_key(name: str, ledger_url: str | None, rpm: int | None, tpm: int | No
 
     limits = KeyLimits(rpm, tpm, to_nano(budget_day) if budget_day else None,
                        to_nano(budget_month) if budget_month else None)  # fmt: skip
-    ledger = _open(ledger_url)
+    ledger = _open(ledger_url, create=True)
     try:
         info, secret = ledger.create_key(name, limits)
     finally:
@@ -63,7 +64,7 @@ def create_key(name: str, ledger_url: str | None, rpm: int | None, tpm: int | No
 @click.option("--ledger", "ledger_url", help=LEDGER_HELP)
 @click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table")
 def list_keys(ledger_url: str | None, output_format: str) -> None:
-    """List keys (id, name, prefix, created, revoked); secrets are never shown.
+    """List keys (id, name, prefix, created, revoked, own limits); secrets are never shown.
 
     \b
     Example:
@@ -88,9 +89,27 @@ def list_keys(ledger_url: str | None, output_format: str) -> None:
     if output_format == "json":
         click.echo(json.dumps(rows, indent=2))
         return
-    for row in rows:
+    for row, info in zip(rows, infos, strict=True):
         state = f"revoked {row['revoked_at']}" if row["revoked_at"] else "active"
-        click.echo(f"{row['id']}  {row['name']}  {row['prefix']}...  {row['created_at']}  {state}")
+        click.echo(
+            f"{row['id']}  {row['name']}  {row['prefix']}...  {row['created_at']}  {state}"
+            f"  {_limits_text(info.limits)}"
+        )
+
+
+def _limits_text(limits: Any) -> str:
+    from llmecon.ledger.model import to_usd  # noqa: PLC0415
+
+    parts = [
+        f"{label} {value:,}"
+        for label, value in (("rpm", limits.requests_per_minute), ("tpm", limits.tokens_per_minute))
+        if value
+    ] + [
+        f"{label} ${to_usd(value):,.2f}"
+        for label, value in (("day", limits.budget_day_nusd), ("month", limits.budget_month_nusd))
+        if value
+    ]
+    return "limits: " + (", ".join(parts) if parts else "serve's defaults")
 
 
 @keys.command("revoke")

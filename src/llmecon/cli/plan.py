@@ -37,6 +37,12 @@ POSITIVE = click.FloatRange(min=0, min_open=True)
     help=f"Paid API to compare (repeatable; default: {', '.join(DEFAULT_APIS)}).",
 )
 @click.option(
+    "--hosted/--no-hosted",
+    default=True,
+    show_default=True,
+    help="Also compare the same open model hosted per token (every provider in the price map).",
+)
+@click.option(
     "--precision",
     "precisions",
     multiple=True,
@@ -46,6 +52,10 @@ POSITIVE = click.FloatRange(min=0, min_open=True)
 @click.option(
     "--service", type=click.Choice(["all", "sagemaker", "ec2"]), default="all", show_default=True
 )
+@click.option(
+    "--cloud", "clouds", default="aws", show_default=True, metavar="CLOUD,...",
+    help="Clouds to search, comma-separated: aws, gcp, lambda (or all).",
+)  # fmt: skip
 @click.option(
     "--pricing",
     type=click.Choice(["on_demand", "spot", "both"]),
@@ -61,7 +71,13 @@ POSITIVE = click.FloatRange(min=0, min_open=True)
     default=1.0,
     show_default=True,
 )
-@click.option("--min-replicas", type=click.IntRange(min=0), default=1, show_default=True)
+@click.option(
+    "--min-replicas", type=click.IntRange(min=0), help="Fewest replicas (default 1; 2 with --ha)."
+)
+@click.option(
+    "--ha", is_flag=True,
+    help="Production: size for one replica's loss (N+1 replicas, at least 2).",
+)  # fmt: skip
 @click.option(
     "--engine", type=click.Choice(["current", "legacy"]), default="current", show_default=True
 )
@@ -75,10 +91,11 @@ POSITIVE = click.FloatRange(min=0, min_open=True)
 @click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table")
 def plan(
     model: str, requests_per_day: float, input_tokens: int, output_tokens: int,
-    ttft_p95: float | None, tpot: float | None, apis: tuple[str, ...],
-    precisions: tuple[str, ...], service: str, pricing: str, peak_factor: float | None,
-    daily_profile: str | None, autoscale: bool, target_utilization: float, min_replicas: int,
-    engine: str, measured: tuple[str, ...], top: int, output_format: str,
+    ttft_p95: float | None, tpot: float | None, apis: tuple[str, ...], hosted: bool,
+    precisions: tuple[str, ...], service: str, clouds: str, pricing: str, peak_factor: float | None,
+    daily_profile: str | None, autoscale: bool, target_utilization: float,
+    min_replicas: int | None, ha: bool, engine: str, measured: tuple[str, ...], top: int,
+    output_format: str,
 ) -> None:  # fmt: skip
     """Search instances, GPU counts, precisions and replicas for the cheapest self-hosting.
 
@@ -108,15 +125,23 @@ def plan(
     book = load_pricebook()
     result = make_plan(
         spec,
-        machines(book, load_gpus(), service, pricing),
+        machines(book, load_gpus(), service, pricing, _clouds(book, clouds)),
         precisions or PRECISIONS,
         Tokens.of_split(input_tokens, output_tokens),
         requests_per_day,
         apis=api_options(book, apis or DEFAULT_APIS),
         targets=Targets(ttft_p95, tpot),
-        rules=FleetRules(peak_factor or 1.0, target_utilization, min_replicas, profile, autoscale),
+        rules=FleetRules(
+            peak_factor or 1.0,
+            target_utilization,
+            min_replicas if min_replicas is not None else (2 if ha else 1),
+            profile,
+            autoscale,
+            spare=1 if ha else 0,
+        ),
         efficiency=ENGINES[engine],
         measured=measured_machines(book, load_gpus(), measured),
+        hosted=hosted_options(book, spec.name) if hosted else [],
     )
     render = render_plan_json if output_format == "json" else render_plan_table
     render(result, sys.stdout, top=top, price_book=book.version)
@@ -144,8 +169,26 @@ def _profile(text: str | None) -> tuple[float, ...] | None:
     return weights
 
 
+def _clouds(book: PriceBook, text: str) -> frozenset[str]:
+    known = sorted({entry.provider for entry in book.instances.values()})
+    chosen = {part.strip().lower() for part in text.split(",") if part.strip()}
+    if chosen == {"all"}:
+        return frozenset(known)
+    unknown = sorted(chosen - set(known))
+    if unknown or not chosen:
+        raise LlmeconError(
+            f"--cloud {text!r}: unknown cloud {', '.join(unknown) or '(none)'}; "
+            f"use some of {', '.join(known)} (comma-separated) or all"
+        )
+    return frozenset(chosen)
+
+
 def machines(
-    book: PriceBook, gpus: dict[str, GpuSpec], service: str, pricing: str
+    book: PriceBook,
+    gpus: dict[str, GpuSpec],
+    service: str,
+    pricing: str,
+    clouds: frozenset[str] = frozenset({"aws"}),
 ) -> list[Machine]:
     """Catalog instances with whole GPUs the roofline model knows, priced as asked."""
     from llmecon.core.planning import Machine  # noqa: PLC0415
@@ -154,6 +197,8 @@ def machines(
     for entry in book.instances.values():
         gpu = gpus.get((entry.gpu or "").lower())
         if gpu is None or entry.gpus < 1 or service not in {"all", entry.service}:
+            continue
+        if entry.provider not in clouds:
             continue
         if pricing in {"on_demand", "both"}:
             found.append(Machine(entry.name, entry.hourly, gpu, int(entry.gpus)))
@@ -165,13 +210,20 @@ def machines(
 
 
 def api_options(book: PriceBook, names: tuple[str, ...]) -> list[ApiOption]:
-    from llmecon.core.options import ApiOption, TokenPricing  # noqa: PLC0415
+    from llmecon.core.options import ApiOption  # noqa: PLC0415
+    from llmecon.pricebook.book import api_pricing  # noqa: PLC0415
 
-    options = []
-    for name in names:
-        price = book.api_model(name)
-        options.append(ApiOption(name, TokenPricing(input=price.input, output=price.output), name))
-    return options
+    return [ApiOption(name, api_pricing(book.api_model(name)), name) for name in names]
+
+
+def hosted_options(book: PriceBook, model: str) -> list[ApiOption]:
+    """The open model hosted per token: the cheapest offer of every provider in the map."""
+    from llmecon.core.options import ApiOption  # noqa: PLC0415
+    from llmecon.pricebook.book import api_pricing  # noqa: PLC0415
+    from llmecon.pricebook.hosted import hosted_offers  # noqa: PLC0415
+
+    offers = hosted_offers(book, model).offers
+    return [ApiOption(p.model, api_pricing(p), p.model) for p in offers]
 
 
 def measured_machines(

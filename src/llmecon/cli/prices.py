@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import sys
+from datetime import date
 
 import click
 
+from llmecon.cli.options import ISO_DATE
 from llmecon.report.prices_view import (
     render_entries_json,
     render_entries_table,
     render_entry_details,
+    render_update,
 )
 
 KINDS = ("api", "instance", "serverless")
@@ -17,7 +20,7 @@ KINDS = ("api", "instance", "serverless")
 
 @click.group()
 def prices() -> None:
-    """List and show dated, sourced prices (APIs, instances, Lambda, API Gateway)."""
+    """List, show and update dated, sourced prices (APIs, instances, Lambda, API Gateway)."""
 
 
 @prices.command("list")
@@ -31,7 +34,8 @@ def list_prices(
     """List price entries.
 
     Without a filter, the curated entries are listed (instances, serverless, dated API
-    history); LiteLLM's thousands of current API prices appear when you filter.
+    history); the API snapshot's thousands of current prices appear when you filter. The
+    footer names the snapshot in use.
 
     \b
     Example:
@@ -44,17 +48,20 @@ def list_prices(
     entries = book.search(provider=provider, text=text, kind=kind)
     footer = ""
     if provider is None and text is None:
-        from_litellm = [e for e in entries if getattr(e, "origin", "") == "litellm"]
-        entries = [e for e in entries if getattr(e, "origin", "") != "litellm"]
-        if from_litellm:
-            footer = (
-                f"+ {len(from_litellm):,} current API prices from LiteLLM's cost map; "
-                "filter with --provider or --search to list them"
-            )
+        current = len(book.api_current)
+        entries = [e for e in entries if getattr(e, "origin", "") != "snapshot"]
+        footer = (
+            f"+ {current:,} current API prices from the snapshot; "
+            "filter with --provider or --search to list them\n"
+        )
     if output_format == "json":
         render_entries_json(entries, sys.stdout)
     else:
-        render_entries_table(entries, sys.stdout, footer=f"{footer}\nprice book: {book.version}")
+        render_entries_table(
+            entries,
+            sys.stdout,
+            footer=f"{footer}{book.snapshot.describe()}\nprice book: {book.version}",
+        )
 
 
 @prices.command("show")
@@ -70,8 +77,38 @@ def show_price(name: str, output_format: str) -> None:
     """
     from llmecon.pricebook.loader import load_pricebook  # noqa: PLC0415 - keeps --help fast
 
-    entries = load_pricebook().find(name)
+    book = load_pricebook()
+    entries = book.find(name)
     if output_format == "json":
         render_entries_json(entries, sys.stdout)
     else:
         render_entry_details(entries, sys.stdout)
+        click.echo(book.snapshot.describe())
+
+
+@prices.command("update")
+@click.option(
+    "--from", "where", required=True, metavar="FILE|URL",
+    help="LiteLLM's model_prices_and_context_window.json (or an llmecon snapshot).",
+)  # fmt: skip
+@click.option("--as-of", type=ISO_DATE, help="The map's date (default: today).")
+@click.option("--dry-run", is_flag=True, help="Show the diff; install nothing.")
+@click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table")
+def update_prices(where: str, as_of: date | None, dry_run: bool, output_format: str) -> None:
+    """Load a newer API price map, show what changes, and use it from now on.
+
+    The map is written to $LLMECON_HOME/prices/api_prices.json (default
+    ~/.local/share/llmecon); delete that file to go back to the shipped snapshot. Nothing is
+    fetched unless you give a URL.
+
+    \b
+    Example:
+      llmecon prices update --from model_prices_and_context_window.json --dry-run
+      llmecon prices update --from https://raw.githubusercontent.com/BerriAI/litellm/main/model_prices_and_context_window.json
+    """
+    from llmecon.pricebook.update import install, prepare  # noqa: PLC0415
+
+    update = prepare(where, as_of or date.today())
+    if not dry_run:
+        install(update)
+    render_update(update, sys.stdout, output_format=output_format, installed=not dry_run)

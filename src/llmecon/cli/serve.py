@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import urllib.request
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
@@ -14,9 +14,12 @@ from llmecon.cli.options import BUDGET
 from llmecon.errors import LlmeconError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from llmecon.core.options import ApiOption
     from llmecon.core.prices import Price
     from llmecon.gateway.admission import Door
-    from llmecon.gateway.upstreams import Fallback, Upstream
+    from llmecon.gateway.upstreams import Upstream
     from llmecon.pricebook.book import PriceBook
 
 LOOPBACK = {"127.0.0.1", "::1", "localhost"}
@@ -80,8 +83,69 @@ EMBEDDED_PRICE = "ml.c5.xlarge"  # a 4-vCPU CPU instance: what the embedded mode
 @click.option("--budget-month", type=BUDGET, help="USD per key per UTC month.")
 @click.option(
     "--budget-price",
-    metavar="MODEL",
-    help="API whose prices turn tokens into budget spend (default: first --compare-with).",
+    "budget_prices",
+    multiple=True,
+    metavar="API|MODEL=API",
+    help="Prices that turn tokens into budget spend: a served MODEL priced as a catalog API "
+    "(repeatable), or one API for every self-hosted model (default: the first --compare-with). "
+    "Paid upstreams are priced at their own catalog price.",
+)
+@click.option(
+    "--default-max-tokens",
+    type=click.IntRange(min=1),
+    default=1024,
+    show_default=True,
+    help="With limits or budgets on: the completion limit written into requests that give "
+    "none, so the upstream cannot produce more than was reserved.",
+)
+@click.option(
+    "--drain",
+    type=click.FloatRange(min=0),
+    default=10.0,
+    show_default=True,
+    help="At shutdown, seconds that requests in flight may still finish; then streams get an "
+    "error event, other requests a 503, and their rows say outcome `shutdown`.",
+)
+@click.option(
+    "--max-connections",
+    type=click.IntRange(min=1),
+    help="Open connections at most; beyond, 503 and close (default: what `ulimit -n` allows, "
+    "at most 10,000).",
+)
+@click.option(
+    "--header-timeout",
+    type=click.FloatRange(min=0.1),
+    default=10.0,
+    show_default=True,
+    help="Seconds a client has to send a request's line and headers (idle connections too).",
+)
+@click.option(
+    "--body-timeout",
+    type=click.FloatRange(min=0.1),
+    default=30.0,
+    show_default=True,
+    help="Seconds a client has to send a whole request body (408 after).",
+)
+@click.option(
+    "--upstream-timeout",
+    type=click.FloatRange(min=1),
+    default=600.0,
+    show_default=True,
+    help="Seconds an upstream has for a whole answer.",
+)
+@click.option(
+    "--first-byte-timeout",
+    type=click.FloatRange(min=0.1),
+    default=120.0,
+    show_default=True,
+    help="Seconds an upstream has to start answering (response headers).",
+)
+@click.option(
+    "--idle-timeout",
+    type=click.FloatRange(min=0.1),
+    default=60.0,
+    show_default=True,
+    help="Seconds an upstream may stay silent in the middle of an answer.",
 )
 @click.option(
     "--redis",
@@ -107,7 +171,15 @@ def serve(
     tpm: int | None,
     budget_day: float | None,
     budget_month: float | None,
-    budget_price: str | None,
+    budget_prices: tuple[str, ...],
+    default_max_tokens: int,
+    drain: float,
+    max_connections: int | None,
+    header_timeout: float,
+    body_timeout: float,
+    upstream_timeout: float,
+    first_byte_timeout: float,
+    idle_timeout: float,
     redis_url: str | None,
 ) -> None:
     """Serve models behind an OpenAI-compatible gateway that records what each request cost.
@@ -122,8 +194,10 @@ def serve(
       llmecon serve --no-embedded --upstream vllm=http://127.0.0.1:8000/v1 \\
           --upstream-price vllm=g5.xlarge --ledger postgresql://postgres@127.0.0.1/test
     """
+    from llmecon.cli import serve_setup  # noqa: PLC0415
     from llmecon.engine.embedded import EmbeddedModel  # noqa: PLC0415
     from llmecon.engine.supervisor import Supervisor  # noqa: PLC0415
+    from llmecon.gateway.upstream_client import UpstreamTimeouts  # noqa: PLC0415
     from llmecon.ledger import default_ledger_url, open_ledger  # noqa: PLC0415
     from llmecon.pricebook.loader import load_pricebook  # noqa: PLC0415
     from llmecon.processes import free_port  # noqa: PLC0415
@@ -139,7 +213,16 @@ def serve(
         _remote(name, url, price_of, key_of, book)
         for name, url in _pairs(upstreams, "--upstream").items()
     ]
-    ledger = open_ledger(ledger_url or default_ledger_url())
+    url = ledger_url or default_ledger_url()
+    hardening = serve_setup.Hardening(
+        serve_setup.max_connections(max_connections),
+        header_timeout,
+        body_timeout,
+        UpstreamTimeouts(10.0, first_byte_timeout, idle_timeout, upstream_timeout),
+    )
+    name = serve_setup.ledger_name(url)
+    ledger = open_ledger(url)
+    key_store = open_ledger(url)  # its own connection: key checks never wait behind writes
     supervisor = None
     try:
         if not no_embedded:
@@ -152,7 +235,7 @@ def serve(
                     model.base_url, model.alias, price_of.get("embedded", EMBEDDED_PRICE), book
                 ),
             )
-        _run_gateway(
+        serve_setup.run_gateway(
             host,
             port,
             no_auth,
@@ -163,18 +246,23 @@ def serve(
             interval,
             body_limit,
             fallbacks,
-            journal or _default_journal(port),
+            journal or serve_setup.default_journal(name),
             _door(
                 book,
                 (rpm, tpm, budget_day, budget_month),
-                budget_price or (compare or DEFAULT_COMPARE)[0],
+                _budget_prices(budget_prices, compare or DEFAULT_COMPARE),
                 redis_url,
+                default_max_tokens,
             ),
+            drain,
+            hardening,
+            (name, key_store),
         )
     finally:
         if supervisor is not None:
             supervisor.stop()
         ledger.close()
+        key_store.close()
 
 
 def _pairs(items: tuple[str, ...], flag: str) -> dict[str, str]:
@@ -235,90 +323,17 @@ def _discover(name: str, url: str, key: str | None) -> tuple[str, ...]:
         ) from None
 
 
-def _run_gateway(
-    host: str,
-    port: int,
-    no_auth: bool,
-    routes: list[Upstream],
-    compare: tuple[str, ...],
-    ledger: Any,
-    book: PriceBook,
-    interval: float,
-    body_limit: int,
-    fallbacks: tuple[str, ...],
-    journal: Path | None,
-    door: Door | None,
-) -> None:
-    import uvicorn  # noqa: PLC0415
-
-    from llmecon import __version__  # noqa: PLC0415
-    from llmecon.bench.prompts import bundled_tiktoken  # noqa: PLC0415
-    from llmecon.cli.plan import api_options  # noqa: PLC0415
-    from llmecon.gateway.app import GatewayConfig, create_app  # noqa: PLC0415
-    from llmecon.gateway.upstreams import Router  # noqa: PLC0415
-
-    tokenizer = bundled_tiktoken()
-    config = GatewayConfig(
-        router=Router(tuple(routes), _fallbacks(fallbacks, routes)),
-        journal_path=journal,
-        door=door,
-        compare_with=tuple(api_options(book, compare)),
-        price_book=book.version,
-        no_auth=no_auth,
-        body_limit=body_limit,
-        interval_s=interval,
-        version=__version__,
-    )
-    app = create_app(config, ledger, lambda text: len(tokenizer.encode(text)))
-    for upstream in routes:
-        price = f"${upstream.hourly.amount:g}/h" if upstream.hourly else "paid API"
-        click.echo(
-            f"upstream {upstream.name}: {upstream.base_url} "
-            f"({', '.join(upstream.models)}; {price})",
-            err=True,
-        )
-    click.echo(f"gateway: http://{host}:{port}/v1  (auth {'off' if no_auth else 'on'})", err=True)
-    uvicorn.run(
-        app,
-        host=host,
-        port=port,
-        loop="uvloop",
-        http="httptools",
-        lifespan="on",
-        log_level="warning",
-        access_log=False,
-        timeout_graceful_shutdown=10,
-    )
-
-
-def _fallbacks(items: tuple[str, ...], routes: list[Upstream]) -> tuple[Fallback, ...]:
-    from llmecon.gateway.upstreams import Fallback  # noqa: PLC0415
-
-    names = {u.name for u in routes}
-    found = []
-    for item in items:
-        model, _, target = item.partition("=")
-        upstream, _, target_model = target.partition(":")
-        if not model or not upstream or not target_model:
-            raise LlmeconError(f"--fallback {item!r}: write MODEL=UPSTREAM:TARGET_MODEL")
-        if upstream not in names:
-            raise LlmeconError(f"--fallback {item!r}: no upstream named {upstream!r}")
-        found.append(Fallback(model, upstream, target_model))
-    return tuple(found)
-
-
-def _default_journal(port: int) -> Path:
-    import os  # noqa: PLC0415
-
-    home = os.environ.get("LLMECON_HOME") or str(Path.home() / ".local" / "share" / "llmecon")
-    return Path(home) / f"journal-{port}.jsonl"
+def _budget_prices(items: tuple[str, ...], compare: tuple[str, ...]) -> tuple[str, ...]:
+    """The --budget-price items, with the first compared API as default when none is given."""
+    return items if any("=" not in item for item in items) else (*items, compare[0])
 
 
 def _door(
     book: PriceBook,
     limits: tuple[int | None, int | None, float | None, float | None],
-    price_model: str,
+    prices: tuple[str, ...],
     redis_url: str | None,
+    default_max_tokens: int = 1024,
 ) -> Door | None:
     """Rate limits and budgets: these defaults, or a key's own (`llmecon keys create --rpm`);
     in-process, or shared through Redis by every replica."""
@@ -334,5 +349,34 @@ def _door(
         budget_per_day_nusd=to_nano(day) if day is not None else None,
         budget_per_month_nusd=to_nano(month) if month is not None else None,
     )
-    (price,) = api_options(book, (price_model,))
-    return Door(open_limiter(redis_url or "memory://"), policy, price)
+    default = [item for item in prices if "=" not in item]
+    if len(default) > 1:
+        raise LlmeconError(f"--budget-price: one default API, not {', '.join(default)}")
+    (price,) = api_options(book, tuple(default[:1]))
+    mapped = _pairs(tuple(item for item in prices if "=" in item), "--budget-price")
+    model_prices = dict(zip(mapped, api_options(book, tuple(mapped.values())), strict=True))
+    return Door(
+        open_limiter(redis_url or "memory://"),
+        policy,
+        price,
+        default_max_tokens,
+        model_prices,
+        _catalog(book),
+    )
+
+
+def _catalog(book: PriceBook) -> Callable[[str], ApiOption | None]:
+    """A paid upstream's own price for a model name (None when the catalog has none)."""
+    from llmecon.cli.plan import api_options  # noqa: PLC0415
+
+    found: dict[str, ApiOption | None] = {}
+
+    def price_of(model: str) -> ApiOption | None:
+        if model not in found:
+            try:
+                (found[model],) = api_options(book, (model,))
+            except LlmeconError:
+                found[model] = None
+        return found[model]
+
+    return price_of

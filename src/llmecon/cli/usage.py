@@ -34,12 +34,12 @@ def usage(
       llmecon usage --by key --since 2026-11-01 --format json
     """
     from llmecon.ledger import default_ledger_url, open_ledger  # noqa: PLC0415
+    from llmecon.ledger.usage_report import usage_report  # noqa: PLC0415
     from llmecon.report.usage_view import RENDERERS  # noqa: PLC0415
-    from llmecon.usage_report import usage_report  # noqa: PLC0415
 
     start = datetime.combine(since, time(), UTC) if since else None
     end = datetime.combine(until + timedelta(days=1), time(), UTC) if until else None
-    ledger = open_ledger(ledger_url or default_ledger_url())
+    ledger = open_ledger(ledger_url or default_ledger_url(), create=False)
     try:
         report = usage_report(ledger, by, start, end)
     finally:

@@ -47,11 +47,47 @@ def _option_notes(option: Option, workload: Workload) -> Iterator[str]:
 
 
 def _api_notes(option: ApiOption, workload: Workload) -> Iterator[str]:
-    if not workload.tokens.is_split:
+    tokens, pricing = workload.tokens, option.pricing
+    if not tokens.is_split:
         yield (
-            f"{option.name}: all {workload.tokens.total:,.0f} tokens per request are priced at one "
+            f"{option.name}: all {tokens.total:,.0f} tokens per request are priced at one "
             "rate (prompt + completion together, as the article did); give input_tokens and "
             "output_tokens to price them separately."
+        )
+    rates = [p for p in (pricing.total, pricing.input, pricing.output) if p is not None]
+    if any(price.amount == 0 for price in rates):
+        yield (
+            f"{option.name}: a $0 token price (free tier or missing data; check with "
+            f"`llmecon prices show {option.model or option.name}`)."
+        )
+    if tokens.input is not None and pricing.is_split:
+        yield from _tier_notes(option, tokens.input)
+    if option.cached_fraction > 0 and pricing.cached_input is None:
+        yield (
+            f"{option.name}: no cached-input price is known; the cached "
+            f"{option.cached_fraction:.0%} of each prompt is billed at the full input price."
+        )
+    if option.batch:
+        yield (
+            f"{option.name}: batch prices: requests are answered asynchronously (within 24 hours),"
+            " so this option suits offline work, not interactive traffic."
+        )
+    responses = pricing.output_requests(tokens)
+    if responses > 1:
+        yield (
+            f"{option.name}: {tokens.output:,.0f} output tokens exceed the model's "
+            f"{pricing.max_output_tokens:,}-token output limit: each request implies "
+            f"{responses} responses (the prompt is re-sent each time; not billed here)."
+        )
+
+
+def _tier_notes(option: ApiOption, prompt: float) -> Iterator[str]:
+    tier = option.pricing.rates(prompt).tier
+    if tier is not None:
+        yield (
+            f"{option.name}: prompts of {prompt:,.0f} tokens exceed {tier.above:,}, so the "
+            f"long-context rates apply to the whole request (${tier.input.amount:g} in / "
+            f"${tier.output.amount:g} out per 1M)."
         )
 
 

@@ -22,6 +22,7 @@ class LineItem:
     unit_price: float
     source: str
     as_of: date | None
+    category: str = "compute"  # "fixed": a cost of ownership beyond compute (labour, storage...)
 
     @classmethod
     def priced(cls, name: str, quantity: float, price: Price) -> LineItem:
@@ -58,6 +59,16 @@ class Bill:
     @property
     def daily_cost(self) -> float:
         return sum(item.daily_cost for item in self.line_items)
+
+    @property
+    def fixed_daily_cost(self) -> float:
+        """Costs of ownership beyond compute (the `fixed_costs:` of a scenario)."""
+        return sum(item.daily_cost for item in self.line_items if item.category == "fixed")
+
+    @property
+    def compute_daily_cost(self) -> float:
+        """The bill without the fixed costs of ownership."""
+        return self.daily_cost - self.fixed_daily_cost
 
     @property
     def yearly_cost(self) -> float:

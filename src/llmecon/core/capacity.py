@@ -80,6 +80,7 @@ class CapacityFleet:
     min_replicas: int = 1
     daily_profile: tuple[float, ...] | None = None
     autoscale: bool = False
+    spare: int = 0  # replicas beyond need, so the fleet survives losing that many (1: N+1)
 
     def hourly_rates(self, requests_per_day: float) -> tuple[float, ...]:
         """Requests/s in each hour of the day (flat unless a profile is given)."""
@@ -97,7 +98,7 @@ class CapacityFleet:
     def needed(self, rate: float, tokens: Tokens) -> int:
         """Replicas that serve `rate` requests/s within the target utilization."""
         usable = self.throughput.per_replica_rps(tokens) * self.target_utilization
-        return max(self.min_replicas, whole_replicas(rate / usable))
+        return max(self.min_replicas, whole_replicas(rate / usable) + self.spare)
 
     def plan(self, requests_per_day: float, tokens: Tokens) -> FleetPlan:
         if self.autoscale:
@@ -115,7 +116,7 @@ class CapacityFleet:
         """The same fleet sized for the peak all day (to compare with autoscaling)."""
         return CapacityFleet(
             self.throughput, self.peak_factor, self.target_utilization, self.min_replicas,
-            self.daily_profile, autoscale=False,
+            self.daily_profile, autoscale=False, spare=self.spare,
         )  # fmt: skip
 
 

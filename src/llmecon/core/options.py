@@ -8,7 +8,9 @@ from typing import ClassVar, Protocol
 
 from llmecon.core.bill import Bill, LineItem
 from llmecon.core.capacity import CapacityFleet, FixedFleet, FleetPlan
+from llmecon.core.fixed_costs import Overhead
 from llmecon.core.prices import Price
+from llmecon.core.token_pricing import TokenPricing
 from llmecon.core.workload import Tokens
 
 SECONDS_PER_DAY = 86_400
@@ -32,38 +34,19 @@ class Option(Protocol):
 
 
 @dataclass(frozen=True)
-class TokenPricing:
-    """A paid API's token prices: one rate for all tokens, or separate input/output rates."""
-
-    total: Price | None = None
-    input: Price | None = None
-    output: Price | None = None
-
-    def __post_init__(self) -> None:
-        split = self.input is not None and self.output is not None
-        if (self.total is None) == (not split):
-            raise ValueError("TokenPricing needs either `total` or both `input` and `output`")
-
-    @property
-    def is_split(self) -> bool:
-        return self.total is None
-
-    @property
-    def is_flat(self) -> bool:
-        """True when every token costs the same, so a token total alone can be priced."""
-        if self.total is not None:
-            return True
-        assert self.input is not None and self.output is not None
-        return self.input.cost_of(1e6) == self.output.cost_of(1e6)
-
-
-@dataclass(frozen=True)
 class ApiOption:
-    """A paid LLM API billed per token."""
+    """A paid LLM API billed per token.
+
+    `cached_fraction` of each prompt is billed at the cached-input rate (when the model has one);
+    `batch` marks prices that are the provider's batch rates (results within hours, not seconds).
+    """
 
     name: str
     pricing: TokenPricing
     model: str | None = None
+    cached_fraction: float = 0.0
+    batch: bool = False
+    overheads: tuple[Overhead, ...] = ()
     kind: ClassVar[str] = "api"
 
     def bill(self, requests_per_day: float, tokens: Tokens) -> Bill:
@@ -72,7 +55,8 @@ class ApiOption:
             kind=self.kind,
             requests_per_day=requests_per_day,
             tokens_per_request=tokens.total,
-            line_items=self._items(requests_per_day, tokens),
+            line_items=self._items(requests_per_day, tokens)
+            + tuple(o.item(requests_per_day, tokens) for o in self.overheads),
         )
 
     def _items(self, volume: float, tokens: Tokens) -> tuple[LineItem, ...]:
@@ -84,12 +68,21 @@ class ApiOption:
             flat = pricing.total or pricing.input
             assert flat is not None
             return (LineItem.priced(f"{label} tokens", volume * tokens.total, flat),)
-        assert pricing.input and pricing.output and tokens.input is not None
-        assert tokens.output is not None
-        return (
-            LineItem.priced(f"{label} input tokens", volume * tokens.input, pricing.input),
-            LineItem.priced(f"{label} output tokens", volume * tokens.output, pricing.output),
+        assert tokens.input is not None and tokens.output is not None
+        rates = pricing.rates(tokens.input)
+        if rates.tier is not None:
+            label = f"{label} (prompt > {rates.tier.above:,} tokens)"
+        cached = tokens.input * self.cached_fraction if rates.cached_input is not None else 0.0
+        uncached = volume * (tokens.input - cached)
+        items = [LineItem.priced(f"{label} input tokens", uncached, rates.input)]
+        if cached > 0 and rates.cached_input is not None:
+            items.append(
+                LineItem.priced(f"{label} cached input tokens", volume * cached, rates.cached_input)
+            )
+        items.append(
+            LineItem.priced(f"{label} output tokens", volume * tokens.output, rates.output)
         )
+        return tuple(items)
 
 
 @dataclass(frozen=True)
@@ -135,11 +128,13 @@ class SelfHostedOption:
     instance: str | None = None
     lambda_front: LambdaFront | None = None
     api_gateway: ApiGatewayFront | None = None
+    overheads: tuple[Overhead, ...] = ()
     kind: ClassVar[str] = "self_hosted"
 
     def bill(self, requests_per_day: float, tokens: Tokens) -> Bill:
         fleet = self.fleet.plan(requests_per_day, tokens)
         front = self._front_items(requests_per_day)
+        front += [o.item(requests_per_day, tokens) for o in self.overheads]
         alternative = None
         if isinstance(self.fleet, CapacityFleet) and self.fleet.autoscale:
             fixed = self.fleet.fixed().plan(requests_per_day, tokens)

@@ -88,6 +88,7 @@ class FleetRules:
     min_replicas: int = 1
     daily_profile: tuple[float, ...] | None = None
     autoscale: bool = False
+    spare: int = 0  # replicas beyond need (1 with --ha: survives losing one)
 
 
 @dataclass(frozen=True)
@@ -214,6 +215,7 @@ def _priced(
         min_replicas=rules.min_replicas,
         daily_profile=rules.daily_profile,
         autoscale=rules.autoscale,
+        spare=rules.spare,
     )
     option = SelfHostedOption(
         name=f"{machine.name} {precision} tp{tp}" + (" spot" if machine.pricing == "spot" else ""),
@@ -258,6 +260,7 @@ class ApiAlternative:
     option: ApiOption
     bill: Bill
     breakeven: Breakeven | None
+    hosted: bool = False  # the same open model, hosted per token by a provider
 
 
 @dataclass(frozen=True)
@@ -270,6 +273,16 @@ class Plan:
     candidates: tuple[Candidate, ...]
     rejected: tuple[Rejected, ...]
     alternatives: tuple[ApiAlternative, ...]
+
+    @property
+    def recommendation(self) -> Candidate | ApiAlternative | None:
+        """The cheapest way at this volume: the best self-hosted plan or a per-token offer."""
+        choices: list[tuple[float, Candidate | ApiAlternative]] = [
+            (alt.bill.daily_cost, alt) for alt in self.alternatives
+        ]
+        if self.candidates:
+            choices.append((self.candidates[0].daily_cost, self.candidates[0]))
+        return min(choices, key=lambda pair: pair[0])[1] if choices else None
 
 
 def make_plan(
@@ -284,6 +297,7 @@ def make_plan(
     rules: FleetRules = FleetRules(),
     efficiency: Efficiency = DEFAULT_EFFICIENCY,
     measured: Iterable[tuple[Machine, Throughput]] = (),
+    hosted: Iterable[ApiOption] = (),
 ) -> Plan:
     """Candidates sorted by daily cost, next to paid APIs and their break-evens."""
     candidates, rejected = plan_deployments(
@@ -291,6 +305,7 @@ def make_plan(
         targets=targets, rules=rules, efficiency=efficiency, measured=measured,
     )  # fmt: skip
     cheapest = candidates[0].option if candidates else None
+    offers = [(api, False) for api in apis] + [(api, True) for api in hosted]
     alternatives = tuple(
         ApiAlternative(
             api,
@@ -298,8 +313,13 @@ def make_plan(
             solve_breakeven(partial(bill_at, api, tokens), partial(bill_at, cheapest, tokens))
             if cheapest is not None
             else None,
+            is_hosted,
         )
-        for api in apis
+        for api, is_hosted in offers
+    )
+    # closed APIs in the order given; hosted offers cheapest first at this volume
+    alternatives = tuple(a for a in alternatives if not a.hosted) + tuple(
+        sorted((a for a in alternatives if a.hosted), key=lambda a: a.bill.daily_cost)
     )
     return Plan(model, requests_per_day, tokens, targets, rules, tuple(candidates),
                 tuple(rejected), alternatives)  # fmt: skip

@@ -36,3 +36,16 @@ class Price:
         if self.as_of is None:
             return self.source
         return f"{self.source}, as of {self.as_of.isoformat()}"
+
+
+@dataclass(frozen=True)
+class ContextTier:
+    """Token prices for a request whose prompt is longer than `above` tokens.
+
+    Providers with long-context pricing (Gemini 2.5 Pro above 200k, GPT-5.4 above 272k) bill the
+    whole request, prompt and completion, at the tier's rates.
+    """
+
+    above: int
+    input: Price
+    output: Price

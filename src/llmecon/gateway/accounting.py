@@ -1,9 +1,10 @@
-"""Busy time per upstream, and the background writer that keeps the ledger.
+"""The background writer that keeps the ledger, and reports what the meters saw.
 
 Rows are written from one background thread, in order, so the event loop never waits on a
-database. At the end of every interval (and on shutdown) each priced upstream's cost for the
-interval is split over the requests it finished by tokens, with the idle share as its own row
-(core.allocation). `close()` drains the queue: no row is lost on a clean shutdown.
+database. At every slot boundary each priced upstream's meter reports the slot (metered time,
+busy spans, each request's time in flight; gateway.metering) and the writer closes the slots
+that every replica has had time to report (ledger.close_slots, core.allocation). `close()`
+drains the queue and reports the last partial slot: no row is lost on a clean shutdown.
 """
 
 from __future__ import annotations
@@ -12,55 +13,16 @@ import logging
 import queue
 import threading
 import time
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from llmecon.core.allocation import allocate, interval_cost
-from llmecon.gateway.journal import Journal
-from llmecon.ledger.model import IdleRow, UsageRow
-from llmecon.ledger.protocol import AllocationConflictError, Ledger
+from llmecon.gateway.journal import Journal, row_to_json
+from llmecon.gateway.metering import Meter, now_us
+from llmecon.ledger.model import MeterReport, UsageRow
+from llmecon.ledger.protocol import Ledger, LedgerUnavailableError
 
 log = logging.getLogger("llmecon.gateway")
-
-
-@dataclass
-class BusyClock:
-    """How long an upstream had at least one request in flight (monotonic seconds)."""
-
-    in_flight: int = 0
-    busy: float = 0.0
-    since: float = 0.0
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def begin(self) -> None:
-        with self.lock:
-            if self.in_flight == 0:
-                self.since = time.monotonic()
-            self.in_flight += 1
-
-    def end(self) -> None:
-        with self.lock:
-            self.in_flight -= 1
-            if self.in_flight == 0:
-                self.busy += time.monotonic() - self.since
-
-    def take(self) -> float:
-        """Busy seconds since the last take (counting an ongoing busy stretch up to now)."""
-        with self.lock:
-            now = time.monotonic()
-            busy = self.busy + (now - self.since if self.in_flight else 0.0)
-            self.busy, self.since = 0.0, now
-            return busy
-
-
-@dataclass
-class Meter:
-    """One priced upstream's clock and interval start."""
-
-    upstream: str
-    hourly_usd: float
-    clock: BusyClock = field(default_factory=BusyClock)
-    started: datetime = field(default_factory=lambda: datetime.now(UTC))
+GRACE_S = 5.0  # how long after a slot ends the other replicas have to report it
+FAR = datetime(9999, 1, 1, tzinfo=UTC)
 
 
 class LedgerWriter:
@@ -72,9 +34,17 @@ class LedgerWriter:
         meters: dict[str, Meter],
         interval_s: float = 60.0,
         journal: Journal | None = None,
+        replica: str = "",
     ):
         self.ledger, self.meters, self.interval_s = ledger, meters, interval_s
-        self.journal = journal
+        self.journal, self.replica = journal, replica
+        self.dead_letters = journal.path.with_suffix(".dead.jsonl") if journal else None
+        self.dead = 0
+        self.busy_since: float | None = None
+        self.last_ok = time.monotonic()
+        self.retrying = False
+        self.grace = timedelta(seconds=min(interval_s, GRACE_S))
+        self.unreported: list[MeterReport] = []
         self.jobs: queue.Queue[UsageRow | None] = queue.Queue()
         self.thread = threading.Thread(target=self._run, name="llmecon-ledger", daemon=True)
         self.failures = 0
@@ -108,10 +78,10 @@ class LedgerWriter:
         self.thread.join(timeout)
 
     def _run(self) -> None:
-        next_close = time.monotonic() + self.interval_s
+        next_tick = self._next_tick()
         while True:
             try:
-                job = self.jobs.get(timeout=max(0.0, next_close - time.monotonic()))
+                job = self.jobs.get(timeout=max(0.0, next_tick - time.time()))
             except queue.Empty:
                 job = "tick"  # type: ignore[assignment]
             if job is None:
@@ -120,9 +90,14 @@ class LedgerWriter:
             if isinstance(job, UsageRow):
                 self._write([job, *self._batch()])
                 self._trim_journal()
-            if time.monotonic() >= next_close:
-                self._allocate_all()
-                next_close = time.monotonic() + self.interval_s
+            if time.time() >= next_tick:
+                self._meter(final=False)
+                next_tick = self._next_tick()
+
+    def _next_tick(self) -> float:
+        """Just after the next slot boundary (slots are aligned to the epoch)."""
+        now = time.time()
+        return now - now % self.interval_s + self.interval_s + 0.01
 
     def _batch(self) -> list[UsageRow]:
         rows: list[UsageRow] = []
@@ -138,21 +113,62 @@ class LedgerWriter:
         return rows
 
     def _write(self, rows: list[UsageRow]) -> None:
-        """Record rows, retrying with backoff while the store is down; they are journaled."""
+        """Record rows, retrying with backoff while the store is unavailable (they are
+        journaled); rows the store refuses are set aside (`_split`), never retried forever."""
         attempt = 0
         while True:
+            self.busy_since = time.monotonic()
             try:
                 self.ledger.record(rows)
+                self.last_ok, self.retrying = time.monotonic(), False
                 return
-            except Exception:  # an outage must not kill the writer thread
+            except LedgerUnavailableError as error:
                 self.failures += 1
                 attempt += 1
-                log.warning("ledger write failed (attempt %d); retrying", attempt)
+                self.retrying = True
+                log.warning("ledger write failed (attempt %d): %s; retrying", attempt, error)
+            except Exception as error:  # the store refused something in the batch
+                self.failures += 1
+                self._split(rows, error)
+                return
+            finally:
+                self.busy_since = None
             if self.closing.is_set() and attempt >= 3:
                 self._unwritten = True
                 log.error("ledger unavailable at shutdown: %d rows stay in the journal", len(rows))
                 return
             time.sleep(min(5.0, 0.1 * 2**attempt))
+
+    def _split(self, rows: list[UsageRow], error: Exception) -> None:
+        """Find the rows the store refuses by halving the batch; dead-letter them, write the
+        rest."""
+        if len(rows) == 1:
+            self.dead_letter(rows[0], error)
+            return
+        half = len(rows) // 2
+        for part in (rows[:half], rows[half:]):
+            self._write(part)
+
+    def dead_letter(self, row: UsageRow, error: Exception) -> None:
+        """Set a row the ledger refuses aside (logged with the reason), so the rest flows."""
+        self.dead += 1
+        log.error(
+            "ledger refused row %s (%s: %s); set aside in %s",
+            row.request_id,
+            type(error).__name__,
+            str(error).splitlines()[0][:300] if str(error) else "",
+            self.dead_letters or "(no dead-letter file)",
+        )
+        if self.dead_letters is not None:
+            with self.dead_letters.open("a", encoding="utf-8") as out:
+                out.write(row_to_json(row) + "\n")
+
+    def stuck(self, after_s: float = 10.0) -> bool:
+        """A write has hung for `after_s`, or the store has been failing for that long."""
+        now = time.monotonic()
+        hung = self.busy_since is not None and now - self.busy_since > after_s
+        failing = self.retrying and now - self.last_ok > after_s
+        return hung or failing
 
     def _trim_journal(self) -> None:
         """Empty the journal once every journaled row is in the ledger."""
@@ -168,32 +184,28 @@ class LedgerWriter:
             self._write(rows)
             rows = self._batch()
         self._trim_journal()
-        self._allocate_all()
+        self._meter(final=True)
 
-    def _allocate_all(self) -> None:
+    def _meter(self, *, final: bool) -> None:
+        """Report what the meters saw, then close the slots every replica had time to report
+        (at shutdown, alone: every slot, the partial one included)."""
+        at = now_us()
         for meter in self.meters.values():
-            try:
-                self._allocate(meter)
-            except Exception:
-                self.failures += 1
-                log.exception(
-                    "cost allocation for %s failed; retried next interval", meter.upstream
-                )
-
-    def _allocate(self, meter: Meter) -> None:
-        end = datetime.now(UTC)
-        seconds = (end - meter.started).total_seconds()
-        if seconds <= 0:
+            self.unreported += meter.final(at) if final else meter.due(at)
+        if not self.meters:
             return
-        busy = min(meter.clock.take(), seconds)
-        total = interval_cost(meter.hourly_usd, seconds)
-        work = self.ledger.unallocated(meter.upstream, end + timedelta(microseconds=1))
-        split = allocate(total, busy / seconds if seconds else 0.0, work)
-        idle = IdleRow(meter.upstream, meter.started, end, split.idle, busy, total - split.idle)
         try:
-            self.ledger.allocate(meter.upstream, meter.started, end, split.shares, idle)
-        except AllocationConflictError:
-            log.warning(
-                "interval from %s for %s was already allocated", meter.started, meter.upstream
-            )
-        meter.started = end
+            self.ledger.report_meters(self.unreported)
+            self.unreported = []
+            ended_by = datetime.now(UTC) - self.grace
+            if final and self._alone():
+                ended_by = FAR
+            self.ledger.close_slots(ended_by)
+        except Exception:
+            self.failures += 1
+            log.exception("cost allocation failed; retried at the next slot")
+
+    def _alone(self) -> bool:
+        """No other replica reported a recent slot (so none will close the current one)."""
+        since = datetime.now(UTC) - timedelta(seconds=2 * self.interval_s) - self.grace
+        return not (self.ledger.active_replicas(since) - {self.replica})

@@ -1,15 +1,23 @@
 """Rate limits and budgets at the gateway's door: reserve before forwarding, settle after.
 
-A request reserves its most tokens (prompt + max_tokens) and its most cost (priced with the
-budget price: the key's compared API) atomically before it is forwarded; its true usage is
-settled afterwards, and the reservation is released on any other ending. Over a rate limit:
-429 with Retry-After; over a budget: 402 saying which budget and when it resets.
+A request reserves its most tokens (prompt + every answer at its completion limit: the larger
+of max_tokens and max_completion_tokens, times n or best_of, times the prompts) and its most
+cost atomically before it is forwarded; its true usage is settled afterwards, and the
+reservation is released on any other ending. A client that gives no limit gets one written into
+the forwarded body (`default_max_tokens`), so the upstream cannot exceed the reservation.
+
+Spend is priced at the model actually served: a paid upstream at its catalog price, a
+self-hosted model at the API the operator maps it to (`--budget-price MODEL=API`), else at the
+default budget price (the first `--compare-with`). Over a rate limit: 429 with Retry-After;
+over a budget: 402 saying which budget and when it resets; a request that alone could pass a
+limit: 400.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from llmecon.core.allocation import NANO
@@ -28,13 +36,22 @@ class Door:
 
     limiter: Limiter
     policy: KeyPolicy
-    price: ApiOption | None = None
+    price: ApiOption | None = None  # the default budget price
     default_max_tokens: int = 1024
+    model_prices: Mapping[str, ApiOption] = field(default_factory=dict)  # MODEL=API
+    catalog: Callable[[str], ApiOption | None] = lambda model: None  # paid APIs' own prices
 
-    def cost_nusd(self, prompt: int, completion: int) -> int:
-        if self.price is None:
-            return 0
-        return round(self.price.bill(1, Tokens.of_split(prompt, completion)).daily_cost * NANO)
+    def price_for(self, model: str, *, paid: bool) -> ApiOption | None:
+        """The price `model`'s spend is counted at (paid: served by a paid API upstream)."""
+        if model in self.model_prices:
+            return self.model_prices[model]
+        own = self.catalog(model) if paid else None
+        return own or self.price
+
+    def dearest(self, candidates: Sequence[tuple[str, bool]], prompt: int, most: int) -> Pricing:
+        """Of the routes a call may take ((model, paid) each), the price that reserves most."""
+        prices = [self.price_for(model, paid=paid) for model, paid in candidates] or [self.price]
+        return max((Pricing(price) for price in prices), key=lambda p: p.cost_nusd(prompt, most))
 
     def policy_for(self, key: KeyInfo | None) -> KeyPolicy:
         """The key's own limits, each falling back to the gateway's default."""
@@ -49,12 +66,14 @@ class Door:
             budget_per_month_nusd=own.budget_month_nusd or defaults.budget_per_month_nusd,
         )
 
-    async def admit(self, key: KeyInfo | None, prompt: int, max_tokens: int | None) -> Admission:
-        most = max_tokens or self.default_max_tokens
+    async def admit(
+        self, key: KeyInfo | None, prompt: int, most: int, pricing: Pricing
+    ) -> Admission:
+        """Reserve `prompt` + `most` completion tokens and their cost at `pricing`."""
         key_id = key.id if key is not None else "(no key)"
         try:
             decision = await self.limiter.admit(
-                key_id, self.policy_for(key), prompt + most, self.cost_nusd(prompt, most)
+                key_id, self.policy_for(key), prompt + most, pricing.cost_nusd(prompt, most)
             )
         except LimitsUnavailableError:
             raise GatewayError(503, "the limits store is unavailable; retry later",
@@ -63,29 +82,61 @@ class Door:
             raise refusal(decision)
         return decision
 
-    async def finish(self, admission: Admission, tokens: tuple[int, int] | None) -> None:
+    async def finish(
+        self, admission: Admission, tokens: tuple[int, int] | None, pricing: Pricing
+    ) -> None:
         """Settle at the true usage, or release the reservation (tokens unknown: an error)."""
         try:
             if tokens is None:
                 await self.limiter.release(admission)
             else:
-                await self.limiter.settle(admission, sum(tokens), self.cost_nusd(*tokens))
+                await self.limiter.settle(admission, sum(tokens), pricing.cost_nusd(*tokens))
         except LimitsUnavailableError:
             return  # the reservation expires by itself
 
 
+@dataclass(frozen=True)
+class Pricing:
+    """The API price spend is counted at (None: budgets count nothing)."""
+
+    price: ApiOption | None
+
+    @property
+    def name(self) -> str | None:
+        return self.price.name if self.price is not None else None
+
+    def cost_nusd(self, prompt: int, completion: int) -> int:
+        if self.price is None:
+            return 0
+        return round(self.price.bill(1, Tokens.of_split(prompt, completion)).daily_cost * NANO)
+
+
+def usd(nusd: int) -> str:
+    """Nano-dollars as dollars, to the cent, or to the nano-dollar below a cent."""
+    amount = nusd / NANO
+    if nusd == 0 or amount >= 0.01:
+        return f"${amount:,.2f}"
+    return f"${amount:.9f}".rstrip("0")
+
+
 def refusal(rejection: Rejection) -> GatewayError:
     retry = max(1, math.ceil(rejection.retry_after_s))
-    if rejection.kind in BUDGETS:
+    budget = BUDGETS.get(rejection.kind)
+    if rejection.never_fits:
+        if budget is not None:
+            message = (f"this request could cost up to {usd(rejection.requested)}, over the "
+                       f"key's {budget} budget of {usd(rejection.limit)}; lower max_tokens, "
+                       "max_completion_tokens or n")  # fmt: skip
+        else:
+            message = (f"this request needs {rejection.requested:,} of a {rejection.kind} "
+                       f"limit of {rejection.limit:,}; lower max_tokens, max_completion_tokens "
+                       "or n")  # fmt: skip
+        return GatewayError(400, message, "request_over_limit", "max_tokens")
+    if budget is not None:
         resets = datetime.now(UTC) + timedelta(seconds=rejection.retry_after_s)
-        usd = rejection.limit / NANO
-        message = (f"the key's {BUDGETS[rejection.kind]} budget of ${usd:,.2f} is spent; "
+        message = (f"the key's {budget} budget of {usd(rejection.limit)} is spent; "
                    f"it resets at {resets:%Y-%m-%d %H:%M} UTC")  # fmt: skip
         error = GatewayError(402, message, f"{rejection.kind}_exceeded")
-    elif rejection.never_fits:
-        message = (f"this request needs {rejection.requested:,} of a {rejection.kind} limit of "
-                   f"{rejection.limit:,}; lower max_tokens")  # fmt: skip
-        return GatewayError(400, message, "request_over_limit", "max_tokens")
     else:
         message = (f"rate limit reached: {rejection.kind} {rejection.limit:,}; "
                    f"retry after {retry} s")  # fmt: skip

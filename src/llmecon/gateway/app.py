@@ -9,7 +9,6 @@ API and, once its interval closes, its share of the self-hosted cost.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 import uuid
@@ -24,20 +23,25 @@ import httpx
 from llmecon.core.allocation import NANO
 from llmecon.core.options import ApiOption
 from llmecon.core.workload import Tokens
-from llmecon.errors import LlmeconError
-from llmecon.gateway.accounting import LedgerWriter, Meter
-from llmecon.gateway.admission import Door
+from llmecon.gateway.accounting import LedgerWriter
+from llmecon.gateway.admission import Door, Pricing
+from llmecon.gateway.answer import relay_once
+from llmecon.gateway.auth import KeyCheck
 from llmecon.gateway.errors import GatewayError
+from llmecon.gateway.http import read_body, respond
 from llmecon.gateway.journal import Journal
+from llmecon.gateway.leg import Leg, Outcome, Receive, Send
+from llmecon.gateway.metering import Meter
 from llmecon.gateway.metrics import Metrics
-from llmecon.gateway.openapi import openapi_document
-from llmecon.gateway.relay import Leg, Outcome, Receive, Send, relay_once, relay_stream
-from llmecon.gateway.requests import ENDPOINTS, parse_call
-from llmecon.gateway.upstream_client import UpstreamClient
-from llmecon.gateway.upstreams import Router
-from llmecon.ledger.keys import KeyInfo
-from llmecon.ledger.model import TokenSource, UsageRow
+from llmecon.gateway.relay import relay_stream
+from llmecon.gateway.requests import ENDPOINTS, Call, parse_call
+from llmecon.gateway.status import ROUTES
+from llmecon.gateway.upstream_client import UpstreamClient, UpstreamTimeouts
+from llmecon.gateway.upstreams import Route, Router
+from llmecon.ledger.keys import KeyInfo, KeyStore
+from llmecon.ledger.model import TokenSource, UsageRow, to_nano
 from llmecon.ledger.protocol import Ledger
+from llmecon.limits import Admission
 
 log = logging.getLogger("llmecon.gateway")
 JSON = [(b"content-type", b"application/json")]
@@ -50,12 +54,16 @@ class GatewayConfig:
     price_book: str = ""
     no_auth: bool = False
     body_limit: int = 1 << 20
-    upstream_timeout_s: float = 300.0
+    timeouts: UpstreamTimeouts = field(default_factory=UpstreamTimeouts)
+    max_response_bytes: int = 64 << 20  # a non-streamed upstream answer
+    max_event_bytes: int = 1 << 20  # one streamed event
     interval_s: float = 60.0
     version: str = "0"
     journal_path: Path | None = None  # rows land here before the client's last byte
+    ledger_name: str | None = None  # the ledger the journal belongs to (URL without password)
     health_every_s: float = 5.0
     door: Door | None = None  # rate limits and budgets (None: none)
+    drain_s: float = 10.0  # at shutdown, how long requests in flight may still finish
 
 
 @dataclass
@@ -65,11 +73,14 @@ class Gateway:
     config: GatewayConfig
     ledger: Ledger
     count_tokens: Any  # text -> int, for prompts when the upstream reports no usage
+    keys: KeyCheck
     metrics: Metrics = field(default_factory=Metrics)
     client: UpstreamClient | None = None
     health_client: httpx.AsyncClient | None = None
     writer: LedgerWriter | None = None
     health_task: asyncio.Task[None] | None = None
+    in_flight: set[asyncio.Task[Any]] = field(default_factory=set)
+    cut: bool = False  # the drain period is over: requests still in flight are ended
 
     async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -89,16 +100,20 @@ class Gateway:
                 return
 
     def start(self) -> None:
-        self.client = UpstreamClient(self.config.upstream_timeout_s)
+        self.client = UpstreamClient(self.config.timeouts)
         self.health_client = httpx.AsyncClient(timeout=httpx.Timeout(2.0))
+        replica = uuid.uuid4().hex[:16]
+        slot_us = round(self.config.interval_s * 1_000_000)
         meters = {
-            u.name: Meter(u.name, u.hourly.amount)
+            u.name: Meter(u.name, to_nano(u.hourly.amount), slot_us, replica)
             for u in self.config.router.upstreams
             if u.hourly is not None
         }
         path = self.config.journal_path
-        journal = Journal(path) if path is not None else None
-        self.writer = LedgerWriter(self.ledger, meters, self.config.interval_s, journal)
+        journal = Journal(path, self.config.ledger_name) if path is not None else None
+        self.writer = LedgerWriter(
+            self.ledger, meters, self.config.interval_s, journal, replica=replica
+        )
         self.writer.start()
         self.health_task = asyncio.get_running_loop().create_task(self._check_health())
 
@@ -120,6 +135,16 @@ class Gateway:
                     router.mark(upstream, healthy=False)
             await asyncio.sleep(self.config.health_every_s)
 
+    def drain(self) -> None:
+        """Shutdown begins: requests in flight get `drain_s` seconds, then are ended (an error
+        event for streams, a 503 otherwise) and recorded with outcome `shutdown`."""
+        asyncio.get_running_loop().call_later(self.config.drain_s, self._cut)
+
+    def _cut(self) -> None:
+        self.cut = True
+        for task in list(self.in_flight):
+            task.cancel("llmecon: drain period over")
+
     async def stop(self) -> None:
         if self.health_task is not None:
             self.health_task.cancel()
@@ -135,129 +160,136 @@ class Gateway:
     async def _http(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
         path, method = scope["path"], scope["method"]
         try:
-            if path in ENDPOINTS and method == "POST":
+            if path in ENDPOINTS:
+                if method != "POST":
+                    raise _not_allowed(method, path, b"POST")
                 await self._complete(scope, path, receive, send)
-            elif method != "GET":
-                raise GatewayError(405 if path in ROUTES else 404, f"no route {method} {path}")
             elif path in ROUTES:
+                if method not in {"GET", "HEAD"}:
+                    raise _not_allowed(method, path, b"GET, HEAD")
                 await ROUTES[path](self, scope, send)
             else:
                 raise GatewayError(404, f"no route {method} {path}", "not_found")
         except GatewayError as error:
-            await _respond(send, error.status, error.body(), headers=error.headers)
+            await respond(send, error.status, error.body(), headers=error.headers)
 
-    async def _models(self, scope: dict[str, Any], send: Send) -> None:
-        await self._authorize(scope)
-        data = [
-            {"id": m, "object": "model", "created": 0, "owned_by": "llmecon"}
-            for m in self.config.router.models()
-        ]
-        await _respond(send, 200, json.dumps({"object": "list", "data": data}).encode())
-
-    async def _health(self, scope: dict[str, Any], send: Send) -> None:
-        pending = self.writer.pending if self.writer else 0
-        router = self.config.router
-        upstreams = {u.name: router.healthy.get(u.name, True) for u in router.upstreams}
-        body = {"status": "ok", "ledger_queue": pending, "upstreams": upstreams}
-        await _respond(send, 200, json.dumps(body).encode())
-
-    async def _metrics(self, scope: dict[str, Any], send: Send) -> None:
-        writer = self.writer
-        body = self.metrics.render(
-            writer.pending if writer else 0, writer.failures if writer else 0
-        )
-        await _respond(send, 200, body, b"text/plain; version=0.0.4")
-
-    async def _openapi(self, scope: dict[str, Any], send: Send) -> None:
-        document = openapi_document(self.config.version, self.config.router.models())
-        await _respond(send, 200, json.dumps(document).encode())
-
-    async def _authorize(self, scope: dict[str, Any]) -> KeyInfo | None:
-        """The valid bearer key (None with --no-auth); 401 without one, 503 if the store is down."""
+    async def authorize(self, scope: dict[str, Any]) -> KeyInfo | None:
+        """The valid bearer key (None with --no-auth); 401 without one, 503 if the store is
+        down or does not answer in time."""
         if self.config.no_auth:
             return None
-        secret = _bearer(scope)
-        if secret is None:
-            raise GatewayError(
-                401, "missing API key: send Authorization: Bearer <key>", "missing_api_key"
-            )
-        try:
-            key = await asyncio.to_thread(self.ledger.verify_key, secret)
-        except LlmeconError:
-            log.warning("key store unavailable")
-            raise GatewayError(
-                503, "the key store is unavailable; retry later", "store_unavailable"
-            ) from None
-        if key is None:
-            raise GatewayError(401, "invalid or revoked API key", "invalid_api_key")
-        return key
+        return await self.keys.check(scope)
 
     async def _complete(
         self, scope: dict[str, Any], path: str, receive: Receive, send: Send
     ) -> None:
         started, t0 = datetime.now(UTC), time.perf_counter()
-        raw = await _read_body(receive, self.config.body_limit)
-        key = await self._authorize(scope)
-        key_id = key.id if key is not None else None
+        key = await self.authorize(scope)  # from the headers, before reading any body
+        raw = await read_body(receive, self.config.body_limit)
         call = parse_call(path, raw)
         routes = self.config.router.routes(call.model)
         if not routes:
             message = f"the model {call.model!r} does not exist here; see GET /v1/models"
             raise GatewayError(404, message, "model_not_found", "model")
         assert self.client is not None
-        recorder = _Recorder(self, started, key_id)
-        leg = Leg(self.client, routes[0].upstream, call, send, receive, t0, recorder.finish)
-        outcome = Outcome()
         door = self.config.door
-        admission = None
         if door is not None:
-            prompt = int(self.count_tokens(call.prompt_text))
-            admission = await door.admit(key, prompt, call.max_tokens)
+            call = call.with_limit(door.default_max_tokens)
+        recorder = _Recorder(self, started, key.id if key is not None else None)
+        leg = Leg(self.client, routes[0].upstream, call, send, receive, t0, recorder.finish,
+                  max_response_bytes=self.config.max_response_bytes,
+                  max_event_bytes=self.config.max_event_bytes)  # fmt: skip
+        recorder.leg, recorder.current = leg, Outcome()
+        admission, pricing = await self._admit(key, call, routes, recorder)
+        task = asyncio.current_task()
+        assert task is not None
+        self.in_flight.add(task)
         try:
-            for index, route in enumerate(routes):
-                leg = replace(leg, upstream=route.upstream, call=call.for_model(route.model))
-                try:
-                    outcome = await self._attempt(leg)
-                    return
-                except GatewayError as error:
-                    outcome.status, outcome.outcome = error.status, "upstream_error"
-                    if not error.retryable or index == len(routes) - 1:
-                        raise
-                    self.config.router.mark(route.upstream, healthy=False)
-                    log.warning("upstream %s failed; trying the next route", route.upstream.name)
+            await self._forward(routes, recorder)
+        except asyncio.CancelledError:
+            if not self.cut:
+                raise
+            task.uncancel()
+            await _end_at_shutdown(recorder.leg, recorder.current)
         finally:
-            recorder.finish(leg, outcome)
+            self.in_flight.discard(task)
+            recorder.finish(recorder.leg, recorder.current)
             if door is not None and admission is not None:
-                await door.finish(admission, _settled_tokens(outcome))
+                await door.finish(admission, _settled_tokens(recorder.outcome), pricing)
 
-    async def _attempt(self, leg: Leg) -> Outcome:
-        """One upstream try, counted as outstanding and as busy time for its meter."""
+    async def _forward(self, routes: list[Route], recorder: _Recorder) -> None:
+        """Try the routes in order until one answers (or fails past the first byte)."""
+        for index, route in enumerate(routes):
+            leg = recorder.leg
+            recorder.leg = replace(
+                leg, upstream=route.upstream, call=leg.call.for_model(route.model)
+            )
+            recorder.current = Outcome()
+            try:
+                await self._attempt(recorder.leg, recorder.request_id, recorder.current)
+                return
+            except GatewayError as error:
+                recorder.current.status, recorder.current.outcome = error.status, "upstream_error"
+                if not error.retryable or index == len(routes) - 1:
+                    raise
+                self.config.router.mark(route.upstream, healthy=False)
+                log.warning("upstream %s failed; trying the next route", route.upstream.name)
+
+    async def _admit(
+        self, key: KeyInfo | None, call: Call, routes: list[Route], recorder: _Recorder
+    ) -> tuple[Admission | None, Pricing]:
+        """Reserve the call's most tokens and cost at the dearest price of its routes."""
+        door = self.config.door
+        if door is None:
+            return None, Pricing(None)
+        prompt = await self._count(call.prompt_text) + call.prompt_token_ids
+        most = call.most_completion_tokens(door.default_max_tokens)
+        candidates = [(r.model, r.upstream.hourly is None) for r in routes]
+        pricing = door.dearest(candidates, prompt, most)
+        recorder.budget_price = pricing.name
+        return await door.admit(key, prompt, most, pricing), pricing
+
+    async def _count(self, text: str) -> int:
+        """Prompt tokens; a long prompt is counted off the event loop."""
+        if len(text) < 4096:
+            return int(self.count_tokens(text))
+        return int(await asyncio.to_thread(self.count_tokens, text))
+
+    async def _attempt(self, leg: Leg, request_id: str, outcome: Outcome) -> Outcome:
+        """One upstream try, counted as outstanding and as time in flight on its meter."""
         router = self.config.router
         meter = self.writer.meters.get(leg.upstream.name) if self.writer else None
         router.begin(leg.upstream)
         if meter is not None:
-            meter.clock.begin()
+            meter.begin(request_id)
         try:
-            return await (relay_stream(leg) if leg.call.stream else relay_once(leg))
+            relay = relay_stream if leg.call.stream else relay_once
+            return await relay(leg, outcome)
         finally:
             router.end(leg.upstream)
             if meter is not None:
-                meter.clock.end()
+                meter.end(request_id)
 
-    def _record(self, leg: Leg, started: datetime, key_id: str | None, outcome: Outcome) -> None:
+    def _record(self, leg: Leg, recorder: _Recorder, outcome: Outcome) -> None:
         call, upstream = leg.call, leg.upstream
         seconds = time.perf_counter() - leg.t0
-        if outcome.token_source == "none" and outcome.content_events:
-            outcome.completion_tokens = outcome.content_events
-            outcome.prompt_tokens = int(self.count_tokens(call.prompt_text))
+        if outcome.token_source == "none" and (outcome.content_events or outcome.answer_text):
+            # the upstream sent no usage: count what the client received, and the prompt
+            outcome.completion_tokens = (
+                int(self.count_tokens(outcome.answer_text))
+                if outcome.answer_text is not None
+                else outcome.content_events
+            )
+            outcome.prompt_tokens = int(self.count_tokens(call.prompt_text)) + call.prompt_token_ids
             outcome.token_source = "gateway"
         tokens = (outcome.prompt_tokens, outcome.completion_tokens)
-        self.metrics.observe(call.model, call.endpoint, outcome.status or 499, seconds, tokens)
+        label = call.model if call.model in self.config.router.models() else "(other)"
+        self.metrics.observe(label, call.endpoint, outcome.status or 499, seconds, tokens)
         row = UsageRow(
-            request_id=uuid.uuid4().hex,
-            started_at=started,
+            request_id=recorder.request_id,
+            started_at=recorder.started,
             finished_at=datetime.now(UTC),
-            key_id=key_id,
+            key_id=recorder.key_id,
             model=call.model,
             upstream=upstream.name,
             endpoint="chat" if call.endpoint == "chat" else "completions",
@@ -272,6 +304,7 @@ class Gateway:
             self_hosted_nusd=None,
             counterfactual_nusd=counterfactual(self.config.compare_with, outcome),
             price_book=self.config.price_book,
+            budget_price=recorder.budget_price,
         )
         if self.writer is not None:
             self.writer.submit(row)
@@ -284,12 +317,16 @@ class _Recorder:
     gateway: Gateway
     started: datetime
     key_id: str | None
-    done: bool = False
+    request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    budget_price: str | None = None
+    outcome: Outcome | None = None  # as recorded
+    leg: Leg = field(init=False)  # the current try
+    current: Outcome = field(default_factory=Outcome)  # its outcome so far
 
     def finish(self, leg: Leg, outcome: Outcome) -> None:
-        if not self.done:
-            self.done = True
-            self.gateway._record(leg, self.started, self.key_id, outcome)
+        if self.outcome is None:
+            self.outcome = outcome
+            self.gateway._record(leg, self, outcome)
 
 
 def counterfactual(apis: tuple[ApiOption, ...], outcome: Outcome) -> Mapping[str, int | None]:
@@ -305,9 +342,26 @@ def counterfactual(apis: tuple[ApiOption, ...], outcome: Outcome) -> Mapping[str
     return costs
 
 
-def _settled_tokens(outcome: Outcome) -> tuple[int, int] | None:
+async def _end_at_shutdown(leg: Leg, outcome: Outcome) -> None:
+    """The drain period is over: end the answer in the client's format, record `shutdown`."""
+    outcome.outcome = "shutdown"
+    error = GatewayError(503, "the gateway is shutting down; retry", "shutting_down")
+    try:
+        if outcome.started:
+            event = b"data: " + error.body() + b"\n\ndata: [DONE]\n\n"
+            leg.finish(leg, outcome)
+            await leg.send({"type": "http.response.body", "body": event, "more_body": False})
+        else:
+            outcome.status = 503
+            leg.finish(leg, outcome)
+            await respond(leg.send, 503, error.body())
+    except OSError:
+        return  # the client is gone too
+
+
+def _settled_tokens(outcome: Outcome | None) -> tuple[int, int] | None:
     """The tokens to settle a reservation at; None (release it) when unknown."""
-    if outcome.prompt_tokens is None or outcome.completion_tokens is None:
+    if outcome is None or outcome.prompt_tokens is None or outcome.completion_tokens is None:
         return None
     return outcome.prompt_tokens, outcome.completion_tokens
 
@@ -316,54 +370,15 @@ def _source(name: str) -> TokenSource:
     return "upstream" if name == "upstream" else ("gateway" if name == "gateway" else "none")
 
 
-def _bearer(scope: dict[str, Any]) -> str | None:
-    for name, value in scope.get("headers", []):
-        if name == b"authorization":
-            scheme, _, token = value.decode("latin-1").partition(" ")
-            return token.strip() if scheme.lower() == "bearer" and token.strip() else None
-    return None
+def _not_allowed(method: str, path: str, allow: bytes) -> GatewayError:
+    error = GatewayError(405, f"{method} is not allowed on {path}", "method_not_allowed")
+    error.headers = [(b"allow", allow)]
+    return error
 
 
-BODY_TIMEOUT_S = 30.0  # a client that sends its body slower than this is dropped (408)
-
-
-async def _read_body(receive: Receive, limit: int) -> bytes:
-    chunks, size = [], 0
-    while True:
-        try:
-            message = await asyncio.wait_for(receive(), BODY_TIMEOUT_S)
-        except TimeoutError:
-            raise GatewayError(408, "the request body arrived too slowly", "timeout") from None
-        if message["type"] == "http.disconnect":
-            raise GatewayError(400, "the client went away", "client_disconnected")
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            raise GatewayError(413, f"the request body is over {limit:,} bytes", "body_too_large")
-        chunks.append(chunk)
-        if not message.get("more_body"):
-            return b"".join(chunks)
-
-
-async def _respond(
-    send: Send,
-    status: int,
-    body: bytes,
-    kind: bytes = b"application/json",
-    headers: list[tuple[bytes, bytes]] | None = None,
-) -> None:
-    head = [(b"content-type", kind), *(headers or [])]
-    await send({"type": "http.response.start", "status": status, "headers": head})
-    await send({"type": "http.response.body", "body": body})
-
-
-ROUTES = {
-    "/v1/models": Gateway._models,
-    "/healthz": Gateway._health,
-    "/metrics": Gateway._metrics,
-    "/openapi.json": Gateway._openapi,
-}
-
-
-def create_app(config: GatewayConfig, ledger: Ledger, count_tokens: Any) -> Gateway:
-    return Gateway(config, ledger, count_tokens)
+def create_app(
+    config: GatewayConfig, ledger: Ledger, count_tokens: Any, keys: KeyStore | None = None
+) -> Gateway:
+    """The gateway; `keys` is the key store (default: the ledger; give it its own connection
+    so that key checks never wait behind ledger writes)."""
+    return Gateway(config, ledger, count_tokens, KeyCheck(keys or ledger))

@@ -15,6 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from llmecon.errors import LlmeconError
 from llmecon.ledger.model import UsageRow
 
 TIMES = ("started_at", "finished_at")
@@ -35,9 +36,14 @@ def row_from_json(line: str) -> UsageRow:
 
 
 class Journal:
-    def __init__(self, path: Path) -> None:
+    """The journal at `path`, belonging to the ledger named `owner` (recorded beside it in
+    `<path>.owner`): rows journaled for one ledger are never replayed into another."""
+
+    def __init__(self, path: Path, owner: str | None = None) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
+        if owner is not None:
+            _claim(path, owner)
         self.lock = threading.Lock()
         self.fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
 
@@ -60,3 +66,18 @@ class Journal:
 
     def close(self) -> None:
         os.close(self.fd)
+
+
+def _claim(path: Path, owner: str) -> None:
+    marker = path.with_name(path.name + ".owner")
+    holds_rows = path.exists() and path.stat().st_size > 0
+    if marker.exists() and holds_rows:
+        found = marker.read_text(encoding="utf-8").strip()
+        if found != owner:
+            raise LlmeconError(
+                f"the journal {path} holds rows for the ledger {found}, not {owner}: start with "
+                f"--ledger {found} to replay them, or give --journal another file"
+            )
+    fd = os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(owner + "\n")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from llmecon.gateway.requests import MAX_CHOICES, MAX_TOKENS_LIMIT
+
 _ERROR = {"$ref": "#/components/schemas/Error"}
 _MESSAGE = {
     "type": "object",
@@ -16,7 +18,9 @@ def _completion(kind: str, models: list[str]) -> dict[str, Any]:
     body_props: dict[str, Any] = {
         "model": {"type": "string", "enum": models} if models else {"type": "string"},
         "stream": {"type": "boolean"},
-        "max_tokens": {"type": "integer", "minimum": 1, "maximum": 4096},
+        "max_tokens": {"type": "integer", "minimum": 1, "maximum": MAX_TOKENS_LIMIT},
+        "max_completion_tokens": {"type": "integer", "minimum": 1, "maximum": MAX_TOKENS_LIMIT},
+        "n": {"type": "integer", "minimum": 1, "maximum": MAX_CHOICES},
         "temperature": {"type": "number", "minimum": 0, "maximum": 2},
     }
     required = ["model"]
@@ -24,7 +28,16 @@ def _completion(kind: str, models: list[str]) -> dict[str, Any]:
         body_props["messages"] = {"type": "array", "minItems": 1, "items": _MESSAGE}
         required.append("messages")
     else:
-        body_props["prompt"] = {"type": "string"}
+        ids = {"type": "array", "minItems": 1, "items": {"type": "integer", "minimum": 0}}
+        body_props["prompt"] = {
+            "oneOf": [
+                {"type": "string"},
+                {"type": "array", "minItems": 1, "items": {"type": "string"}},
+                ids,
+                {"type": "array", "minItems": 1, "items": ids},
+            ]
+        }
+        body_props["best_of"] = {"type": "integer", "minimum": 1, "maximum": MAX_CHOICES}
         required.append("prompt")
     return {
         "post": {

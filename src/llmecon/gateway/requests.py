@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from llmecon.gateway.errors import GatewayError
+from llmecon.ledger.model import check_name
 
 ENDPOINTS = {"/v1/chat/completions": "chat", "/v1/completions": "completions"}
 MAX_TOKENS_LIMIT = 1_000_000
@@ -33,9 +34,24 @@ class Call:
     model: str
     stream: bool
     wants_usage: bool  # the client asked for stream usage itself
-    max_tokens: int | None
+    max_tokens: int | None  # the larger of max_tokens and max_completion_tokens, if given
     prompt_text: str
     body: bytes  # what goes upstream (stream usage always requested)
+    completions: int = 1  # answers generated: max(n, best_of) per prompt, times the prompts
+    prompt_token_ids: int = 0  # prompt tokens given as token ids (completions)
+
+    def most_completion_tokens(self, default: int) -> int:
+        """The most completion tokens this call can produce (every answer at its limit)."""
+        return self.completions * (self.max_tokens or default)
+
+    def with_limit(self, default: int) -> Call:
+        """The call with an explicit `max_tokens` when the client gave none, so the upstream
+        cannot produce more than was reserved."""
+        if self.max_tokens is not None:
+            return self
+        data = json.loads(self.body)
+        data["max_tokens"] = default
+        return replace(self, max_tokens=default, body=json.dumps(data).encode())
 
     def for_model(self, model: str) -> Call:
         """The same call asking for another model (a fallback upstream's name for it)."""
@@ -63,12 +79,18 @@ def parse_call(path: str, raw: bytes) -> Call:
     model = data.get("model")
     if not isinstance(model, str) or not model:
         raise GatewayError(400, "`model` is required and must be a string", "invalid_type", "model")
+    try:
+        check_name("`model`", model)
+    except ValueError as error:
+        raise GatewayError(400, str(error), "invalid_value", "model") from None
     stream = data.get("stream", False)
     if not isinstance(stream, bool):
         raise GatewayError(400, "`stream` must be true or false", "invalid_type", "stream")
-    max_tokens = data.get("max_tokens", data.get("max_completion_tokens"))
-    _check_max_tokens(max_tokens)
-    text = _prompt_text(endpoint, data)
+    limits = [_check_max_tokens(data, name) for name in ("max_tokens", "max_completion_tokens")]
+    given = [limit for limit in limits if limit is not None]
+    max_tokens = max(given) if given else None
+    text, prompts, ids = _prompt_text(endpoint, data)
+    answers = max(_count(data, "n"), _count(data, "best_of")) * prompts
     options = data.get("stream_options")
     wants_usage = isinstance(options, dict) and options.get("include_usage") is True
     if stream and not wants_usage:
@@ -77,21 +99,38 @@ def parse_call(path: str, raw: bytes) -> Call:
             "include_usage": True,
         }
         raw = json.dumps(data).encode()
-    return Call(endpoint, model, stream, wants_usage, max_tokens, text, raw)
+    return Call(endpoint, model, stream, wants_usage, max_tokens, text, raw, answers, ids)
 
 
-def _check_max_tokens(value: Any) -> None:
+def _check_max_tokens(data: dict[str, Any], name: str) -> int | None:
+    value = data.get(name)
     if value is None:
-        return
+        return None
     if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise GatewayError(400, "`max_tokens` must be a positive integer", "invalid_type",
-                           "max_tokens")  # fmt: skip
+        raise GatewayError(400, f"`{name}` must be a positive integer", "invalid_type", name)
     if value > MAX_TOKENS_LIMIT:
-        raise GatewayError(400, f"`max_tokens` {value:,} is over {MAX_TOKENS_LIMIT:,}",
-                           "invalid_value", "max_tokens")  # fmt: skip
+        raise GatewayError(400, f"`{name}` {value:,} is over {MAX_TOKENS_LIMIT:,}",
+                           "invalid_value", name)  # fmt: skip
+    return value
 
 
-def _prompt_text(endpoint: str, data: dict[str, Any]) -> str:
+MAX_CHOICES = 128
+
+
+def _count(data: dict[str, Any], name: str) -> int:
+    """`n` or `best_of`: how many answers are generated (1 when absent)."""
+    value = data.get(name)
+    if value is None:
+        return 1
+    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= MAX_CHOICES:
+        raise GatewayError(400, f"`{name}` must be an integer from 1 to {MAX_CHOICES}",
+                           "invalid_value", name)  # fmt: skip
+    return value
+
+
+def _prompt_text(endpoint: str, data: dict[str, Any]) -> tuple[str, int, int]:
+    """The prompt's text (for counting its tokens), how many prompts it holds, and how many
+    tokens it gives as token ids."""
     if endpoint == "chat":
         messages = data.get("messages")
         if not isinstance(messages, list) or not messages:
@@ -103,13 +142,23 @@ def _prompt_text(endpoint: str, data: dict[str, Any]) -> str:
                 raise GatewayError(
                     400, "each message needs a `role` string", "invalid_type", "messages"
                 )
-        return " ".join(_content_text(m.get("content")) for m in messages)
+        return " ".join(_content_text(m.get("content")) for m in messages), 1, 0
     prompt = data.get("prompt")
-    if isinstance(prompt, list) and all(isinstance(p, str) for p in prompt):
-        return " ".join(prompt)
-    if not isinstance(prompt, str):
-        raise GatewayError(400, "`prompt` must be a string", "invalid_type", "prompt")
-    return prompt
+    if isinstance(prompt, str):
+        return prompt, 1, 0
+    if isinstance(prompt, list) and prompt:
+        if all(isinstance(p, str) for p in prompt):
+            return " ".join(prompt), len(prompt), 0
+        if _token_ids(prompt):
+            return "", 1, len(prompt)
+        if all(isinstance(p, list) and p and _token_ids(p) for p in prompt):
+            return "", len(prompt), sum(len(p) for p in prompt)
+    raise GatewayError(400, "`prompt` must be a string, a list of strings, a list of token ids "
+                       "or a list of such lists", "invalid_type", "prompt")  # fmt: skip
+
+
+def _token_ids(items: list[Any]) -> bool:
+    return all(isinstance(i, int) and not isinstance(i, bool) and i >= 0 for i in items)
 
 
 def _content_text(content: Any) -> str:

@@ -7,10 +7,22 @@ from __future__ import annotations
 import asyncio
 import ssl
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import cast
 from urllib.parse import urlsplit
 
 import httptools
+
+
+@dataclass(frozen=True)
+class UpstreamTimeouts:
+    """Seconds: to connect, to the response headers, between body chunks, for the whole
+    exchange."""
+
+    connect: float = 10.0
+    first_byte: float = 120.0
+    idle: float = 60.0
+    total: float = 600.0
 
 
 class UpstreamConnectError(Exception):
@@ -59,8 +71,16 @@ class Response:
                 raise chunk
             yield chunk
 
-    async def read(self) -> bytes:
-        return b"".join([chunk async for chunk in self])
+    async def read(self, limit: int | None = None) -> bytes:
+        """The whole body; UpstreamBrokenError (and the connection dropped) past `limit`."""
+        chunks, size = [], 0
+        async for chunk in self:
+            size += len(chunk)
+            if limit is not None and size > limit:
+                self.abort()
+                raise UpstreamBrokenError(f"the response is over {limit:,} bytes")
+            chunks.append(chunk)
+        return b"".join(chunks)
 
 
 class _Connection(asyncio.Protocol):
@@ -71,11 +91,16 @@ class _Connection(asyncio.Protocol):
         self.response: Response | None = None
         self.head: asyncio.Future[Response] | None = None
         self.reusable = True
+        self.first_byte: asyncio.TimerHandle | None = None  # until the response headers
+        self.idle_s = 0.0  # the longest silence allowed while a body is coming
+        self.last_data = 0.0
+        self.watch: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)
 
     def data_received(self, data: bytes) -> None:
+        self.last_data = asyncio.get_running_loop().time()
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserError as error:
@@ -90,9 +115,26 @@ class _Connection(asyncio.Protocol):
             self.response.headers.append((name, value))
 
     def on_headers_complete(self) -> None:
+        if self.first_byte is not None:
+            self.first_byte.cancel()
+            self.first_byte = None
         if self.response is not None and self.head is not None and not self.head.done():
             self.response.status = self.parser.get_status_code()
             self.head.set_result(self.response)
+            if self.idle_s:
+                self._watch()
+
+    def _watch(self) -> None:
+        """Fail the response when no byte came for `idle_s` (one timer, re-armed lazily)."""
+        loop = asyncio.get_running_loop()
+        quiet = loop.time() - self.last_data
+        if self.response is None:
+            self.watch = None
+        elif quiet >= self.idle_s:
+            self.watch = None
+            self._fail(UpstreamTimeoutError(f"no data for {self.idle_s:g} s"))
+        else:
+            self.watch = loop.call_later(self.idle_s - quiet, self._watch)
 
     def on_body(self, body: bytes) -> None:
         if self.response is not None:
@@ -102,6 +144,7 @@ class _Connection(asyncio.Protocol):
         response = self.response
         if response is None:
             return
+        self._stop_timers()
         self.response = self.head = None
         response.chunks.put_nowait(None)
         if self.parser.should_keep_alive() and self.reusable:
@@ -109,7 +152,14 @@ class _Connection(asyncio.Protocol):
         elif self.transport is not None:
             self.transport.close()
 
+    def _stop_timers(self) -> None:
+        for timer in (self.first_byte, self.watch):
+            if timer is not None:
+                timer.cancel()
+        self.first_byte = self.watch = None
+
     def _fail(self, error: Exception) -> None:
+        self._stop_timers()
         response, head = self.response, self.head
         self.response = self.head = None
         self.reusable = False
@@ -120,10 +170,14 @@ class _Connection(asyncio.Protocol):
         if self.transport is not None:
             self.transport.abort()
 
-    def send(self, request: bytes) -> asyncio.Future[Response]:
+    def send(self, request: bytes, timeouts: UpstreamTimeouts) -> asyncio.Future[Response]:
         assert self.transport is not None
+        loop = asyncio.get_running_loop()
         self.response = Response()
-        self.head = asyncio.get_running_loop().create_future()
+        self.head = loop.create_future()
+        self.idle_s, self.last_data = timeouts.idle, loop.time()
+        error = UpstreamTimeoutError(f"no response in {timeouts.first_byte:g} s")
+        self.first_byte = loop.call_later(timeouts.first_byte, self._fail, error)
         self.transport.write(request)
         return self.head
 
@@ -162,8 +216,8 @@ class _HostPool:
 class UpstreamClient:
     """POSTs to upstream URLs over pooled keep-alive connections."""
 
-    def __init__(self, timeout_s: float = 300.0, connect_timeout_s: float = 10.0) -> None:
-        self.timeout_s, self.connect_timeout_s = timeout_s, connect_timeout_s
+    def __init__(self, timeouts: UpstreamTimeouts | None = None) -> None:
+        self.timeouts = timeouts or UpstreamTimeouts()
         self.pools: dict[tuple[str, int, bool], _HostPool] = {}
 
     async def post(self, url: str, body: bytes, headers: dict[str, str]) -> Response:
@@ -179,7 +233,7 @@ class UpstreamClient:
         request = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
         for attempt in (1, 2):
             reused = bool(pool.idle)
-            connection = await pool.connection(self.connect_timeout_s)
+            connection = await pool.connection(self.timeouts.connect)
             try:
                 return await self._exchange(connection, request)
             except UpstreamBrokenError:
@@ -189,12 +243,14 @@ class UpstreamClient:
 
     async def _exchange(self, connection: _Connection, request: bytes) -> Response:
         loop = asyncio.get_running_loop()
-        error = UpstreamTimeoutError(f"no answer in {self.timeout_s:g} s")
-        timer = loop.call_later(self.timeout_s, connection._fail, error)
+        error = UpstreamTimeoutError(f"not done in {self.timeouts.total:g} s")
+        timer = loop.call_later(self.timeouts.total, connection._fail, error)
         try:
-            response = await connection.send(request)
-        except BaseException:
+            response = await connection.send(request, self.timeouts)
+        except BaseException as error:
             timer.cancel()
+            if isinstance(error, asyncio.CancelledError):
+                connection._fail(UpstreamBrokenError("the request was cancelled"))
             raise
         response.timer, response.connection = timer, connection
         return response

@@ -29,13 +29,15 @@ from llmecon.ledger.model import (
     IDLE_GROUP,
     NO_KEY_GROUP,
     IdleRow,
+    Metered,
+    MeterReport,
     UsageBy,
     UsageRow,
     UsageTotals,
     to_nano,
     to_usd,
 )
-from llmecon.ledger.protocol import AllocationConflictError, Ledger, LedgerUnavailableError
+from llmecon.ledger.protocol import Ledger, LedgerUnavailableError
 from llmecon.ledger.sqlite import SqliteLedger
 
 if TYPE_CHECKING:  # for mypy to check that it meets `Ledger`
@@ -44,17 +46,19 @@ if TYPE_CHECKING:  # for mypy to check that it meets `Ledger`
 __all__ = [
     "IDLE_GROUP",
     "NO_KEY_GROUP",
-    "AllocationConflictError",
     "IdleRow",
     "KeyInfo",
     "KeyStore",
     "Ledger",
     "LedgerUnavailableError",
+    "MeterReport",
+    "Metered",
     "UsageBy",
     "UsageRow",
     "UsageTotals",
     "default_ledger_url",
     "open_ledger",
+    "redact",
     "to_nano",
     "to_usd",
 ]
@@ -63,14 +67,23 @@ SQLITE_PREFIX = "sqlite:///"
 URL_HELP = "use sqlite:///PATH.db or postgresql://USER@HOST:PORT/DATABASE"
 
 
-def _open_sqlite(url: str) -> Ledger:
-    path = url.removeprefix(SQLITE_PREFIX) if url.startswith(SQLITE_PREFIX) else ""
-    if not path:
-        raise LlmeconError(f"ledger URL {url!r} names no file: {URL_HELP}")
+def _sqlite_file(path: str, *, create: bool) -> Ledger:
+    if not create and path != ":memory:" and not Path(path).expanduser().is_file():
+        raise LlmeconError(
+            f"no ledger at {path}: give the --ledger that `llmecon serve` writes to "
+            "(default $LLMECON_HOME/ledger.db or ~/.local/share/llmecon/ledger.db)"
+        )
     return SqliteLedger(path)
 
 
-def _open_postgres(url: str) -> Ledger:
+def _open_sqlite(url: str, *, create: bool = True) -> Ledger:
+    path = url.removeprefix(SQLITE_PREFIX) if url.startswith(SQLITE_PREFIX) else ""
+    if not path:
+        raise LlmeconError(f"ledger URL {url!r} names no file: {URL_HELP}")
+    return _sqlite_file(path, create=create)
+
+
+def _open_postgres(url: str, *, create: bool = True) -> Ledger:
     # imported on use, so SQLite users need no PostgreSQL driver
     backend = importlib.import_module("llmecon.ledger.postgres")
     ledger: PostgresLedger = backend.PostgresLedger(url)
@@ -78,26 +91,30 @@ def _open_postgres(url: str) -> Ledger:
 
 
 # URL scheme -> how to open it
-_BACKENDS: Mapping[str, Callable[[str], Ledger]] = MappingProxyType(
+_BACKENDS: Mapping[str, Callable[..., Ledger]] = MappingProxyType(
     {"sqlite": _open_sqlite, "postgresql": _open_postgres, "postgres": _open_postgres}
 )
 
 
-def _redact(url: str) -> str:
+def redact(url: str) -> str:
+    """`url` without its password."""
     return re.sub(r"(://[^:/@]*):[^@/]*@", r"\1:***@", url)
 
 
-def open_ledger(url: str) -> Ledger:
-    """Open (creating and migrating if needed) the ledger at `url`; see the module's doc."""
+def open_ledger(url: str, *, create: bool = True) -> Ledger:
+    """Open (creating and migrating if needed) the ledger at `url`; see the module's doc.
+
+    With `create=False` a SQLite file that does not exist is an error, not a new empty ledger
+    (for commands that read one: a mistyped path must not report zero)."""
     if "://" not in url:
         if not url.strip():
             raise LlmeconError(f"the ledger URL is empty: {URL_HELP}")
-        return SqliteLedger(url)
+        return _sqlite_file(url, create=create)
     scheme = url.split("://", 1)[0].lower()
     opener = _BACKENDS.get(scheme)
     if opener is None:
-        raise LlmeconError(f"unknown ledger URL scheme in {_redact(url)!r}: {URL_HELP}")
-    return opener(url)
+        raise LlmeconError(f"unknown ledger URL scheme in {redact(url)!r}: {URL_HELP}")
+    return opener(url, create=create)
 
 
 def default_ledger_url(env: Mapping[str, str] | None = None) -> str:

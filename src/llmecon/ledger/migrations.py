@@ -106,6 +106,46 @@ def _both(name: str, *statements: str) -> Migration:
     )
 
 
+_METER_REPORT = """
+CREATE TABLE meter_report (
+    upstream TEXT NOT NULL,
+    slot_start {time} NOT NULL,
+    replica TEXT NOT NULL,
+    slot_end {time} NOT NULL,
+    metered_start_us BIGINT NOT NULL,
+    metered_end_us BIGINT NOT NULL,
+    hourly_nusd {money} NOT NULL CHECK (hourly_nusd >= 0),
+    busy TEXT NOT NULL,
+    final {bool} NOT NULL,
+    PRIMARY KEY (upstream, slot_start, replica)
+)"""
+
+_COST_SHARE = """
+CREATE TABLE cost_share (
+    upstream TEXT NOT NULL,
+    slot_start {time} NOT NULL,
+    request_id TEXT NOT NULL,
+    weight_us BIGINT NOT NULL CHECK (weight_us >= 0),
+    nusd {money} CHECK (nusd >= 0),
+    PRIMARY KEY (upstream, slot_start, request_id)
+)"""
+
+_METERING = (
+    _METER_REPORT,
+    _COST_SHARE,
+    "CREATE INDEX cost_share_request ON cost_share (request_id)",
+    "ALTER TABLE idle_cost ADD COLUMN metered_seconds {real}",
+    "ALTER TABLE usage ADD COLUMN budget_price TEXT",
+)
+# intervals recorded before m004 were metered whole
+_BACKFILL_SQLITE = (
+    "UPDATE idle_cost SET metered_seconds ="
+    " (julianday(interval_end) - julianday(interval_start)) * 86400.0"
+)
+_BACKFILL_POSTGRES = (
+    "UPDATE idle_cost SET metered_seconds = EXTRACT(EPOCH FROM interval_end - interval_start)"
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     _both("m001_usage", _USAGE, _COUNTERFACTUAL, _IDLE, *_INDEXES),
     _both("m002_api_keys", _API_KEYS),
@@ -115,6 +155,11 @@ MIGRATIONS: tuple[Migration, ...] = (
         "ALTER TABLE api_keys ADD COLUMN tokens_per_minute INTEGER",
         "ALTER TABLE api_keys ADD COLUMN budget_day_nusd {money}",
         "ALTER TABLE api_keys ADD COLUMN budget_month_nusd {money}",
+    ),
+    Migration(
+        "m004_metering",
+        (*(sql.format(**_SQLITE_TYPES) for sql in _METERING), _BACKFILL_SQLITE),
+        (*(sql.format(**_POSTGRES_TYPES) for sql in _METERING), _BACKFILL_POSTGRES),
     ),
 )
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Literal, get_args
 
@@ -54,9 +54,25 @@ def _check_money(name: str, value: int | None) -> None:
         )
 
 
+MAX_TOKENS = 2**53  # counts at or above this are nonsense (and not exact as JSON numbers)
+MAX_NAME = 256  # characters in a model or upstream name
+
+
 def _check_tokens(name: str, value: int | None) -> None:
-    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
-        raise ValueError(f"{name} must be a non-negative int or None, not {value!r}")
+    if value is not None and (
+        isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < MAX_TOKENS
+    ):
+        raise ValueError(f"{name} must be an int in [0, 2**53) or None, not {value!r}")
+
+
+def check_name(kind: str, name: str) -> str:
+    """`name` if it is a plausible model or upstream name: 1 to 256 characters, no control
+    characters (a NUL cannot be stored by PostgreSQL); ValueError otherwise."""
+    if not name or len(name) > MAX_NAME:
+        raise ValueError(f"{kind} must have 1 to {MAX_NAME} characters")
+    if any(ord(c) < 32 or ord(c) == 127 for c in name):
+        raise ValueError(f"{kind} must not contain control characters")
+    return name
 
 
 @dataclass(frozen=True)
@@ -81,6 +97,7 @@ class UsageRow:
     self_hosted_nusd: int | None
     counterfactual_nusd: Mapping[str, int | None]
     price_book: str
+    budget_price: str | None = None  # the price the key's budget was charged at
 
     def __post_init__(self) -> None:
         if not self.request_id:
@@ -93,6 +110,8 @@ class UsageRow:
             raise ValueError(f"endpoint {self.endpoint!r} is not one of {ENDPOINTS}")
         if self.token_source not in TOKEN_SOURCES:
             raise ValueError(f"token_source {self.token_source!r} is not one of {TOKEN_SOURCES}")
+        check_name("model", self.model)
+        check_name("upstream", self.upstream)
         _check_tokens("prompt_tokens", self.prompt_tokens)
         _check_tokens("completion_tokens", self.completion_tokens)
         _check_money("self_hosted_nusd", self.self_hosted_nusd)
@@ -123,9 +142,11 @@ def usage_values(row: UsageRow) -> tuple[object, ...]:
 class IdleRow:
     """One accounting interval of a self-hosted upstream.
 
-    The interval cost `allocated_nusd + idle_nusd`: `allocated_nusd` was split over the requests
-    that finished in it (their `self_hosted_nusd` shares add up to it); `idle_nusd` is what no
-    request carried.
+    `interval_start` is the slot's start (aligned to the epoch: the same slot for every
+    replica), `interval_end` the end of its metered time and `metered_seconds` how long it was
+    metered. The cost `allocated_nusd + idle_nusd` is hourly price x metered time:
+    `allocated_nusd` was split over the requests in flight in it (core.allocation); `idle_nusd`
+    is what no request carried.
     """
 
     upstream: str
@@ -134,6 +155,7 @@ class IdleRow:
     idle_nusd: int
     busy_seconds: float
     allocated_nusd: int
+    metered_seconds: float | None = None  # None: the whole interval (rows before m004)
 
     def __post_init__(self) -> None:
         start = utc(self.interval_start, "interval_start")
@@ -148,6 +170,61 @@ class IdleRow:
     @property
     def total_nusd(self) -> int:
         return self.idle_nusd + self.allocated_nusd
+
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def from_micros(micros: int) -> datetime:
+    """Microseconds since the epoch as an aware UTC datetime (exact)."""
+    return EPOCH + timedelta(microseconds=micros)
+
+
+def to_micros(moment: datetime) -> int:
+    """An aware datetime as integer microseconds since the epoch (exact)."""
+    delta = utc(moment) - EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+@dataclass(frozen=True)
+class MeterReport:
+    """What one gateway replica saw of one upstream in one slot (or part of it).
+
+    Spans are [start, end) microseconds from `slot_start`: `metered` is when this replica was
+    metering, `busy` when at least one of its requests was in flight; `weights` gives each of
+    those requests' microseconds in flight inside the slot.
+    """
+
+    upstream: str
+    replica: str
+    slot_start: datetime
+    slot_end: datetime
+    metered: tuple[int, int]
+    hourly_nusd: int
+    busy: tuple[tuple[int, int], ...]
+    weights: Mapping[str, int]
+    final: bool = False  # the replica's last report: it stopped
+
+    def __post_init__(self) -> None:
+        span = to_micros(self.slot_end) - to_micros(self.slot_start)
+        low, high = self.metered
+        if not 0 <= low <= high <= span:
+            raise ValueError(f"metered span {self.metered} is outside the slot of {span} us")
+        _check_money("hourly_nusd", self.hourly_nusd)
+        for start, end in self.busy:
+            if not low <= start <= end <= high:
+                raise ValueError(f"busy span {(start, end)} is outside the metered {self.metered}")
+        if any(weight < 0 for weight in self.weights.values()):
+            raise ValueError("request weights must be >= 0 microseconds")
+
+
+@dataclass(frozen=True)
+class Metered:
+    """How long one upstream was metered in a window, and what it cost (idle included)."""
+
+    upstream: str
+    seconds: float
+    total_nusd: int
 
 
 @dataclass(frozen=True)
@@ -181,27 +258,6 @@ def check_by(by: str) -> UsageBy:
         if by == choice:
             return choice
     raise LlmeconError(f"cannot group usage by {by!r}: use one of {', '.join(choices)}")
-
-
-def check_allocation(
-    upstream: str,
-    interval_start: datetime,
-    interval_end: datetime,
-    shares: Mapping[str, int],
-    idle: IdleRow,
-) -> None:
-    """Refuse an allocation whose parts disagree: a ValueError naming the mismatch."""
-    if idle.upstream != upstream:
-        raise ValueError(f"idle row is for {idle.upstream!r}, allocation for {upstream!r}")
-    if (utc(interval_start), utc(interval_end)) != (idle.interval_start, idle.interval_end):
-        raise ValueError("idle row's interval differs from the allocation's interval")
-    for request_id, nusd in shares.items():
-        _check_money(f"share of {request_id}", nusd)
-    if sum(shares.values()) != idle.allocated_nusd:
-        raise ValueError(
-            f"shares add up to {sum(shares.values())} nUSD but idle.allocated_nusd is "
-            f"{idle.allocated_nusd}: they must be equal so no money is lost or invented"
-        )
 
 
 def assemble_totals(

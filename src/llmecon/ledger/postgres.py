@@ -8,7 +8,7 @@ What both backends share is in `llmecon.ledger.sql`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
@@ -65,7 +65,9 @@ class PostgresLedger(SqlLedger[PgConnection]):
 
     def _connection(self) -> PgConnection:
         if self._closed:
-            raise LlmeconError(f"the ledger {display_url(self._url)} is closed: open it again")
+            raise LedgerUnavailableError(
+                f"the ledger {display_url(self._url)} is closed: open it again"
+            )
         if self._conn is None or self._conn.closed or self._conn.broken:
             self._conn = psycopg.connect(
                 self._url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S
@@ -115,15 +117,6 @@ class PostgresLedger(SqlLedger[PgConnection]):
     ) -> None:
         with conn.cursor() as cursor:
             cursor.executemany(sql, params)
-
-    def _set_shares(self, conn: PgConnection, upstream: str, shares: Mapping[str, int]) -> int:
-        return conn.execute(
-            "UPDATE usage AS u SET self_hosted_nusd = s.nusd"
-            " FROM unnest(%s::text[], %s::bigint[]) AS s (request_id, nusd)"
-            " WHERE u.request_id = s.request_id AND u.upstream = %s"
-            " AND u.self_hosted_nusd IS NULL",
-            (list(shares), list(shares.values()), upstream),
-        ).rowcount
 
     def close(self) -> None:
         with self._lock:

@@ -7,23 +7,18 @@ raises `LedgerUnavailableError` (answer 503, never 401).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Protocol, Self
 
 from llmecon.errors import LlmeconError
 from llmecon.ledger.keys import KeyStore
-from llmecon.ledger.model import IdleRow, UsageBy, UsageRow, UsageTotals
+from llmecon.ledger.model import IdleRow, Metered, MeterReport, UsageBy, UsageRow, UsageTotals
 
 
 class LedgerUnavailableError(LlmeconError):
     """The database could not be reached, or stayed locked: retry later."""
-
-
-class AllocationConflictError(LlmeconError):
-    """An allocation touched a request that is unknown, on another upstream, or already
-    allocated, or it reused an interval with different figures. Nothing was written."""
 
 
 class Ledger(KeyStore, Protocol):
@@ -34,26 +29,35 @@ class Ledger(KeyStore, Protocol):
         (no error): the gateway may retry a batch."""
         ...
 
-    def allocate(
-        self,
-        upstream: str,
-        interval_start: datetime,
-        interval_end: datetime,
-        shares: Mapping[str, int],
-        idle: IdleRow,
-    ) -> None:
-        """In one transaction, set each request's `self_hosted_nusd` share and store `idle`.
-
-        The shares must add up to `idle.allocated_nusd` (ValueError otherwise). Each request
-        must be on `upstream` with no share yet (AllocationConflictError otherwise). Repeating an
-        allocation already stored for (upstream, interval_start) with the same idle row is a
-        no-op, so a retry is safe.
-        """
+    def report_meters(self, reports: Sequence[MeterReport]) -> None:
+        """Store what a replica metered (slots, busy spans, each request's time in flight).
+        A report already stored (same upstream, slot and replica) is left untouched."""
         ...
 
-    def unallocated(self, upstream: str, before: datetime) -> list[tuple[str, int]]:
-        """(request_id, prompt + completion tokens) of the requests on `upstream` that finished
-        before `before` and have no share yet, oldest first; unknown token counts are 0."""
+    def close_slots(self, ended_by: datetime) -> list[IdleRow]:
+        """Close every reported slot that ended by `ended_by` and is not closed yet: split its
+        cost (hourly x metered time) over the requests in flight in it by their time in flight,
+        the rest idle (core.allocation), set each finished request's `self_hosted_nusd`. Each
+        slot closes once, whichever replica gets there first; returns the slots this call
+        closed."""
+        ...
+
+    def active_replicas(self, since: datetime) -> set[str]:
+        """The gateway replicas that reported a slot ending at or after `since` and have not
+        sent their final report."""
+        ...
+
+    def metered(
+        self, since: datetime | None = None, until: datetime | None = None
+    ) -> list[Metered]:
+        """Per upstream: metered seconds and cost (idle included) of the closed slots starting
+        in [since, until)."""
+        ...
+
+    def traffic_span(
+        self, since: datetime | None = None, until: datetime | None = None
+    ) -> tuple[datetime, datetime] | None:
+        """First start and last finish of the rows started in [since, until); None if none."""
         ...
 
     def rows(self, since: datetime | None = None, until: datetime | None = None) -> list[UsageRow]:

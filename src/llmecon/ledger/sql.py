@@ -19,6 +19,8 @@ from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, ClassVar, Generic, Protocol, Self, TypeVar
 
+from llmecon.errors import LlmeconError
+from llmecon.ledger import metering
 from llmecon.ledger.keys import (
     NO_LIMITS,
     KeyInfo,
@@ -33,16 +35,16 @@ from llmecon.ledger.model import (
     NO_KEY_GROUP,
     USAGE_COLUMNS,
     IdleRow,
+    Metered,
+    MeterReport,
     UsageBy,
     UsageRow,
     UsageTotals,
     assemble_totals,
-    check_allocation,
     check_by,
     usage_values,
     utc,
 )
-from llmecon.ledger.protocol import AllocationConflictError
 
 COLUMNS = ", ".join(USAGE_COLUMNS)
 INSERT_USAGE = (
@@ -50,7 +52,6 @@ INSERT_USAGE = (
     " ON CONFLICT (request_id) DO NOTHING"
 )
 INSERT_COST = "INSERT INTO counterfactual_cost (request_id, api, nusd) VALUES (?, ?, ?)"
-_IDLE_COLUMNS = "upstream, interval_start, interval_end, idle_nusd, busy_seconds, allocated_nusd"
 _KEY_COLUMNS = (
     "id, name, prefix, created_at, revoked_at, requests_per_minute, tokens_per_minute,"
     " budget_day_nusd, budget_month_nusd"
@@ -146,11 +147,6 @@ class SqlLedger(ABC, Generic[C]):
         """Run `sql` (in this driver's marks) once per parameter tuple."""
 
     @abstractmethod
-    def _set_shares(self, conn: C, upstream: str, shares: Mapping[str, int]) -> int:
-        """Set the `self_hosted_nusd` of each request in `shares` that is on `upstream` and has
-        none yet; how many it set."""
-
-    @abstractmethod
     def close(self) -> None:
         """Release the connection; the ledger cannot be used afterwards."""
 
@@ -172,15 +168,6 @@ class SqlLedger(ABC, Generic[C]):
         fields["finished_at"] = self._from_db(fields["finished_at"])
         fields["stream"] = bool(fields["stream"])  # SQLite stores it as 0 or 1
         return UsageRow(**fields, counterfactual_nusd=counterfactual)
-
-    def _idle_params(self, idle: IdleRow) -> tuple[object, ...]:
-        """`idle`'s values in `_IDLE_COLUMNS` order."""
-        start, end = self._to_db(idle.interval_start), self._to_db(idle.interval_end)
-        return (idle.upstream, start, end, idle.idle_nusd, idle.busy_seconds, idle.allocated_nusd)
-
-    def _idle_row(self, values: Sequence[Any]) -> IdleRow:
-        upstream, start, end, *figures = values
-        return IdleRow(upstream, self._from_db(start), self._from_db(end), *figures)
 
     def _key_info(self, values: Sequence[Any]) -> KeyInfo:
         key_id, name, prefix, created_at, revoked_at, *limits = values
@@ -231,57 +218,44 @@ class SqlLedger(ABC, Generic[C]):
             inserted = self._insert_new(conn, rows)
             self._execute_many(conn, self._sql(INSERT_COST), new_costs(rows, inserted))
 
-    def allocate(
-        self,
-        upstream: str,
-        interval_start: datetime,
-        interval_end: datetime,
-        shares: Mapping[str, int],
-        idle: IdleRow,
-    ) -> None:
-        check_allocation(upstream, interval_start, interval_end, shares, idle)
+    def report_meters(self, reports: Sequence[MeterReport]) -> None:
+        if not reports:
+            return
         with self._transaction(write=True) as conn:
-            inserted = conn.execute(
-                self._sql(
-                    f"INSERT INTO idle_cost ({_IDLE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)"
-                    " ON CONFLICT (upstream, interval_start) DO NOTHING"
-                ),
-                self._idle_params(idle),
-            ).rowcount
-            if not inserted:
-                self._check_repeat(conn, idle)
-                return
-            updated = self._set_shares(conn, upstream, shares)
-            if updated != len(shares):
-                raise AllocationConflictError(
-                    f"{len(shares) - updated} of {len(shares)} requests are unknown, not on "
-                    f"{upstream} or already allocated: take the ids from unallocated()"
-                )
+            metering.write_reports(self, conn, reports)
 
-    def _check_repeat(self, conn: C, idle: IdleRow) -> None:
-        values = conn.execute(
-            self._sql(
-                f"SELECT {_IDLE_COLUMNS} FROM idle_cost WHERE upstream = ? AND interval_start = ?"
-            ),
-            (idle.upstream, self._to_db(idle.interval_start)),
-        ).fetchone()
-        if values is None or self._idle_row(values) != idle:
-            raise AllocationConflictError(
-                f"{idle.upstream} already has an interval starting {idle.interval_start}"
-                " with other figures: allocate each interval once"
-            )
+    def close_slots(self, ended_by: datetime) -> list[IdleRow]:
+        closed = []
+        with self._transaction(write=True) as conn:
+            for upstream, start in metering.pending_slots(self, conn, ended_by):
+                idle = metering.close_slot(self, conn, upstream, start)
+                if idle is not None:
+                    closed.append(idle)
+        return closed
 
-    def unallocated(self, upstream: str, before: datetime) -> list[tuple[str, int]]:
+    def active_replicas(self, since: datetime) -> set[str]:
         with self._transaction(write=False) as conn:
-            found = conn.execute(
-                self._sql(
-                    "SELECT request_id, COALESCE(prompt_tokens, 0) + COALESCE(completion_tokens, 0)"
-                    " FROM usage WHERE upstream = ? AND self_hosted_nusd IS NULL"
-                    " AND finished_at < ? ORDER BY finished_at, request_id"
-                ),
-                (upstream, self._to_db(before)),
-            ).fetchall()
-        return [(request_id, tokens) for request_id, tokens in found]
+            return metering.active_replicas(self, conn, since)
+
+    def metered(
+        self, since: datetime | None = None, until: datetime | None = None
+    ) -> list[Metered]:
+        where, params = self._window("interval_start", since, until)
+        with self._transaction(write=False) as conn:
+            return metering.metered(self, conn, where, params)
+
+    def traffic_span(
+        self, since: datetime | None = None, until: datetime | None = None
+    ) -> tuple[datetime, datetime] | None:
+        where, params = self._window("started_at", since, until)
+        with self._transaction(write=False) as conn:
+            first, last = conn.execute(
+                self._sql(f"SELECT MIN(started_at), MAX(finished_at) FROM usage WHERE {where}"),
+                params,
+            ).fetchone()
+        if first is None:
+            return None
+        return self._from_db(first), self._from_db(last)
 
     def rows(self, since: datetime | None = None, until: datetime | None = None) -> list[UsageRow]:
         where, params = self._window("u.started_at", since, until)
@@ -347,6 +321,10 @@ class SqlLedger(ABC, Generic[C]):
 
     def create_key(self, name: str, limits: KeyLimits = NO_LIMITS) -> tuple[KeyInfo, str]:
         name = check_key_name(name)
+        if any(key.name == name for key in self.list_keys()):
+            raise LlmeconError(
+                f"a key named {name!r} exists already: choose another name, or revoke it first"
+            )
         new = mint_key()
         info = KeyInfo(new.id, name, new.prefix, utc(self._clock()), None, limits)
         with self._transaction(write=True) as conn:

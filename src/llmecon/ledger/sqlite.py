@@ -8,8 +8,9 @@ What both backends share is in `llmecon.ledger.sql`.
 
 from __future__ import annotations
 
+import os
 import sqlite3
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,6 +35,8 @@ class SqliteLedger(SqlLedger[sqlite3.Connection]):
         if path != ":memory:":
             path = str(Path(path).expanduser())
             Path(path).parent.mkdir(parents=True, exist_ok=True)
+            if not Path(path).exists():  # the ledger names keys and spend: owner-only
+                os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
         super().__init__(clock)
         self._path = path
         try:
@@ -57,7 +60,7 @@ class SqliteLedger(SqlLedger[sqlite3.Connection]):
     def _transaction(self, *, write: bool) -> Iterator[sqlite3.Connection]:
         with self._lock:
             if self._closed:
-                raise LlmeconError(f"the ledger {self._path} is closed: open it again")
+                raise LedgerUnavailableError(f"the ledger {self._path} is closed: open it again")
             try:
                 self._conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
                 yield self._conn
@@ -94,18 +97,6 @@ class SqliteLedger(SqlLedger[sqlite3.Connection]):
         self, conn: sqlite3.Connection, sql: str, params: Sequence[Sequence[object]]
     ) -> None:
         conn.executemany(sql, params)
-
-    def _set_shares(
-        self, conn: sqlite3.Connection, upstream: str, shares: Mapping[str, int]
-    ) -> int:
-        return sum(
-            conn.execute(
-                "UPDATE usage SET self_hosted_nusd = ? WHERE request_id = ?"
-                " AND upstream = ? AND self_hosted_nusd IS NULL",
-                (nusd, request_id, upstream),
-            ).rowcount
-            for request_id, nusd in shares.items()
-        )
 
     def close(self) -> None:
         with self._lock:

@@ -46,6 +46,10 @@ class Limiter(Protocol):
         timeouts): settle at zero tokens and zero cost. Idempotent like `settle`."""
         ...
 
+    async def ping(self) -> bool:
+        """Whether the store answers now (within its timeout)."""
+        ...
+
     async def aclose(self) -> None:
         """Close the store's connections; the limiter cannot be used afterwards."""
         ...
@@ -74,6 +78,10 @@ class LimiterBase(ABC):
 
     async def release(self, admission: Admission) -> None:
         await self.settle(admission, 0, 0)
+
+    async def ping(self) -> bool:
+        """Whether the store answers (an in-process store always does)."""
+        return True
 
     async def __aenter__(self) -> Self:
         return self

@@ -345,6 +345,12 @@ class RedisLimiter(LimiterBase):
         )
         await self._run(self._finish, admission.key_id, args)
 
+    async def ping(self) -> bool:
+        try:
+            return bool(await self._redis.ping())
+        except (RedisError, OSError):
+            return False
+
     async def aclose(self) -> None:
         await self._redis.aclose()
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
+from llmecon.core.prices import ContextTier, Price
+from llmecon.core.token_pricing import TokenPricing
 from llmecon.errors import LlmeconError
 from llmecon.pricebook.entries import (
     ApiModelPrice,
@@ -19,6 +21,23 @@ from llmecon.pricebook.entries import (
 
 
 @dataclass(frozen=True)
+class SnapshotInfo:
+    """Which API price snapshot is in use: its source and date, where it was read, its size."""
+
+    source: str
+    as_of: date
+    location: str
+    models: int
+    digest: str
+
+    def describe(self) -> str:
+        return (
+            f"API prices: {self.models:,} models from {self.source}, as of "
+            f"{self.as_of.isoformat()} ({self.location})"
+        )
+
+
+@dataclass(frozen=True)
 class PriceBook:
     """All known prices. `version` names the data it was built from (stored with results)."""
 
@@ -28,6 +47,7 @@ class PriceBook:
     lambdas: Mapping[str, LambdaPrice]
     gateways: Mapping[str, GatewayPrice]
     version: str
+    snapshot: SnapshotInfo
 
     def api_model(self, name: str, as_of: date | None = None) -> ApiModelPrice:
         """The model's price in force on `as_of` (None: the current price)."""
@@ -39,7 +59,7 @@ class PriceBook:
             if history:
                 return history[-1]
         elif history:
-            return _in_force(name, history, as_of)
+            return _with_extras(_in_force(name, history, as_of), current)
         elif current is not None:
             return current  # current prices only; the comparison notes it
         raise LlmeconError(
@@ -96,8 +116,8 @@ class PriceBook:
         ]
 
     def _current_by_suffix(self, name: str) -> ApiModelPrice | None:
-        matches = [model for key, model in self.api_current.items() if key.endswith(f"/{name}")]
-        return matches[0] if len(matches) == 1 else None
+        matches = [key for key in self.api_current if key.endswith(f"/{name}")]
+        return self.api_current[matches[0]] if len(matches) == 1 else None
 
 
 def _in_force(name: str, history: tuple[ApiModelPrice, ...], as_of: date) -> ApiModelPrice:
@@ -108,7 +128,61 @@ def _in_force(name: str, history: tuple[ApiModelPrice, ...], as_of: date) -> Api
             f"{name} had no known price on {as_of.isoformat()} (its first price is effective "
             f"from {first}); pick a later --as-of date or another model"
         )
-    return dated[-1]
+    price = dated[-1]
+    if price.until is not None and as_of > price.until:
+        raise LlmeconError(
+            f"{name} was no longer sold on {as_of.isoformat()} (sold until "
+            f"{price.until.isoformat()}); pick an earlier --as-of date or another model"
+        )
+    return price
+
+
+def _with_extras(price: ApiModelPrice, current: ApiModelPrice | None) -> ApiModelPrice:
+    """A dated price with the snapshot's tiers, cached/batch rates and limits when it is the same
+    price (same input and output rates); an older, different price keeps only its two rates."""
+    if current is None or (price.input.amount, price.output.amount) != (
+        current.input.amount,
+        current.output.amount,
+    ):
+        return price
+    return replace(
+        price,
+        cached_input=current.cached_input,
+        batch_input=current.batch_input,
+        batch_output=current.batch_output,
+        max_input_tokens=current.max_input_tokens,
+        max_output_tokens=current.max_output_tokens,
+        tiers=current.tiers,
+    )
+
+
+def api_pricing(price: ApiModelPrice, *, batch: bool = False) -> TokenPricing:
+    """The core's token pricing for a catalog price (its batch rates when `batch`)."""
+    input_price, output_price, tiers = price.input, price.output, price.tiers
+    if batch:
+        if price.batch_input is None or price.batch_output is None:
+            raise LlmeconError(
+                f"no batch price is known for {price.model}; remove batch: true "
+                "(see `llmecon prices show` for what the snapshot has)"
+            )
+        ratio = price.batch_input.amount / input_price.amount if input_price.amount else 1.0
+        input_price, output_price = price.batch_input, price.batch_output
+        tiers = tuple(
+            ContextTier(t.above, _scaled(t.input, ratio), _scaled(t.output, ratio)) for t in tiers
+        )
+    return TokenPricing(
+        input=input_price,
+        output=output_price,
+        cached_input=price.cached_input,
+        tiers=tiers,
+        max_input_tokens=price.max_input_tokens,
+        max_output_tokens=price.max_output_tokens,
+    )
+
+
+def _scaled(price: Price, ratio: float) -> Price:
+    source = f"{price.source} (x{ratio:g}, the batch discount)"
+    return Price(price.amount * ratio, price.unit, source, price.as_of, price.per)
 
 
 def _suggest(name: str, known: Iterable[str]) -> str:

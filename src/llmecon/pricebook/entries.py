@@ -5,22 +5,38 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from llmecon.core.prices import Price
+from llmecon.core.prices import ContextTier, Price
 
 PER_MILLION = 1e6
+
+__all__ = [
+    "PER_MILLION", "ApiModelPrice", "ContextTier", "Entry", "GatewayPrice", "InstancePrice",
+    "LambdaPrice", "entry_kind", "entry_price",
+]  # fmt: skip
 
 
 @dataclass(frozen=True)
 class ApiModelPrice:
-    """A paid API model's token prices (per 1M tokens) from `effective_from` (None: current)."""
+    """A paid API model's token prices (per 1M tokens) from `effective_from` (None: current).
+
+    `until` is the last day it was sold (None: still sold). Cached-input, batch and long-context
+    prices, and the context limits, come from the snapshot of LiteLLM's map where it has them.
+    """
 
     model: str
     provider: str
     input: Price
     output: Price
     effective_from: date | None = None
-    origin: str = "history"  # "history" (our dated file) or "litellm" (current cost map)
+    origin: str = "history"  # "history" (our dated file) or "snapshot" (current price map)
     note: str | None = None
+    until: date | None = None
+    cached_input: Price | None = None
+    batch_input: Price | None = None
+    batch_output: Price | None = None
+    max_input_tokens: int | None = None
+    max_output_tokens: int | None = None
+    tiers: tuple[ContextTier, ...] = ()
 
     @property
     def name(self) -> str:
@@ -45,6 +61,7 @@ class InstancePrice:
     vcpus: int | None = None
     memory_gib: float | None = None
     note: str | None = None
+    effective_from: date | None = None
 
     def summary(self) -> str:
         hardware = f"{self.gpus:g}x {self.gpu}" if self.gpu else "CPU"

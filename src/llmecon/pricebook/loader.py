@@ -1,27 +1,25 @@
-"""Build the PriceBook from the package's data files and the litellm wheel's cost map.
+"""Build the PriceBook from the package's data files and the API price snapshot.
 
-Nothing is fetched from the network: the YAML files ship with llmecon, and LiteLLM's map is read
-as a JSON file from the installed (pinned) wheel without importing litellm.
+Nothing is fetched from the network: the YAML files and a dated snapshot of LiteLLM's cost map
+ship with llmecon. `llmecon prices update` writes a newer snapshot to the user's data directory
+($LLMECON_HOME, else ~/.local/share/llmecon), which is then used instead of the shipped one.
 """
 
 from __future__ import annotations
 
 import hashlib
-import importlib.metadata
-import importlib.util
-import json
+import os
 from collections import defaultdict
 from datetime import date
 from importlib.resources import files
 from pathlib import Path
-from typing import Any, TypeGuard
+from typing import Any
 
 import yaml
 
 from llmecon.core.prices import Price
-from llmecon.errors import LlmeconError
-from llmecon.pricebook import schema
-from llmecon.pricebook.book import PriceBook
+from llmecon.pricebook import schema, snapshot
+from llmecon.pricebook.book import PriceBook, SnapshotInfo
 from llmecon.pricebook.entries import (
     PER_MILLION,
     ApiModelPrice,
@@ -30,27 +28,56 @@ from llmecon.pricebook.entries import (
     LambdaPrice,
 )
 
-DATA_FILES = ("api_history.yaml", "aws_instances.yaml", "aws_serverless.yaml", "litellm.yaml")
-_LITELLM_MODES = frozenset({"chat", "completion", "responses"})
+DATA_FILES = ("api_history.yaml", "aws_instances.yaml", "other_clouds.yaml", "aws_serverless.yaml")
+SNAPSHOT_FILE = "api_prices.json"
 
 
-def load_pricebook() -> PriceBook:
-    """The price book from the shipped data files and the installed litellm cost map."""
+def data_home() -> Path:
+    """Where llmecon keeps user data: $LLMECON_HOME, else ~/.local/share/llmecon."""
+    home = os.environ.get("LLMECON_HOME")
+    return Path(home) if home else Path.home() / ".local" / "share" / "llmecon"
+
+
+def user_snapshot_path(home: Path | None = None) -> Path:
+    return (home or data_home()) / "prices" / SNAPSHOT_FILE
+
+
+def load_pricebook(home: Path | None = None) -> PriceBook:
+    """The price book from the shipped files and the API snapshot in use (user's, else shipped)."""
     texts = {name: _data_text(name) for name in DATA_FILES}
     history = schema.HistoryFile.model_validate(_yaml(texts["api_history.yaml"]))
-    instances = schema.InstanceFile.model_validate(_yaml(texts["aws_instances.yaml"]))
+    instances = [
+        entry
+        for name in ("aws_instances.yaml", "other_clouds.yaml")
+        for entry in schema.InstanceFile.model_validate(_yaml(texts[name])).entries
+    ]
     serverless = schema.ServerlessFile.model_validate(_yaml(texts["aws_serverless.yaml"]))
-    litellm = schema.LitellmFile.model_validate(_yaml(texts["litellm.yaml"]))
     digest = hashlib.sha256("".join(texts.values()).encode()).hexdigest()[:10]
-    current, litellm_version = _litellm_prices(litellm)
+    api, info = load_snapshot(home)
     return PriceBook(
         api_history=_history(history),
-        api_current=current,
-        instances={entry.name: _instance(entry) for entry in instances.entries},
+        api_current=snapshot.SnapshotPrices(api),
+        instances={entry.name: _instance(entry) for entry in instances},
         lambdas={e.name: _lambda(e) for e in serverless.entries if e.service == "lambda"},
         gateways={e.name: _gateway(e) for e in serverless.entries if e.service == "api-gateway"},
-        version=f"prices-{digest}+litellm-{litellm_version}",
+        version=f"prices-{digest}+api-{api.as_of.isoformat()}-{info.digest}",
+        snapshot=info,
     )
+
+
+def load_snapshot(home: Path | None = None) -> tuple[snapshot.Snapshot, SnapshotInfo]:
+    """The API snapshot in use: the user's (written by `prices update`), else the shipped one."""
+    path = user_snapshot_path(home)
+    if path.is_file():
+        text, where = path.read_text(encoding="utf-8"), str(path)
+    else:
+        text, where = (
+            _data_text(SNAPSHOT_FILE),
+            f"shipped with llmecon (llmecon/data/prices/{SNAPSHOT_FILE})",
+        )
+    api = snapshot.parse(text, where)
+    digest = hashlib.sha256(text.encode()).hexdigest()[:8]
+    return api, SnapshotInfo(api.source, api.as_of, where, len(api.rows), digest)
 
 
 def _data_text(name: str) -> str:
@@ -58,7 +85,8 @@ def _data_text(name: str) -> str:
 
 
 def _yaml(text: str) -> Any:
-    return yaml.safe_load(text)
+    # libyaml's loader when PyYAML was built with it: ~8x faster start-up than the pure one.
+    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
 
 
 def _history(data: schema.HistoryFile) -> dict[str, tuple[ApiModelPrice, ...]]:
@@ -73,6 +101,7 @@ def _history(data: schema.HistoryFile) -> dict[str, tuple[ApiModelPrice, ...]]:
                 effective_from=e.effective_from,
                 origin="history",
                 note=e.note,
+                until=e.until,
             )
         )
     return {
@@ -97,6 +126,7 @@ def _instance(e: schema.InstanceEntry) -> InstancePrice:
         vcpus=e.vcpus,
         memory_gib=e.memory_gib,
         note=e.note,
+        effective_from=e.effective_from,
     )
 
 
@@ -126,52 +156,3 @@ def _gateway(e: schema.ServerlessEntry) -> GatewayPrice:
         ),
         note=e.note,
     )
-
-
-def litellm_map_path(package: str = "litellm", filename: str = "") -> Path:
-    """Where the installed litellm wheel keeps its cost map (found without importing it)."""
-    spec = importlib.util.find_spec(package)
-    if spec is None or not spec.submodule_search_locations:
-        raise LlmeconError(
-            f"the {package} package is not installed; its price map is needed for API prices "
-            "(run `make venv` or `pip install llmecon`)"
-        )
-    return Path(next(iter(spec.submodule_search_locations))) / filename
-
-
-def _litellm_prices(meta: schema.LitellmFile) -> tuple[dict[str, ApiModelPrice], str]:
-    path = litellm_map_path(meta.package, meta.file)
-    installed = importlib.metadata.version(meta.package)
-    if installed == meta.version:
-        source, as_of = meta.source, meta.as_of
-    else:  # a different wheel than the one the data file describes: say so in every source
-        source = f"LiteLLM model cost map in the installed {meta.package} {installed} wheel"
-        as_of = date.fromtimestamp(path.stat().st_mtime)
-    raw: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-    prices = {}
-    for model, fields in raw.items():
-        price = _litellm_entry(model, fields, source, as_of)
-        if price is not None:
-            prices[model] = price
-    return prices, installed
-
-
-def _litellm_entry(model: str, fields: Any, source: str, as_of: date) -> ApiModelPrice | None:
-    if model == "sample_spec" or not isinstance(fields, dict):
-        return None
-    if fields.get("mode") not in _LITELLM_MODES:
-        return None
-    cost_in, cost_out = fields.get("input_cost_per_token"), fields.get("output_cost_per_token")
-    if not _is_price(cost_in) or not _is_price(cost_out):
-        return None
-    return ApiModelPrice(
-        model=model,
-        provider=str(fields.get("litellm_provider", "unknown")),
-        input=Price(cost_in * PER_MILLION, "tokens", source, as_of, PER_MILLION),
-        output=Price(cost_out * PER_MILLION, "tokens", source, as_of, PER_MILLION),
-        origin="litellm",
-    )
-
-
-def _is_price(value: object) -> TypeGuard[float]:
-    return isinstance(value, int | float) and not isinstance(value, bool) and value >= 0

@@ -24,6 +24,7 @@ class HistoryEntry(_Sourced):
     model: str
     provider: str
     effective_from: date
+    until: date | None = None
     input_per_1m: NonNegative
     output_per_1m: NonNegative
 
@@ -36,7 +37,7 @@ class HistoryFile(_Strict):
 class InstanceEntry(_Sourced):
     name: str
     provider: str
-    service: Literal["sagemaker", "ec2"]
+    service: Literal["sagemaker", "ec2", "compute-engine", "gpu-cloud"]
     region: str
     hourly: NonNegative
     spot_hourly: NonNegative | None = None
@@ -44,6 +45,7 @@ class InstanceEntry(_Sourced):
     gpus: NonNegative = 0
     vcpus: int | None = None
     memory_gib: NonNegative | None = None
+    effective_from: date | None = None
 
 
 class InstanceFile(_Strict):
@@ -63,12 +65,3 @@ class ServerlessEntry(_Sourced):
 class ServerlessFile(_Strict):
     schema_: Literal[1] = Field(alias="schema")
     entries: list[ServerlessEntry]
-
-
-class LitellmFile(_Strict):
-    schema_: Literal[1] = Field(alias="schema")
-    package: str
-    version: str
-    file: str
-    as_of: date
-    source: str

@@ -23,6 +23,7 @@ def line_item_to_dict(item: LineItem) -> dict[str, Any]:
         "daily_cost": clean(item.daily_cost),
         "source": item.source,
         "as_of": item.as_of.isoformat() if item.as_of else None,
+        "category": item.category,
     }
 
 
@@ -33,6 +34,8 @@ def bill_to_dict(bill: Bill, rank: int) -> dict[str, Any]:
         "rank": rank,
         "cheapest": rank == 1,
         "daily_cost": clean(bill.daily_cost),
+        "compute_daily_cost": clean(bill.compute_daily_cost),
+        "fixed_daily_cost": clean(bill.fixed_daily_cost),
         "monthly_cost": clean(bill.monthly_cost),
         "yearly_cost": clean(bill.yearly_cost),
         "cost_per_request": _optional(bill.cost_per_request),

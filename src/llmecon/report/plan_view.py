@@ -62,6 +62,7 @@ def plan_to_dict(plan: Plan, price_book: str | None = None) -> dict[str, Any]:
             "peak_factor": plan.rules.peak_factor,
             "target_utilization": plan.rules.target_utilization,
             "min_replicas": plan.rules.min_replicas,
+            "spare_replicas": plan.rules.spare,
             "autoscale": plan.rules.autoscale,
         },
         "candidates": [candidate_to_dict(c) for c in plan.candidates],
@@ -78,6 +79,7 @@ def plan_to_dict(plan: Plan, price_book: str | None = None) -> dict[str, Any]:
         "api_alternatives": [
             {
                 "model": alt.option.model,
+                "hosted": alt.hosted,
                 "daily_cost": clean(alt.bill.daily_cost),
                 "cost_per_1m_tokens": clean(alt.bill.cost_per_1m_tokens or 0.0),
                 "source": alt.bill.line_items[0].source,
@@ -85,8 +87,32 @@ def plan_to_dict(plan: Plan, price_book: str | None = None) -> dict[str, Any]:
             }
             for alt in plan.alternatives
         ],
+        "recommendation": _recommendation(plan),
         "notes": list(NOTES),
     }
+
+
+def _recommendation(plan: Plan) -> dict[str, Any] | None:
+    best = plan.recommendation
+    if best is None:
+        return None
+    if isinstance(best, Candidate):
+        return {"kind": "self_hosted", "name": best.option.name,
+                "daily_cost": clean(best.daily_cost)}  # fmt: skip
+    kind = "hosted" if best.hosted else "api"
+    return {"kind": kind, "name": best.option.name, "daily_cost": clean(best.bill.daily_cost)}
+
+
+def _recommendation_line(plan: Plan) -> str | None:
+    best = _recommendation(plan)
+    if best is None:
+        return None
+    words = {"self_hosted": "self-host", "hosted": "the same model hosted per token",
+             "api": "a paid API"}  # fmt: skip
+    return (
+        f"Cheapest at {volume(plan.requests_per_day)} requests/day: {words[best['kind']]}, "
+        f"{best['name']}, {money(best['daily_cost'])}/day"
+    )
 
 
 def render_plan_json(plan: Plan, out: TextIO, *, top: int, price_book: str | None) -> None:
@@ -107,7 +133,13 @@ def render_plan_table(plan: Plan, out: TextIO, *, top: int, price_book: str | No
     if plan.rejected:
         console.print(f"[dim]{len(plan.rejected)} configurations rejected (see JSON)[/dim]")
     if plan.alternatives:
-        console.print(_api_table(plan))
+        console.print(_api_table(plan, top))
+        hidden = sum(alt.hosted for alt in plan.alternatives) - top
+        if hidden > 0:
+            console.print(f"[dim]{hidden} more hosted offers (--top N or JSON)[/dim]")
+    line = _recommendation_line(plan)
+    if line is not None:
+        console.print(f"[bold]{line}[/bold]")
     for note in NOTES:
         console.print(f"  - {note}", markup=False)
     if price_book:
@@ -164,17 +196,27 @@ def _estimated(candidate: Candidate, field: str, form: str) -> str:
     return form.format(getattr(candidate.estimate, field))
 
 
-def _api_table(plan: Plan) -> Table:
-    table = Table(title="paid API alternatives", title_justify="left")
-    for header in ("model", "per day", "per 1M tokens", "break-even with the cheapest plan"):
+def _api_table(plan: Plan, top: int) -> Table:
+    title = "paid API alternatives (closed models, and the same model hosted per token)"
+    table = Table(title=title, title_justify="left")
+    for header in (
+        "model",
+        "kind",
+        "per day",
+        "per 1M tokens",
+        "break-even with the cheapest plan",
+    ):
         table.add_column(header, justify="right" if header.startswith("per") else "left")
     kinds = {alt.option.name: "api" for alt in plan.alternatives}
     if plan.candidates:
         kinds[plan.candidates[0].option.name] = "self_hosted"
-    for alt in plan.alternatives:
+    shown = [a for a in plan.alternatives if not a.hosted]
+    shown += [a for a in plan.alternatives if a.hosted][:top]
+    for alt in shown:
         words = "; ".join(breakeven_sentences(alt.breakeven, kinds)) if alt.breakeven else "-"
         table.add_row(
             alt.option.model or alt.option.name,
+            "hosted" if alt.hosted else "api",
             money(alt.bill.daily_cost),
             money(alt.bill.cost_per_1m_tokens),
             words,

@@ -28,6 +28,14 @@ def render_table(
         console.print(_volume_table(result))
         for line in _capacity_lines(result):
             console.print(f"  capacity: {line}", markup=False)
+        for bill in result.bills:
+            if bill.fixed_daily_cost > 0:
+                console.print(
+                    f"  ownership: {bill.option}: compute only {money(bill.compute_daily_cost)}"
+                    f"/day, full cost of ownership {money(bill.daily_cost)}/day (fixed costs "
+                    f"{money(bill.fixed_daily_cost)}/day)",
+                    markup=False,
+                )
         if details:
             console.print(_line_items_table(result))
     kinds = {bill.option: bill.kind for bill in comparison.results[0].bills}

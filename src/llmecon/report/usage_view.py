@@ -1,4 +1,4 @@
-"""`llmecon usage` as a table, JSON or CSV (the report dict comes from llmecon.usage_report)."""
+"""`llmecon usage` as a table, JSON or CSV (the report dict: llmecon.ledger.usage_report)."""
 
 from __future__ import annotations
 
@@ -33,11 +33,12 @@ def render_usage_json(report: Report, out: TextIO) -> None:
 def render_usage_csv(report: Report, out: TextIO) -> None:
     apis = sorted(report["totals"]["counterfactual_cost"])
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow([*COLUMNS, *(f"counterfactual_cost:{api}" for api in apis)])
+    writer.writerow([*COLUMNS, "name", *(f"counterfactual_cost:{api}" for api in apis)])
     for row in [*report["rows"], {**report["totals"], "group": "(total)"}]:
         writer.writerow(
             [
                 *(row[c] for c in COLUMNS),
+                row.get("name", ""),
                 *(row["counterfactual_cost"].get(api, 0.0) for api in apis),
             ]
         )
@@ -47,8 +48,9 @@ def render_usage_table(report: Report, out: TextIO) -> None:
     console = wide_console(out)
     totals = report["totals"]
     apis = sorted(totals["counterfactual_cost"])
+    seconds = report["days"] * 86_400
     table = Table(
-        title=f"usage by {report['by']} over {report['days'] * 86_400:,.0f} s of traffic",
+        title=f"usage by {report['by']} over {_duration(seconds)} of metered time",
         title_justify="left",
     )
     for header in (
@@ -63,7 +65,7 @@ def render_usage_table(report: Report, out: TextIO) -> None:
         table.add_column(header, justify="left" if header == report["by"] else "right")
     for row in [*report["rows"], {**totals, "group": "total"}]:
         table.add_row(
-            row["group"],
+            f"{row['group']} ({row['name']})" if "name" in row else row["group"],
             f"{row['requests']:,}",
             f"{row['prompt_tokens']:,}",
             f"{row['completion_tokens']:,}",
@@ -77,27 +79,43 @@ def render_usage_table(report: Report, out: TextIO) -> None:
             f"  {totals['unallocated_requests']} requests still wait for their "
             "self-hosted share (their interval has not closed)"
         )
-    _position(console, totals)
+    _position(console, totals, projected=report["basis"] == "projection")
+    for note in report["notes"]:
+        console.print(f"  note: {note}")
 
 
-def _position(console: Any, totals: Mapping[str, Any]) -> None:
+def _duration(seconds: float) -> str:
+    if seconds >= 86_400:
+        return f"{seconds / 86_400:,.1f} days"
+    if seconds >= 3600:
+        return f"{seconds / 3600:,.1f} h"
+    return f"{seconds:,.0f} s"
+
+
+def _position(console: Any, totals: Mapping[str, Any], *, projected: bool) -> None:
     tokens = totals["prompt_tokens"] + totals["completion_tokens"]
     own = totals["self_hosted_cost"] + totals["idle_cost"]
+    per_day = totals["self_hosted_cost_per_day"]
+    label = "projected " if projected else ""
     if tokens:
+        console.print(f"  self-hosted: {money(own / tokens * 1e6)} per 1M tokens (idle included)")
+    if per_day is not None and totals["requests_per_day"] is not None:
         console.print(
-            f"  self-hosted: {money(own / tokens * 1e6)} per 1M tokens "
-            f"(idle included), {money(totals['self_hosted_cost_per_day'])}/day at "
+            f"  {label}per day: {money(per_day)} self-hosted at "
             f"{volume(totals['requests_per_day'])} requests/day"
         )
     for item in totals["breakeven"]:
         if item["breakeven_requests_per_day"] is None:
             continue
-        side = "above" if item["self_hosting_cheaper"] else "below"
-        console.print(
+        line = (
             f"  {item['api']}: {money(item['cost_usd'])} for the same traffic "
             f"({money(item['per_request_usd'])}/request); break-even "
-            f"{volume(item['breakeven_requests_per_day'])} requests/day, you are {side} it"
+            f"{volume(item['breakeven_requests_per_day'])} requests/day"
         )
+        if item["self_hosting_cheaper"] is not None:
+            side = "above" if item["self_hosting_cheaper"] else "below"
+            line += f", you are {side} it"
+        console.print(line)
 
 
 RENDERERS: Mapping[str, Callable[[Report, TextIO], None]] = MappingProxyType(

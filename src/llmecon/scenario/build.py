@@ -21,9 +21,11 @@ from llmecon.core.options import (
 from llmecon.core.prices import Price
 from llmecon.core.workload import Tokens, Workload
 from llmecon.errors import LlmeconError
-from llmecon.pricebook.book import PriceBook
-from llmecon.pricebook.entries import InstancePrice
+from llmecon.pricebook.book import PriceBook, api_pricing
+from llmecon.pricebook.entries import ApiModelPrice, InstancePrice
+from llmecon.pricebook.hosted import resolve_hosted
 from llmecon.scenario.capacity_source import throughput
+from llmecon.scenario.ownership import with_fixed_costs
 from llmecon.scenario.schema import (
     ApiGatewaySpec,
     ApiSpec,
@@ -46,6 +48,7 @@ class _Context:
     as_of: date | None
     tokens: Tokens
     daily_profile: tuple[float, ...] | None = None
+    cached_fraction: float = 0.0
     base: Path = Path()
     notes: list[str] = field(default_factory=list)
 
@@ -75,12 +78,15 @@ def build_scenario(
         as_of if as_of is not None else spec.as_of,
         workload.tokens,
         tuple(profile) if profile is not None else None,
+        spec.workload.cached_fraction,
         base if base is not None else Path(),
     )
     options = tuple(
         _option(option, index, workload.tokens, context)
         for index, option in enumerate(spec.options)
     )
+    if spec.fixed_costs is not None:
+        options = with_fixed_costs(options, spec.fixed_costs, label)
     return Scenario(spec.name, workload, options, tuple(context.notes) + tuple(spec.notes))
 
 
@@ -117,20 +123,29 @@ def _api(name: str, spec: ApiSpec, path: str, tokens: Tokens, context: _Context)
                 "(it gives only a token total); split the workload's tokens or use "
                 "price_per_1k_tokens",
             )
+        cached = spec.cached_input_per_1m
         pricing = TokenPricing(
             input=context.given(spec.input_per_1m, "tokens", 1e6),
             output=context.given(spec.output_per_1m, "tokens", 1e6),
+            cached_input=context.given(cached, "tokens", 1e6) if cached is not None else None,
         )
-        return ApiOption(name, pricing)
-    return _catalog_api(name, spec.model, f"{path}.model", tokens, context)
+        return ApiOption(name, pricing, cached_fraction=context.cached_fraction)
+    return _catalog_api(name, spec, f"{path}.model", tokens, context)
 
 
-def _catalog_api(name: str, model: str, path: str, tokens: Tokens, context: _Context) -> ApiOption:
+def _catalog_api(
+    name: str, spec: ApiSpec, path: str, tokens: Tokens, context: _Context
+) -> ApiOption:
+    model = spec.model
+    assert model is not None
     try:
-        price = context.book.api_model(model, context.as_of)
+        price = _api_price(name, model, context)
+        pricing = api_pricing(price, batch=spec.batch)
     except LlmeconError as error:
         raise context.fail(path, str(error)) from None
-    pricing = TokenPricing(input=price.input, output=price.output)
+    problem = pricing.context_problem(tokens)
+    if problem is not None:
+        raise context.fail(path, f"{model}: {problem}")
     if not tokens.is_split and not pricing.is_flat:
         raise context.fail(
             path,
@@ -138,13 +153,36 @@ def _catalog_api(name: str, model: str, path: str, tokens: Tokens, context: _Con
             "workload gives only a token total; give workload.input_tokens and output_tokens",
         )
     when = f", effective from {price.effective_from}" if price.effective_from else ""
-    context.notes.append(f"{name}: {model} at {price.summary()}{when} ({price.input.cited()}).")
-    if context.as_of is not None and price.origin == "litellm":
+    assert pricing.input is not None and pricing.output is not None
+    rates = f"${pricing.input.amount:g} in / ${pricing.output.amount:g} out per 1M tokens"
+    batch = " batch" if spec.batch else ""
+    context.notes.append(f"{name}: {model}{batch} at {rates}{when} ({pricing.input.cited()}).")
+    if context.as_of is not None and price.origin == "snapshot":
         context.notes.append(
             f"{name}: no dated history for {model}; its current price is used for "
             f"{context.as_of.isoformat()}."
         )
-    return ApiOption(name, pricing, model=model)
+    return ApiOption(
+        name, pricing, model=model, cached_fraction=context.cached_fraction, batch=spec.batch
+    )
+
+
+def _api_price(name: str, model: str, context: _Context) -> ApiModelPrice:
+    """A catalog model, or an open model by its plain name: the cheapest provider hosting it."""
+    try:
+        return context.book.api_model(model, context.as_of)
+    except LlmeconError:
+        known = model in context.book.api_history or model in context.book.api_current
+        hosted = None if known else resolve_hosted(context.book, model)
+        if hosted is None:
+            raise
+    price, offers = hosted
+    context.notes.append(
+        f"{name}: {model} is hosted per token by {len(offers.offers)} provider(s) in the price "
+        f"map; the cheapest matching offer, {price.model}, is used (name another, e.g. "
+        f"{offers.offers[-1].model}, to choose)."
+    )
+    return price
 
 
 def _self_hosted(name: str, spec: SelfHostedSpec, path: str, context: _Context) -> SelfHostedOption:

@@ -30,6 +30,7 @@ class WorkloadSpec(_Strict):
     output_tokens: NonNegative | None = None
     words_per_request: Positive | None = None
     daily_profile: list[NonNegative] | None = None
+    cached_fraction: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)] = 0.0
 
     @field_validator("daily_profile")
     @classmethod
@@ -73,7 +74,9 @@ class ApiSpec(_Strict):
     price_per_1k_tokens: NonNegative | None = None
     input_per_1m: NonNegative | None = None
     output_per_1m: NonNegative | None = None
+    cached_input_per_1m: NonNegative | None = None
     model: Name | None = None
+    batch: bool = False
 
     @model_validator(mode="after")
     def _one_price_form(self) -> ApiSpec:
@@ -88,6 +91,10 @@ class ApiSpec(_Strict):
                 "give exactly one of price_per_1k_tokens, input_per_1m + output_per_1m, "
                 "or model (a catalog name)"
             )
+        if self.cached_input_per_1m is not None and not split:
+            raise ValueError("cached_input_per_1m goes with input_per_1m and output_per_1m")
+        if self.batch and self.model is None:
+            raise ValueError("batch: true needs model (a catalog name with batch prices)")
         return self
 
 
@@ -171,6 +178,33 @@ class SelfHostedSpec(_Strict):
         return self
 
 
+class LabourSpec(_Strict):
+    fte: NonNegative
+    loaded_salary_per_year: NonNegative
+
+
+class StorageSpec(_Strict):
+    gb: NonNegative
+    price_per_gb_month: NonNegative
+
+
+class DataTransferSpec(_Strict):
+    price_per_gb: NonNegative
+    bytes_per_token: Positive = 4.0
+
+
+class FixedCostsSpec(_Strict):
+    """Costs of ownership beyond compute, each "your figure" (a line item with that source)."""
+
+    labour: LabourSpec | None = None
+    on_call_per_month: NonNegative | None = None
+    monitoring_per_month: NonNegative | None = None
+    storage: StorageSpec | None = None
+    data_transfer: DataTransferSpec | None = None
+    load_balancer_per_month: NonNegative | None = None
+    applies_to: list[Name] | None = None
+
+
 class OptionSpec(_Strict):
     name: Name
     api: ApiSpec | None = None
@@ -190,6 +224,7 @@ class ScenarioSpec(_Strict):
     as_of: date | None = None
     workload: WorkloadSpec
     options: Annotated[list[OptionSpec], Field(min_length=1)]
+    fixed_costs: FixedCostsSpec | None = None
     notes: list[str] = []
 
     @field_validator("options")

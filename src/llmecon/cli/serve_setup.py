@@ -1,0 +1,202 @@
+"""How `llmecon serve` starts the gateway: the app, its uvicorn server (guarded connections,
+draining shutdown), the journal beside the ledger, and the fallbacks."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import resource
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from llmecon.errors import LlmeconError
+
+if TYPE_CHECKING:
+    import uvicorn
+
+    from llmecon.gateway.admission import Door
+    from llmecon.gateway.app import Gateway
+    from llmecon.gateway.upstream_client import UpstreamTimeouts
+    from llmecon.gateway.upstreams import Fallback, Upstream
+    from llmecon.pricebook.book import PriceBook
+
+
+@dataclass(frozen=True)
+class Hardening:
+    """Connection limits and upstream timeouts (`serve --max-connections` and friends)."""
+
+    max_connections: int
+    header_timeout_s: float
+    body_timeout_s: float
+    timeouts: UpstreamTimeouts
+
+
+def run_gateway(
+    host: str,
+    port: int,
+    no_auth: bool,
+    routes: list[Upstream],
+    compare: tuple[str, ...],
+    ledger: Any,
+    book: PriceBook,
+    interval: float,
+    body_limit: int,
+    fallbacks: tuple[str, ...],
+    journal: Path,
+    door: Door | None,
+    drain: float,
+    hardening: Hardening,
+    stores: tuple[str, Any],
+) -> None:
+    """Build the app and run it until a signal; `stores` is the ledger's name (for the
+    journal) and the key store (its own connection)."""
+    import uvicorn  # noqa: PLC0415
+
+    from llmecon import __version__  # noqa: PLC0415
+    from llmecon.bench.prompts import bundled_tiktoken  # noqa: PLC0415
+    from llmecon.cli.plan import api_options  # noqa: PLC0415
+    from llmecon.gateway.app import GatewayConfig, create_app  # noqa: PLC0415
+    from llmecon.gateway.journal import Journal  # noqa: PLC0415
+    from llmecon.gateway.server import ConnectionLimits, guarded_protocol  # noqa: PLC0415
+    from llmecon.gateway.upstreams import Router  # noqa: PLC0415
+
+    ledger_name, keys = stores
+    Journal(journal, ledger_name).close()  # refuses a journal of another ledger, up front
+    tokenizer = bundled_tiktoken()
+    config = GatewayConfig(
+        router=Router(tuple(routes), _fallbacks(fallbacks, routes)),
+        journal_path=journal,
+        ledger_name=ledger_name,
+        timeouts=hardening.timeouts,
+        door=door,
+        compare_with=tuple(api_options(book, compare)),
+        price_book=book.version,
+        no_auth=no_auth,
+        body_limit=body_limit,
+        interval_s=interval,
+        version=__version__,
+        drain_s=drain,
+    )
+    app = create_app(config, ledger, lambda text: len(tokenizer.encode(text)), keys)
+    limits = ConnectionLimits(
+        max_connections=hardening.max_connections,
+        header_timeout_s=hardening.header_timeout_s,
+        body_timeout_s=hardening.body_timeout_s,
+    )
+    for upstream in routes:
+        price = f"${upstream.hourly.amount:g}/h" if upstream.hourly else "paid API"
+        click.echo(
+            f"upstream {upstream.name}: {upstream.base_url} "
+            f"({', '.join(upstream.models)}; {price})",
+            err=True,
+        )
+    sock = bind(host, port)
+    click.echo(
+        f"gateway: http://{host}:{port}/v1  (auth {'off' if no_auth else 'on'}; at most "
+        f"{limits.max_connections:,} connections)",
+        err=True,
+    )
+    settings = uvicorn.Config(
+        app,
+        loop="uvloop",
+        http=guarded_protocol(limits),
+        lifespan="on",
+        log_level="warning",
+        access_log=False,
+        timeout_graceful_shutdown=int(drain) + 5,  # after the gateway's own drain
+        timeout_keep_alive=5,
+    )
+    try:
+        _draining_server(settings, app).run(sockets=[sock])
+    finally:
+        sock.close()
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """The listening socket, bound before anything claims to serve (a busy port is a one-line
+    error, not uvicorn's traceback)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as error:
+        sock.close()
+        raise LlmeconError(
+            f"cannot listen on {host}:{port}: {error.strerror or error}; choose another --port "
+            "or stop what uses it"
+        ) from None
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+def max_connections(asked: int | None) -> int:
+    """`asked`, or what the process's open-file limit allows (leaving room for the ledger,
+    upstream connections and logs), at most 10,000."""
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    room = max(16, soft - 128) if soft != resource.RLIM_INFINITY else 10_000
+    if asked is not None and asked > room:
+        raise LlmeconError(
+            f"--max-connections {asked:,} is over what the open-file limit ({soft:,}) allows "
+            f"({room:,}); raise `ulimit -n` or ask for fewer"
+        )
+    return asked or min(room, 10_000)
+
+
+def _fallbacks(items: tuple[str, ...], routes: list[Upstream]) -> tuple[Fallback, ...]:
+    from llmecon.gateway.upstreams import Fallback  # noqa: PLC0415
+
+    names = {u.name for u in routes}
+    found = []
+    for item in items:
+        model, _, target = item.partition("=")
+        upstream, _, target_model = target.partition(":")
+        if not model or not upstream or not target_model:
+            raise LlmeconError(f"--fallback {item!r}: write MODEL=UPSTREAM:TARGET_MODEL")
+        if upstream not in names:
+            raise LlmeconError(f"--fallback {item!r}: no upstream named {upstream!r}")
+        found.append(Fallback(model, upstream, target_model))
+    return tuple(found)
+
+
+def default_journal(ledger_name: str) -> Path:
+    """The journal of the ledger named `ledger_name`: one file per ledger, not per port."""
+    home = os.environ.get("LLMECON_HOME") or str(Path.home() / ".local" / "share" / "llmecon")
+    digest = hashlib.sha256(ledger_name.encode()).hexdigest()[:12]
+    return Path(home) / f"journal-{digest}.jsonl"
+
+
+def ledger_name(url: str) -> str:
+    """The ledger's identity for its journal: the URL without password, a SQLite path
+    absolute."""
+    from llmecon.ledger import SQLITE_PREFIX, redact  # noqa: PLC0415
+
+    if url.startswith(SQLITE_PREFIX) or "://" not in url:
+        path = url.removeprefix(SQLITE_PREFIX)
+        return SQLITE_PREFIX + str(Path(path).expanduser().resolve())
+    return redact(url)
+
+
+def _draining_server(settings: uvicorn.Config, gateway: Gateway) -> uvicorn.Server:
+    """uvicorn's server, telling the gateway to start its drain on the first exit signal."""
+    import uvicorn  # noqa: PLC0415
+
+    class DrainingServer(uvicorn.Server):
+        drain_loop: asyncio.AbstractEventLoop | None = None
+
+        def handle_exit(self, sig: int, frame: Any) -> None:
+            if not self.should_exit and self.drain_loop is not None:
+                self.drain_loop.call_soon_threadsafe(gateway.drain)
+            super().handle_exit(sig, frame)
+
+        async def serve(self, sockets: Any = None) -> None:
+            self.drain_loop = asyncio.get_running_loop()
+            await super().serve(sockets)
+
+    return DrainingServer(settings)

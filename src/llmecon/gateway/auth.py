@@ -1,0 +1,75 @@
+"""Who is asking: the bearer key, checked against the key store with a short cache and a
+deadline.
+
+A key found valid is remembered for `ttl_s` seconds (keyed by its SHA-256, never the secret),
+so most requests cost no database round trip; a revoked key stops working within that time.
+A key store that does not answer within `timeout_s` gives 503, never a hang; unknown keys are
+never cached (a new key works at once).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from llmecon.errors import LlmeconError
+from llmecon.gateway.errors import GatewayError
+from llmecon.gateway.http import CLOSE, bearer
+from llmecon.ledger.keys import KeyInfo, KeyStore
+
+log = logging.getLogger("llmecon.gateway")
+MAX_CACHED = 10_000
+UNKNOWN = (
+    "invalid or revoked API key; keys live in the ledger this gateway was started with "
+    "(`serve --ledger`): create one with `llmecon keys create NAME --ledger <the same URL>`"
+)
+
+
+@dataclass
+class KeyCheck:
+    store: KeyStore
+    ttl_s: float = 2.0
+    timeout_s: float = 3.0
+    cache: dict[str, tuple[float, KeyInfo]] = field(default_factory=dict)
+    last_failure: float = 0.0  # monotonic time the store last failed to answer
+
+    async def check(self, scope: dict[str, Any]) -> KeyInfo:
+        """The valid key of the request; 401 without one, 503 if the store does not answer."""
+        secret = bearer(scope.get("headers", []))
+        if secret is None:
+            message = "missing API key: send Authorization: Bearer <key>"
+            raise _unauthorized(message, "missing_api_key")
+        digest = hashlib.sha256(secret.encode()).hexdigest()
+        now = time.monotonic()
+        cached = self.cache.get(digest)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        try:
+            key = await asyncio.wait_for(
+                asyncio.to_thread(self.store.verify_key, secret), self.timeout_s
+            )
+        except (LlmeconError, TimeoutError):
+            self.last_failure = time.monotonic()
+            log.warning("key store unavailable")
+            raise GatewayError(
+                503, "the key store is unavailable; retry later", "store_unavailable"
+            ) from None
+        if key is None:
+            raise _unauthorized(UNKNOWN, "invalid_api_key")
+        if len(self.cache) >= MAX_CACHED:
+            self.cache.clear()
+        self.cache[digest] = (now + self.ttl_s, key)
+        return key
+
+    def healthy(self, within_s: float = 10.0) -> bool:
+        return time.monotonic() - self.last_failure > within_s
+
+
+def _unauthorized(message: str, code: str) -> GatewayError:
+    error = GatewayError(401, message, code)
+    error.headers = [(b"www-authenticate", b'Bearer realm="llmecon"'), CLOSE]
+    return error

@@ -1,0 +1,76 @@
+"""Open models hosted per token: every provider in the API snapshot that serves a given model.
+
+Providers spell one model many ways (`deepinfra/meta-llama/Meta-Llama-3.1-8B-Instruct`,
+`meta.llama3-1-8b-instruct-v1:0`, `fireworks_ai/.../llama-v3p1-8b-instruct`); `canonical` reduces
+a catalog key to the plain name the model catalog uses (`llama-3.1-8b`).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from llmecon.pricebook.book import PriceBook
+from llmecon.pricebook.entries import ApiModelPrice
+
+_VENDOR = re.compile(r"^(meta-(?=llama)|meta\.|@cf-meta-|mistralai-|qwen-(?=qwen))")
+_VERSION = (
+    (re.compile(r"llama-?v?(\d)(?:[.-]|p)(\d)"), r"llama-\1.\2"),
+    (re.compile(r"llama-?(\d)(?=-)"), r"llama-\1"),
+    (re.compile(r"mistral-7b-v0[.-]\d"), "mistral-7b"),
+)
+_SUFFIX = re.compile(
+    r"(-(instruct|chat|turbo|maas|instant|fp8|fp16|bf16|fast|hf|it|awq|lite|v\d+:\d+|v\d+))+$"
+)
+
+
+def canonical(key: str) -> str:
+    """The plain name a catalog key serves: `.../Meta-Llama-3.1-8B-Instruct` -> llama-3.1-8b."""
+    name = key.lower().rsplit("/", 1)[-1].replace("_", "-")
+    name = _VENDOR.sub("", name)
+    for pattern, replacement in _VERSION:
+        name = pattern.sub(replacement, name)
+    return _SUFFIX.sub("", name)
+
+
+@dataclass(frozen=True)
+class HostedOffers:
+    """The per-token offers for one open model, and those left out (with why)."""
+
+    offers: tuple[ApiModelPrice, ...]
+    free: tuple[str, ...]  # $0 entries: a free tier or missing data, not a price to rank
+
+
+def hosted_offers(book: PriceBook, model: str) -> HostedOffers:
+    """The cheapest paid entry per provider for `model`, cheapest first (input + output rate)."""
+    wanted = model.lower()
+    best: dict[str, ApiModelPrice] = {}
+    free = []
+    for key in book.api_current:
+        if canonical(key) != wanted:
+            continue
+        price = book.api_current[key]
+        if price.input.amount == 0 or price.output.amount == 0:
+            free.append(key)
+            continue
+        held = best.get(price.provider)
+        if held is None or _rate(price) < _rate(held):
+            best[price.provider] = price
+    offers = sorted(best.values(), key=lambda p: (_rate(p), p.model))
+    return HostedOffers(tuple(offers), tuple(sorted(free)))
+
+
+def _rate(price: ApiModelPrice) -> float:
+    return price.input.amount + price.output.amount
+
+
+def resolve_hosted(book: PriceBook, name: str) -> tuple[ApiModelPrice, HostedOffers] | None:
+    """`llama-3.1-8b` (the cheapest host) or `deepinfra/llama-3.1-8b` (that provider's offer)."""
+    provider, _, model = name.rpartition("/")
+    found = hosted_offers(book, canonical(model))
+    offers = [
+        offer
+        for offer in found.offers
+        if not provider or offer.provider.lower() == provider.lower().replace("-", "_")
+    ]
+    return (offers[0], found) if offers else None
