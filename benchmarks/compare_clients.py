@@ -16,6 +16,11 @@ both` (the default) the SSE workload also runs llmecon with `--parse full`, whic
 event as guidellm does. Tables give observed rates; "per-core projection" rows divide a rate by
 the client's measured CPU share and are projections, not observations.
 
+Ceiling check: when `wrk` is installed (Debian package `wrk`), each round also runs it (one
+thread, the same concurrency, the same request body, pinned to the client core) against the
+same server. wrk reads whole responses without parsing SSE, so its rate is what this server
+gives any client: a client close to it is limited by the server, not by itself.
+
 Needs the peer venv: bash benchmarks/setup_peer.sh
 Run: .venv/bin/python benchmarks/compare_clients.py [--duration 5] [--rounds 2]
      [--server mock|replay] [--peer-workers 4] [--parse fast|full|both]
@@ -28,9 +33,12 @@ import argparse
 import json
 import os
 import random
+import re
+import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -40,6 +48,11 @@ PEER_VENV = Path(__file__).resolve().parent / ".peer-venv"
 GUIDELLM = PEER_VENV / "bin" / "guidellm"
 PEER_WARMUP_S = 1.0
 PROMPT_ROWS = 5000  # guidellm stops when its file runs out; it sends ~250 req/s here at most
+WRK = shutil.which("wrk")
+WRK_SCRIPT = """wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.body = {body}
+"""
 
 
 def guidellm_version() -> str:
@@ -129,6 +142,52 @@ METRICS: tuple[tuple[str, Callable[[bc.Result], float | None]], ...] = (
 )
 
 
+def run_wrk(
+    server: bc.Server, workload: bc.Workload, core: int, duration: float, *,
+    sampler: bc.CpuSampler, prompts: Path, scratch: Path,
+) -> bc.Result:  # fmt: skip
+    """One wrk run (1 thread, the workload's concurrency) with llmecon's request body."""
+    from llmecon.bench.prompts import RequestShape, request_body
+
+    prompt = json.loads(prompts.read_text().splitlines()[0])["prompt"]
+    shape = RequestShape(bc.MODEL, "chat", workload.output_tokens, workload.stream)
+    script = scratch / f"wrk-{workload.name}.lua"
+    script.write_text(WRK_SCRIPT.format(body=json.dumps(request_body(shape, prompt).decode())))
+    assert WRK is not None
+    command = [WRK, "-t1", f"-c{workload.concurrency}", f"-d{duration:g}s", "-s", str(script),
+               f"{server.base_url}/chat/completions"]  # fmt: skip
+    start = time.time()
+    process = subprocess.Popen(bc.pinned(core, command), stdout=subprocess.PIPE, text=True,
+                               start_new_session=True)  # fmt: skip
+    try:
+        out, _ = process.communicate(timeout=duration + 60)
+    finally:
+        bc.stop_group(process)
+    end = time.time()
+    completed = int(_number(r"(\d+) requests in", out))
+    span = _number(r"requests in ([\d.]+)s", out)
+    rps = completed / span if span else 0.0
+    errors = {"non_2xx": int(_number(r"Non-2xx or 3xx responses: (\d+)", out, 0))}
+    result = bc.Result(
+        client="wrk", workload=workload.name, completed=completed, duration_s=span,
+        requests_per_s=rps, events_per_s=rps * workload.content_events if workload.stream else None,
+        cores={"client": core, "server": server.core},
+        errors={k: v for k, v in errors.items() if v},
+    )  # fmt: skip
+    sampler.window(result, process.pid, server.pgid, start + 0.2, end - 0.2)
+    result.notes.append("ceiling check: reads responses whole, parses no SSE")
+    return result
+
+
+def _number(pattern: str, text: str, default: float | None = None) -> float:
+    match = re.search(pattern, text)
+    if match is None:
+        if default is None:
+            raise RuntimeError(f"unexpected wrk output: {text[-300:]}")
+        return default
+    return float(match.group(1))
+
+
 def ratio_rows(results: list[bc.Result]) -> list[str]:
     """Medians of each llmecon mode against guidellm, with min-max ranges over the runs."""
     lines = [
@@ -138,7 +197,7 @@ def ratio_rows(results: list[bc.Result]) -> list[str]:
     ]
     for workload in dict.fromkeys(r.workload for r in results):
         peer_runs = [r for r in results if (r.client, r.workload) == ("guidellm", workload)]
-        mine = [r.client for r in results if r.workload == workload and r.client != "guidellm"]
+        mine = [r.client for r in results if r.workload == workload and r.client.startswith("llm")]
         ours_clients = dict.fromkeys(mine)
         for client in ours_clients:
             our_runs = [r for r in results if (r.client, r.workload) == (client, workload)]
@@ -189,7 +248,32 @@ def parse_args() -> argparse.Namespace:
                         help="GUIDELLM__MAX_WORKER_PROCESSES (its default is 10).")  # fmt: skip
     parser.add_argument("--parse", choices=["fast", "full", "both"], default="both",
                         help="SSE parsing (both: the SSE workload each way).")  # fmt: skip
+    parser.add_argument("--no-wrk", action="store_true", help="Skip the wrk ceiling check.")
     return parser.parse_args()
+
+
+def round_order(args: argparse.Namespace, workload: bc.Workload, round_: int) -> list[str]:
+    """ABBA: llmecon's modes then guidellm, reversed every other round; wrk last."""
+    ours = [f"llmecon:{mode}" for mode in bc.parse_modes(args.parse, workload)]
+    order = [*ours, "guidellm"] if round_ % 2 == 0 else ["guidellm", *ours[::-1]]
+    if WRK is not None and not args.no_wrk:
+        order.append("wrk")
+    return order
+
+
+def run_client(
+    client: str, args: argparse.Namespace, server: bc.Server, workload: bc.Workload, *,
+    sampler: bc.CpuSampler, prompts: Path, scratch: Path,
+) -> bc.Result:  # fmt: skip
+    core, duration = args.client_core, args.duration
+    if client == "wrk":
+        return run_wrk(server, workload, core, duration, sampler=sampler, prompts=prompts,
+                       scratch=scratch)  # fmt: skip
+    if client.startswith("llmecon"):
+        return bc.run_llmecon(server, workload, core, duration, sampler=sampler,
+                              parse=client.split(":")[1])  # fmt: skip
+    return run_guidellm(server, workload, core, duration, sampler=sampler, prompts=prompts,
+                        workers=args.peer_workers, scratch=scratch)  # fmt: skip
 
 
 def main() -> None:
@@ -213,19 +297,9 @@ def main() -> None:
             write_prompts(workload, prompts)
             with bc.serve(workload, args.server_core, args.server) as server:
                 for round_ in range(args.rounds):
-                    ours = [f"llmecon:{mode}" for mode in bc.parse_modes(args.parse, workload)]
-                    order = [*ours, "guidellm"] if round_ % 2 == 0 else ["guidellm", *ours[::-1]]
-                    for client in order:
-                        if client.startswith("llmecon"):
-                            result = bc.run_llmecon(server, workload, args.client_core,
-                                                    args.duration, sampler=sampler,
-                                                    parse=client.split(":")[1])  # fmt: skip
-                        else:
-                            result = run_guidellm(
-                                server, workload, args.client_core, args.duration,
-                                sampler=sampler, prompts=prompts, workers=args.peer_workers,
-                                scratch=scratch,
-                            )  # fmt: skip
+                    for client in round_order(args, workload, round_):
+                        result = run_client(client, args, server, workload, sampler=sampler,
+                                            prompts=prompts, scratch=scratch)  # fmt: skip
                         print(f"  {result.client} {workload.name}: "
                               f"{result.requests_per_s:,.0f} req/s", file=sys.stderr)  # fmt: skip
                         results.append(result)
