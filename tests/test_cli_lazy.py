@@ -15,7 +15,8 @@ def test_listed_help_is_each_commands_own() -> None:
     commands = cli.commands  # imports them all
     assert set(commands) == set(COMMANDS)
     for name, (_, _, short) in COMMANDS.items():
-        assert commands[name].get_short_help_str(1000) == short, name
+        real = commands[name].get_short_help_str(1000)
+        assert real == short, f"update COMMANDS[{name!r}] in llmecon/cli/__init__.py to {real!r}"
 
 
 def test_help_is_what_an_eager_group_prints() -> None:

@@ -32,8 +32,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
                     "with exact timings (server side: ~0.1 ms)."),
     "plan": ("llmecon.cli.plan", "plan", "Search instances, GPU counts, precisions and replicas "
              "for the cheapest self-hosting."),
-    "prices": ("llmecon.cli.prices", "prices", "List and show dated, sourced prices (APIs, "
-               "instances, Lambda, API Gateway)."),
+    "prices": ("llmecon.cli.prices", "prices", "List, show and update dated, sourced prices "
+               "(APIs, instances, Lambda, API Gateway)."),
     "serve": ("llmecon.cli.serve", "serve", "Serve models behind an OpenAI-compatible gateway "
               "that records what each request cost."),
     "usage": ("llmecon.cli.usage", "usage", "Report requests, tokens, self-hosted cost (idle "
