@@ -112,7 +112,8 @@ def test_client_counts_tokens_when_the_server_sends_no_usage() -> None:
 @pytest.mark.parametrize(
     ("fault", "kind"),
     [("http_500", "http_500"), ("http_429", "http_429"), ("cut", "cut"),
-     ("malformed", "malformed"), ("close", "closed"), ("hang", "timeout")],
+     ("malformed", "malformed"), ("close", "closed"), ("hang", "timeout"),
+     ("error_event", "answer_error")],
 )  # fmt: skip
 def test_faults_are_counted_not_fatal(fault: str, kind: str) -> None:
     settings = MockSettings(ttft_ms=2, itl_ms=1, output_tokens=8, fault=fault, fault_every=3)

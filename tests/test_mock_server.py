@@ -269,6 +269,11 @@ def _observe_stream(kind: Fault, client: httpx.Client, url: str) -> None:
     elif kind == "cut":
         with pytest.raises(httpx.RemoteProtocolError, match="incomplete chunked read"):
             _stream(client, url)
+    elif kind == "error_event":
+        lines = [line for _, line in _stream(client, url)[1]]
+        errors = [json.loads(line[6:]) for line in lines if line.startswith('data: {"error"')]
+        assert [e["error"]["code"] for e in errors] == ["mock_fault"]
+        assert lines[-1] == "data: [DONE]"
     else:
         lines = [line for _, line in _stream(client, url)[1]]
         bad = [line for line in lines if not line.startswith(("data: {", "data: [DONE]"))]
@@ -286,6 +291,9 @@ def _observe_body(kind: Fault, client: httpx.Client, url: str) -> None:
     if kind in BODY_FAULTS:
         with pytest.raises(BODY_FAULTS[kind]):
             client.post(f"{url}/completions", json={"prompt": "x"}, timeout=0.3).json()
+    elif kind == "error_event":
+        response = client.post(f"{url}/completions", json={"prompt": "x"})
+        assert response.status_code == 200 and response.json()["error"]["code"] == "mock_fault"
     else:
         _error(client.post(f"{url}/completions", json={"prompt": "x"}), int(kind[-3:]))
 

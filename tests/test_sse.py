@@ -10,7 +10,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from llmecon.chunks import END, MALFORMED, OTHER, TEXT, classify, decode_chunk, usage_of
+from llmecon.chunks import (
+    END,
+    ERROR,
+    MALFORMED,
+    OTHER,
+    TEXT,
+    classify,
+    decode_chunk,
+    error_of,
+    usage_of,
+)
 from llmecon.sse import (
     Event,
     EventReader,
@@ -159,6 +169,11 @@ ADVERSARIAL = [
     b'{"choices":[{"delta":{"tool_calls":[{"function":{"name":"f","arguments":""}}]}}]}',
     b'{"choices":[{"delta":{"tool_calls":[{"function":{"arguments":"{}"}}]}}]}',
     b'{"choices":[{"delta":{"reasoning_content":"hmm","content":""}}]}',
+    # errors streamed by the server
+    b'{"error":{"message":"upstream broke","type":"upstream_error"}}',
+    b'{"error":{"message":"x"},"choices":[{"delta":{"content":"hi"}}]}',
+    b'{"error":"not an object"}',
+    b'{"object":"error","error":{"content":"x"}}',
     # malformed
     b'{"choices":[{"delta":{"content":"a\tb"}}]}',
     b'{"choices":[{"delta":{"content":"hi"}}]',
@@ -186,6 +201,8 @@ def test_classification_equals_a_full_decode(payload: bytes) -> None:
 def test_reference_kinds() -> None:
     assert [_reference(p) for p in ADVERSARIAL[:3]] == [TEXT, OTHER, OTHER]
     assert _reference(b"[DONE]") == END
+    assert _reference(b'{"error":{"message":"upstream broke"}}') == ERROR
+    assert error_of(b'{"error":{"message":"upstream broke"}}') == "upstream broke"
     assert _reference(b'{"choices":[{"delta":{"content":"a\tb"}}]}') == MALFORMED
     assert usage_of(ADVERSARIAL[4]) == {"prompt_tokens": 1, "completion_tokens": 2}
     assert usage_of(b'{"\\u0075sage":{"completion_tokens":1}}') == {"completion_tokens": 1}

@@ -2,7 +2,9 @@
 
 `decode_chunk` is the reference: it decodes the JSON and reads the generated text from every
 choice (`text`, and `content`, `reasoning_content` and tool-call `arguments` of its `delta` or
-`message`). `classify` gives exactly the same kind (text, other, malformed, done) without
+`message`); an object with an `error` object and no choices is an error the server streamed
+(vLLM and the gateway send them mid-stream). `classify` gives exactly the same kind (text,
+other, malformed, error, done) without
 decoding most chunks: when a chunk has no backslash and only ASCII bytes, every quote in it
 is a string delimiter, so the string after the first `"content"` (or `"text"`, ...) key can be
 cut out; the rest of the chunk (its template) is decoded once, with a one-letter and with an
@@ -21,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 DONE = b"[DONE]"
-TEXT, OTHER, MALFORMED, END = "text", "other", "malformed", "done"
+TEXT, OTHER, MALFORMED, ERROR, END = "text", "other", "malformed", "error", "done"
 _KEYS = (b'"content"', b'"text"', b'"arguments"', b'"reasoning_content"')
 _WHITESPACE = b" \t\r\n"
 _CONTROL = bytes(range(32))
@@ -50,7 +52,10 @@ def decode_chunk(payload: bytes) -> Chunk:
         return Chunk(MALFORMED)
     text = "".join(_text_parts(data))
     usage = data.get("usage")
-    return Chunk(TEXT if text else OTHER, text, usage if isinstance(usage, dict) else None)
+    usage = usage if isinstance(usage, dict) else None
+    if not text and isinstance(data.get("error"), dict) and "choices" not in data:
+        return Chunk(ERROR, usage=usage)
+    return Chunk(TEXT if text else OTHER, text, usage)
 
 
 def _text_parts(data: dict[str, Any]) -> Iterator[str]:
@@ -83,7 +88,7 @@ def _message_parts(message: dict[str, Any]) -> Iterator[str]:
 
 
 def classify(payload: bytes) -> str:
-    """TEXT, OTHER, MALFORMED or END: always what `decode_chunk(payload).kind` says."""
+    """TEXT, OTHER, MALFORMED, ERROR or END: always what `decode_chunk(payload).kind` says."""
     if payload == DONE:
         return END
     if _BACKSLASH in payload or not payload.isascii():
@@ -140,6 +145,15 @@ def _value_start(payload: bytes, index: int) -> int:
 def has_text(payload: bytes) -> bool:
     """True when a chunk carries non-empty generated text (a role-only delta does not)."""
     return classify(payload) == TEXT
+
+
+def error_of(payload: bytes) -> str:
+    """The message of an error event, in one line."""
+    try:
+        error = json.loads(payload)["error"]
+        return str(error.get("message") or error)[:200]
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
+        return payload[:200].decode(errors="replace")
 
 
 def usage_of(payload: bytes) -> dict[str, Any] | None:

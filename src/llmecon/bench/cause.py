@@ -36,6 +36,15 @@ def failure_cause(records: Sequence[Record], endpoint: Endpoint, path: str) -> s
     return f"{_words(kind, example, endpoint, path)} ({count} of {len(records)} requests)"
 
 
+# kind: what it means, with {url} (where the requests went) and {detail} (what was seen)
+WORDS = {
+    "no_content": "200 from {url} with no generated text in the answer",
+    "timeout": "no complete answer from {url} ({detail})",
+    "answer_error": "an error object in a 200 answer from {url}: {detail}",
+    "malformed": "the answer from {url} is not what an OpenAI API sends ({detail})",
+}
+
+
 def _words(kind: str, record: Record, endpoint: Endpoint, path: str) -> str:
     url = f"{endpoint.prefix}{path}"
     if kind.startswith("http_"):
@@ -44,12 +53,8 @@ def _words(kind: str, record: Record, endpoint: Endpoint, path: str) -> str:
             base = f"{endpoint.scheme}://{endpoint.host}:{endpoint.port}{endpoint.prefix}/v1"
             return f"404 from {url}: did you mean {base}?"
         return f"{status} from {url}: {_message(record.detail)}"
-    if kind == "no_content":
-        return f"200 from {url} with no generated text in the answer"
-    if kind == "timeout":
-        return f"no complete answer from {url} ({record.detail})"
-    if kind == "malformed":
-        return f"the answer from {url} is not what an OpenAI API sends ({record.detail})"
+    if kind in WORDS:
+        return WORDS[kind].format(url=url, detail=record.detail)
     return record.detail or kind
 
 

@@ -2,8 +2,9 @@
 
 Each connection carries one exchange at a time and is reused (keep-alive). Timestamps come
 from `time.perf_counter()` taken as bytes arrive, before any parsing, and every failure is an
-outcome with a kind (connect, timeout, http_NNN, malformed, oversized, cut, closed,
-closed_on_reuse), never an exception.
+outcome with a kind (connect, timeout, http_NNN, malformed, answer_error, oversized, cut,
+closed, closed_on_reuse), never an exception; `answer_error` is an error object in a 200
+answer (an SSE event, as vLLM and gateways send mid-stream, or the body).
 
 Keep-alive follows RFC 9112 section 9.3.1: a connection the server has closed (or is closing)
 is never written to; one idle for a while gets one turn of the event loop first, so that a
@@ -16,7 +17,6 @@ POST may not be repeated) and ends as `closed_on_reuse`, not as a server error.
 from __future__ import annotations
 
 import asyncio
-import json
 import ssl
 import time
 from dataclasses import dataclass, field
@@ -26,7 +26,16 @@ from urllib.parse import urlsplit
 import httptools
 
 from llmecon.bench.cause import connect_failure
-from llmecon.chunks import END, MALFORMED, TEXT, classify, decode_chunk, usage_of
+from llmecon.chunks import (
+    END,
+    ERROR,
+    MALFORMED,
+    TEXT,
+    classify,
+    decode_chunk,
+    error_of,
+    usage_of,
+)
 from llmecon.errors import LlmeconError
 from llmecon.sse import EventReader, EventTooLargeError
 
@@ -191,6 +200,8 @@ class Connection(asyncio.Protocol):
             self._text(exchange, payload)
         elif kind == MALFORMED:
             exchange.fail("malformed", payload[:80].decode(errors="replace"))
+        elif kind == ERROR:
+            exchange.fail("answer_error", error_of(payload))
         elif kind != END:
             usage = usage_of(payload)
             if usage is not None:
@@ -203,6 +214,8 @@ class Connection(asyncio.Protocol):
             self._text(exchange, payload)
         elif chunk.kind == MALFORMED:
             exchange.fail("malformed", payload[:80].decode(errors="replace"))
+        elif chunk.kind == ERROR:
+            exchange.fail("answer_error", error_of(payload))
         if chunk.usage is not None:
             exchange.usage = chunk.usage
 
@@ -214,18 +227,18 @@ class Connection(asyncio.Protocol):
         exchange.texts.append(payload)
 
     def _whole_body(self, exchange: Exchange) -> None:
-        try:
-            data = json.loads(exchange.body)
-        except ValueError:
-            exchange.fail("malformed", "response body is not JSON")
-            return
-        if not isinstance(data, dict):
+        body = bytes(exchange.body)
+        chunk = decode_chunk(body)
+        if chunk.kind == MALFORMED:
             exchange.fail("malformed", "response body is not a JSON object")
+            return
+        if chunk.kind == ERROR:
+            exchange.fail("answer_error", error_of(body))
             return
         exchange.t_first = exchange.t_last = self.now
         exchange.content_events = 1
-        exchange.usage = data.get("usage") if isinstance(data.get("usage"), dict) else None
-        exchange.texts.append(bytes(exchange.body))
+        exchange.usage = chunk.usage
+        exchange.texts.append(body)
 
     def _end(self, kind: str | None, detail: str = "") -> None:
         exchange, waiter = self.current, self.waiter

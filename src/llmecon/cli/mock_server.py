@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from llmecon.mock.settings import Fault, LineEnding
 
 # the same as llmecon.mock.FAULTS (a test checks), kept here so `--help` imports no server code
-FAULT_NAMES = ("http_500", "http_429", "cut", "malformed", "hang", "close")
+FAULT_NAMES = ("http_500", "http_429", "cut", "malformed", "error_event", "hang", "close")
 MS = click.FloatRange(min=0)
 
 
@@ -65,7 +65,8 @@ def mock_server(
     Streams send the first token at t0 + TTFT and token i at t0 + TTFT + i * ITL, where t0
     is when the request body arrived. Routes: /v1/chat/completions, /v1/completions,
     /v1/models, /healthz. Faults: http_500, http_429, cut (close mid-stream), malformed (a
-    non-JSON event), hang (headers, then silence), close (no response at all).
+    non-JSON event), error_event (an error object mid-stream), hang (headers, then silence),
+    close (no response at all).
 
     \b
     Example:

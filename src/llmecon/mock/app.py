@@ -27,6 +27,7 @@ from llmecon.mock.payload import (
     Shape,
     cut,
     error_body,
+    error_event,
     malform,
     parse_request,
     plan_body,
@@ -218,5 +219,5 @@ EARLY_FAULTS: Mapping[Fault | None, FaultHandler] = MappingProxyType(
     }
 )
 PLAN_FAULTS: Mapping[Fault | None, Callable[[Plan], Plan]] = MappingProxyType(
-    {"cut": cut, "malformed": malform}
+    {"cut": cut, "malformed": malform, "error_event": error_event}
 )

@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass
 from typing import Literal, get_args
 
-Fault = Literal["http_500", "http_429", "cut", "malformed", "hang", "close"]
+Fault = Literal["http_500", "http_429", "cut", "malformed", "error_event", "hang", "close"]
 FAULTS: tuple[Fault, ...] = get_args(Fault)
 LineEnding = Literal["lf", "crlf", "cr"]
 LINE_ENDINGS: tuple[LineEnding, ...] = get_args(LineEnding)
@@ -15,6 +15,8 @@ FAULT_HELP = {
     "http_429": "answer 429 (rate limited) with an OpenAI error body",
     "cut": "close the connection half-way through the response, without [DONE]",
     "malformed": "send an SSE event whose data is not JSON half-way through the stream",
+    "error_event": "send an OpenAI error object as an SSE event half-way through the stream "
+    "(as vLLM does), or as a 200 body",
     "hang": "send the headers, then nothing until the client gives up",
     "close": "close the connection before sending any response",
 }
