@@ -82,6 +82,12 @@ def test_event_type_without_data_is_not_dispatched_and_is_reset() -> None:
     assert _read(b"event: a\n: comment\ndata: x\n\n") == [Event(b"x", b"a")]
 
 
+def test_any_bytes_like_input_gives_bytes() -> None:
+    reader = EventReader()
+    (event,) = reader.feed(bytearray(b"data: a\n")) + reader.feed(memoryview(b"\n"))
+    assert type(event.data) is bytes and event.data == b"a"
+
+
 def test_bom_and_a_final_event_without_blank_line() -> None:
     assert _read(b"\xef\xbb\xbfdata: x\n\ndata: never") == [Event(b"x")]
 

@@ -74,8 +74,10 @@ class EventReader:
         self._cr = False  # the last chunk ended with CR (its LF may start the next chunk)
         self._started = False
 
-    def feed(self, chunk: bytes) -> list[Event]:
+    def feed(self, chunk: bytes | bytearray | memoryview) -> list[Event]:
         """Take the next bytes of the stream; return the events they complete, in order."""
+        if type(chunk) is not bytes:
+            chunk = bytes(chunk)
         chunk = self._normalise(chunk)
         buffer = self._buffer
         if buffer:
