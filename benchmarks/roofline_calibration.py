@@ -1,60 +1,82 @@
 """Roofline estimates against published throughput measurements (pricing facts, section 7).
 
-Each measurement names its setting, how that setting is mapped onto `estimate()`, the engine
-profile (`llmecon.core.roofline.ENGINES`) and the published number. The table it prints is the
-one in docs/roofline.md; tests/test_roofline.py checks both the error band and that the doc
-still matches. Run from the repository root:
+Each measurement (benchmarks/roofline_measurements.py) names its source, its setting, how
+that setting is mapped onto `estimate()` (engine profile from `llmecon.core.roofline.ENGINES`
+plus only the engine settings the benchmark states) and the published number. Two figures:
 
-    python benchmarks/roofline_calibration.py              # plain table and summary
-    python benchmarks/roofline_calibration.py --markdown   # the table for docs/roofline.md
+- in-sample: the shipped profiles, which were set while looking at every row;
+- leave-one-source-out (LOSO): for each source, the global physics factors (achieved
+  bandwidth, matmul efficiency, host overhead: one multiplier each over every profile) are
+  refitted on the other sources by grid search, and the left-out source is predicted.
+
+The table it prints is the one in docs/roofline.md; tests/test_roofline.py checks the error
+goals and that the doc still matches. Run from the repository root:
+
+    python benchmarks/roofline_calibration.py              # plain table and both summaries
+    python benchmarks/roofline_calibration.py --markdown   # the tables for docs/roofline.md
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import math
-from collections.abc import Sequence
+import statistics
+import sys
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from typing import Literal
+from functools import cache
+from pathlib import Path
 
-from llmecon.core.roofline import ENGINES, Efficiency, Estimate, estimate
+from llmecon.core.roofline import (
+    ENGINES,
+    Efficiency,
+    Estimate,
+    GpuSpec,
+    ModelSpec,
+    configure,
+    estimate,
+)
 from llmecon.pricebook.hardware import load_gpus, load_models
 
-Metric = Literal["output tok/s", "ms/token", "request ms"]
-
-SHAREGPT = "ShareGPT prompts, about 200 in / 200 out (vLLM benchmark_serving sampling)"
-HF_BLOG = "TGI 1.0.3 on SageMaker, ShareGPT prompts (~150 tokens), 50 new tokens"
-TRT = "trtllm-bench max load; FP8 weights and FP8 KV cache (NVIDIA ModelOpt checkpoint)"
-# Engine settings the benchmarks state (not fitted): batch and memory limits.
-TRT_SETTINGS = replace(ENGINES["current"], max_batch=8192, usable_memory=0.95)
-LAMBDA_LEGACY = replace(ENGINES["legacy"], usable_memory=0.95)
-LAMBDA_CURRENT = replace(ENGINES["current"], usable_memory=0.95)
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the measurements module beside it
+from roofline_measurements import (
+    SOURCES,
+    Measurement,
+    Metric,
+    measurements,
+    moe_checks,
+)
 
 
 @dataclass(frozen=True)
-class Measurement:
-    """One published number and the estimate() call that models its setting."""
+class Factors:
+    """Global multipliers over every profile: what leave-one-source-out refits."""
 
-    row: str
-    setting: str
-    model: str
-    gpu: str
-    gpus: int
-    precision: str
-    concurrency: int | None
-    input_tokens: int
-    output_tokens: int
-    metric: Metric
-    published: float
-    engine: str
-    mapping: str
-    settings: Efficiency | None = None
-    kv_cache_precision: str = "fp16"
+    bandwidth: float = 1.0
+    compute: float = 1.0
+    host: float = 1.0
 
-    @property
-    def efficiency(self) -> Efficiency:
-        """The engine profile, with any limits the benchmark set."""
-        return self.settings or ENGINES[self.engine]
+    def apply(self, eff: Efficiency) -> Efficiency:
+        return replace(
+            eff,
+            memory_bandwidth=min(1.0, eff.memory_bandwidth * self.bandwidth),
+            compute=min(1.0, eff.compute * self.compute),
+            step_overhead_ms=eff.step_overhead_ms * self.host,
+            sequence_overhead_ms=eff.sequence_overhead_ms * self.host,
+        )
+
+
+SHIPPED = Factors()
+
+GRID = tuple(
+    Factors(b, c, h)
+    for b, c, h in itertools.product(
+        (0.85, 0.9, 0.95, 1.0, 1.05, 1.1, 1.15),
+        (0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.2, 1.35, 1.5),
+        (0.5, 0.75, 1.0, 1.5, 2.0),
+    )
+)
 
 
 @dataclass(frozen=True)
@@ -74,251 +96,168 @@ class Comparison:
         return math.exp(abs(math.log(self.ratio)))
 
 
-def _hf(row: str, model: str, gpus: int, precision: str, *, conc: int, tok_s: float) -> Measurement:
-    gpu_count = f"{gpus}x " if gpus > 1 else ""
-    return Measurement(
-        row=row,
-        setting=f"{model} {precision}, {gpu_count}A10G, TGI 1.0.3, {conc} concurrent",
-        model=model,
-        gpu="a10g",
-        gpus=gpus,
-        precision=precision,
-        concurrency=conc,
-        input_tokens=150,
-        output_tokens=50,
-        metric="output tok/s",
-        published=tok_s,
-        engine="legacy",
-        mapping=HF_BLOG + ("; GPTQ 4-bit as int4" if precision == "int4" else ""),
-    )
-
-
-def measurements() -> tuple[Measurement, ...]:
-    """Every modelled row of section 7 (rows 7, 16-20 lack a setting that can be modelled)."""
-    return (
-        *_single_stream(),
-        _hf("2", "llama-2-7b", 1, "int4", conc=5, tok_s=120.09),
-        _hf("3", "llama-2-13b", 1, "int4", conc=5, tok_s=71.71),
-        _hf("4a", "llama-2-7b", 4, "fp16", conc=1, tok_s=61.46),
-        _hf("4b", "llama-2-7b", 4, "fp16", conc=20, tok_s=449.94),
-        _hf("5a", "llama-2-13b", 4, "fp16", conc=1, tok_s=47.16),
-        _hf("5b", "llama-2-13b", 4, "fp16", conc=20, tok_s=295.64),
-        *_p4d_70b(),
-        *_mistral_2023(),
-        *_vllm_054(),
-        *_trt_llm(),
-        *_nemo(),
-    )
-
-
-def _single_stream() -> tuple[Measurement, ...]:
-    mapping = "A10 as A10G (same 600 GB/s); prompt 20 tokens, 267 generated (issue's script)"
-    return (
-        *(
-            Measurement(row=row, setting=f"llama-2-7b fp16, A10, {engine_name}, batch 1",
-                        model="llama-2-7b", gpu="a10g", gpus=1, precision="fp16",
-                        concurrency=1, input_tokens=20, output_tokens=267, metric="ms/token",
-                        published=ms, engine=profile, mapping=mapping)
-            for row, engine_name, profile, ms in (
-                ("1a", "HF Transformers", "legacy", 34.0),
-                ("1b", "LMDeploy TurboMind", "current", 27.0),
-            )
-        ),
-        Measurement(row="9a", setting="llama-3.1-8b bf16, A100-40GB, vLLM, concurrency 1",
-                    model="llama-3.1-8b", gpu="a100-40gb", gpus=1, precision="fp16",
-                    concurrency=1, input_tokens=1024, output_tokens=128, metric="output tok/s",
-                    published=75.0, engine="current", mapping="1024 in / 128 out as published"),
-        Measurement(row="9b", setting="llama-3.1-8b bf16, A100-40GB, vLLM, concurrency 8",
-                    model="llama-3.1-8b", gpu="a100-40gb", gpus=1, precision="fp16",
-                    concurrency=8, input_tokens=1024, output_tokens=128, metric="output tok/s",
-                    published=495.0, engine="current", mapping="6.6 x the C=1 rate, as published"),
-    )  # fmt: skip
-
-
-def _p4d_70b() -> tuple[Measurement, ...]:
-    return tuple(
-        Measurement(
-            row=row, setting=f"llama-2-70b fp16, 8x A100-40GB, TGI 1.0.3, {conc} concurrent",
-            model="llama-2-70b", gpu="a100-40gb", gpus=8, precision="fp16", concurrency=conc,
-            input_tokens=150, output_tokens=50, metric="output tok/s", published=tok_s,
-            engine="legacy", mapping=HF_BLOG,
-        )
-        for row, conc, tok_s in (("6a", 1, 24.51), ("6b", 20, 321.54))
-    )  # fmt: skip
-
-
-def _mistral_2023() -> tuple[Measurement, ...]:
-    return tuple(
-        Measurement(
-            row=row, setting=f"mistral-7b fp16, A100, vLLM (2023), batch {conc}",
-            model="mistral-7b", gpu="a100-40gb", gpus=1, precision="fp16", concurrency=conc,
-            input_tokens=128, output_tokens=256, metric="output tok/s", published=tok_s,
-            engine="legacy",
-            mapping="A100 variant not stated: 40GB assumed; lengths not published: 128/256",
-        )
-        for row, conc, tok_s in (("8a", 1, 46.0), ("8b", 10, 400.0), ("8c", 60, 1800.0))
-    )  # fmt: skip
-
-
-def _vllm_054() -> tuple[Measurement, ...]:
-    cases = (
-        ("10a", "llama-3.1-8b", "fp8", "a100-80gb", "A100-80GB", 1517.54),
-        ("10b", "mistral-7b", "fp16", "a100-80gb", "A100-80GB", 1591.4),
-        ("11a", "llama-3.1-8b", "fp8", "h100", "H100", 3400.4),
-        ("11b", "mistral-7b", "fp16", "h100", "H100", 3281.19),
-    )
-    rows = [
-        Measurement(
-            row=row,
-            setting=f"{model} {prec}, {label}, vLLM 0.5.4, 320 prompts",
-            model=model,
-            gpu=gpu,
-            gpus=1,
-            precision=prec,
-            concurrency=None,
-            input_tokens=200,
-            output_tokens=200,
-            metric="output tok/s",
-            published=tok_s,
-            engine="legacy",
-            settings=LAMBDA_LEGACY,
-            mapping=f"{SHAREGPT}; max_num_seqs 256, gpu_memory_utilization 0.95"
-            + ("; FP8 weights (1 byte), fp16 math on A100" if prec == "fp8" else "")
-            + ("; Mistral-7B-v0.3 as v0.1 shape" if model == "mistral-7b" else ""),
-        )
-        for row, model, prec, gpu, label, tok_s in cases
-    ]
-    rows.append(
-        Measurement(
-            row="12", setting="llama-3.1-8b, H100, vLLM 0.6.0 (10 scheduler steps), 5000 prompts",
-            model="llama-3.1-8b", gpu="h100", gpus=1, precision="fp16", concurrency=None,
-            input_tokens=200, output_tokens=200, metric="output tok/s", published=8088.35,
-            engine="current", settings=LAMBDA_CURRENT,
-            mapping=f"{SHAREGPT}; precision not stated: bf16 assumed; max_num_seqs 256",
-        )
-    )  # fmt: skip
-    return tuple(rows)
-
-
-def _trt_llm() -> tuple[Measurement, ...]:
-    cases = (
-        ("13a", "llama-3.1-8b", "h100", 1, 128, 28312.0),
-        ("13b", "llama-3.1-8b", "h100", 1, 1000, 15220.0),
-        ("13c", "llama-3.1-8b", "h100", 1, 2048, 9305.0),
-        ("13d", "llama-3.1-8b", "h200", 1, 128, 27911.0),
-        ("13e", "llama-3.1-8b", "h200", 1, 1000, 17744.0),
-        ("13f", "llama-3.1-8b", "h200", 1, 2048, 12194.0),
-        ("14a", "llama-3.1-70b", "h100", 2, 1000, 4205.0),
-        ("14b", "llama-3.1-70b", "h200", 1, 1000, 2909.0),
-    )
-    return tuple(
-        Measurement(
-            row=row,
-            setting=f"{model} fp8, {gpus}x {gpu.upper()}, TensorRT-LLM, {length}/{length}",
-            model=model, gpu=gpu, gpus=gpus, precision="fp8", concurrency=None,
-            input_tokens=length, output_tokens=length, metric="output tok/s", published=tok_s,
-            engine="current", settings=TRT_SETTINGS, kv_cache_precision="fp8",
-            mapping=TRT + "; batch up to 8192, 95% of memory"
-            + ("; Llama-3.3-70B as 3.1-70B shape" if "70b" in model else ""),
-        )
-        for row, model, gpu, gpus, length, tok_s in cases
-    )  # fmt: skip
-
-
-def _nemo() -> tuple[Measurement, ...]:
-    cases = (
-        ("15a", "a100-80gb", 1, 234.0),
-        ("15b", "a100-80gb", 8, 330.0),
-        ("15c", "h100", 1, 154.0),
-        ("15d", "h100", 8, 199.0),
-    )
-    return tuple(
-        Measurement(
-            row=row, setting=f"llama-2-7b, {gpu.upper()}, NeMo/TensorRT-LLM, batch {conc}",
-            model="llama-2-7b", gpu=gpu, gpus=1, precision="fp16", concurrency=conc,
-            input_tokens=128, output_tokens=20, metric="request ms", published=ms,
-            engine="current",
-            mapping="128 in / 20 out; static batch = every prefill then every step",
-        )
-        for row, gpu, conc, ms in cases
-    )  # fmt: skip
-
-
 def _value(result: Estimate, metric: Metric) -> float:
     if metric == "output tok/s":
         return result.output_tokens_per_second
     if metric == "ms/token":
         return 1000 * result.concurrency / result.output_tokens_per_second
+    if metric == "ttft ms":
+        return result.ttft_ms
     return 1000 * result.concurrency / result.requests_per_second
 
 
-def compare(m: Measurement) -> Comparison:
+@cache
+def _specs() -> tuple[dict[str, ModelSpec], dict[str, GpuSpec]]:
+    return load_models(), load_gpus()
+
+
+def compare(m: Measurement, factors: Factors = SHIPPED) -> Comparison:
     """Run the estimate a measurement maps to and read off the metric it published."""
     result = estimate(
-        load_models()[m.model],
-        load_gpus()[m.gpu],
+        _specs()[0][m.model],
+        _specs()[1][m.gpu],
         gpus=m.gpus,
         precision=m.precision,
         concurrency=m.concurrency,
         input_tokens=m.input_tokens,
         output_tokens=m.output_tokens,
-        efficiency=m.efficiency,
-        kv_cache_precision=m.kv_cache_precision,
+        efficiency=factors.apply(configure(ENGINES[m.engine], m.settings)),
     )
     if not result.fits:
         raise ValueError(f"row {m.row}: the estimate says it does not fit: {result.reason}")
     return Comparison(m, result, _value(result, m.metric))
 
 
-def calibrate() -> list[Comparison]:
-    return [compare(m) for m in measurements()]
+def calibrate(factors: Factors = SHIPPED) -> list[Comparison]:
+    return [compare(m, factors) for m in measurements()]
 
 
-def summary(comparisons: Sequence[Comparison]) -> str:
+def fit(rows: Iterable[Measurement]) -> Factors:
+    """The grid point with the least error over `rows`: each source's mean squared log
+    error, summed, so every source weighs the same however many rows it published."""
+    by_source: dict[str, list[Measurement]] = {}
+    for m in rows:
+        by_source.setdefault(m.source, []).append(m)
+
+    def loss(factors: Factors) -> float:
+        return sum(
+            sum(math.log(compare(m, factors).ratio) ** 2 for m in group) / len(group)
+            for group in by_source.values()
+        )
+
+    return min(GRID, key=loss)
+
+
+def leave_one_source_out() -> list[Comparison]:
+    """Each source predicted by factors fitted on all the other sources."""
+    rows = measurements()
+    predicted: list[Comparison] = []
+    for source in SOURCES:
+        factors = fit(m for m in rows if m.source != source)
+        predicted += [compare(m, factors) for m in rows if m.source == source]
+    order = {m.row: i for i, m in enumerate(rows)}
+    return sorted(predicted, key=lambda c: order[c.measurement.row])
+
+
+@dataclass(frozen=True)
+class Errors:
+    """Geometric-mean error factor, worst factor and its row, and bias (geometric mean of
+    estimate / published, minus 1: negative means the estimates are pessimistic)."""
+
+    count: int
+    geo_mean: float
+    worst: float
+    worst_row: str
+    bias: float
+
+
+def errors(comparisons: Sequence[Comparison]) -> Errors:
+    logs = [math.log(c.ratio) for c in comparisons]
     worst = max(comparisons, key=lambda c: c.factor)
-    mean = math.exp(sum(math.log(c.factor) for c in comparisons) / len(comparisons))
-    return (
-        f"{len(comparisons)} measurements; worst error x{worst.factor:.2f} (row "
-        f"{worst.measurement.row}); geometric-mean error x{mean:.2f}"
+    return Errors(
+        count=len(comparisons),
+        geo_mean=math.exp(sum(abs(x) for x in logs) / len(logs)),
+        worst=worst.factor,
+        worst_row=worst.measurement.row,
+        bias=math.exp(sum(logs) / len(logs)) - 1,
     )
 
 
-def markdown(comparisons: Sequence[Comparison]) -> str:
+def ratio_quantiles(comparisons: Sequence[Comparison]) -> dict[str, float]:
+    """p50/p80/p90/p95 of estimate / published (inclusive quantiles), to 2 decimals."""
+    ratios = sorted(c.ratio for c in comparisons)
+    twentieths = statistics.quantiles(ratios, n=20, method="inclusive")
+    picks = {"p50": statistics.median(ratios), "p80": twentieths[15], "p90": twentieths[17],
+             "p95": twentieths[18]}  # fmt: skip
+    return {key: round(value, 2) for key, value in picks.items()}
+
+
+def summary(label: str, comparisons: Sequence[Comparison]) -> str:
+    e = errors(comparisons)
+    return (
+        f"{label}: {e.count} measurements; geometric-mean error x{e.geo_mean:.2f}, worst "
+        f"x{e.worst:.2f} (row {e.worst_row}), bias {e.bias:+.0%}"
+    )
+
+
+def markdown(comparisons: Sequence[Comparison], held_out: Sequence[Comparison]) -> str:
     lines = [
-        "| Row | Setting | Engine profile | Metric | Published | Estimate | Est./pub. |",
-        "|---|---|---|---|---:|---:|---:|",
+        "| Row | Source | Setting | Engine profile | Metric | Published | Estimate | Est./pub. "
+        "| LOSO est./pub. |",
+        "|---|---|---|---|---|---:|---:|---:|---:|",
     ]
-    for c in comparisons:
+    for c, h in zip(comparisons, held_out, strict=True):
         m = c.measurement
         lines.append(
-            f"| {m.row} | {m.setting} | {m.engine} | {m.metric} | {m.published:,.1f} | "
-            f"{c.estimated:,.1f} | {c.ratio:.2f} |"
+            f"| {m.row} | {m.source} | {m.setting} | {m.engine} | {m.metric} | "
+            f"{m.published:,.1f} | {c.estimated:,.1f} | {c.ratio:.2f} | {h.ratio:.2f} |"
         )
-    lines += ["", summary(comparisons) + "."]
+    moe = [compare(m) for m in moe_checks()]
+    lines += [
+        "",
+        "Mixture of experts, beside the calibration (not fitted, not in the figures):",
+        "",
+        "| Row | Setting | Published | Estimate | Est./pub. |",
+        "|---|---|---:|---:|---:|",
+    ]
+    lines += [
+        f"| {c.measurement.row} | {c.measurement.setting} | {c.measurement.published:,.1f} "
+        f"| {c.estimated:,.1f} | {c.ratio:.2f} |"
+        for c in moe
+    ]
+    lines += ["", summary("In-sample", comparisons) + ".",
+              "", summary("Leave-one-source-out", held_out) + ".",
+              "", f"Leave-one-source-out estimate / published quantiles (the safety factors of "
+              f"`plan --confidence`): {ratio_quantiles(held_out)}."]  # fmt: skip
     return "\n".join(lines)
 
 
 def mappings(comparisons: Sequence[Comparison]) -> str:
-    return "\n".join(f"- {c.measurement.row}: {c.measurement.mapping}" for c in comparisons)
+    sources = [f"- `{key}`: {text}" for key, text in SOURCES.items()]
+    rows = [f"- {c.measurement.row}: {c.measurement.mapping}" for c in comparisons]
+    return "\n".join(["Sources:", "", *sources, "", "Mappings:", "", *rows])
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n", 1)[0])
     parser.add_argument("--markdown", action="store_true", help="print the docs table")
     args = parser.parse_args(argv)
-    comparisons = calibrate()
+    comparisons, held_out = calibrate(), leave_one_source_out()
     if args.markdown:
-        print(markdown(comparisons))
+        print(markdown(comparisons, held_out))
         print()
         print(mappings(comparisons))
         return
-    for c in comparisons:
+    for c, h in zip(comparisons, held_out, strict=True):
         m = c.measurement
         print(
-            f"{m.row:>4} {m.engine:<8} {m.metric:<13} published {m.published:>9,.1f} "
-            f"estimate {c.estimated:>9,.1f}  x{c.ratio:.2f}  {m.setting}"
+            f"{m.row:>4} {m.engine:<9} {m.metric:<13} published {m.published:>9,.1f} "
+            f"estimate {c.estimated:>9,.1f}  x{c.ratio:.2f}  LOSO x{h.ratio:.2f}  {m.setting}"
         )
-    print(summary(comparisons))
+    print(summary("Mixture of experts (not calibrated)", [compare(m) for m in moe_checks()]))
+    print(summary("In-sample", comparisons))
+    print(summary("Leave-one-source-out", held_out))
+    print(f"Leave-one-source-out estimate / published quantiles: {ratio_quantiles(held_out)}")
 
 
 if __name__ == "__main__":

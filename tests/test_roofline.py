@@ -13,6 +13,7 @@ from types import ModuleType
 
 import pytest
 
+from llmecon.core.accuracy import OUT_OF_SAMPLE, safety_factor
 from llmecon.core.roofline import (
     DEFAULT_EFFICIENCY,
     ENGINES,
@@ -32,10 +33,13 @@ ROOT = Path(__file__).resolve().parent.parent
 CALIBRATION_SCRIPT = ROOT / "benchmarks" / "roofline_calibration.py"
 DOC = ROOT / "docs" / "roofline.md"
 
-BAND = 1.5
-"""Every calibration estimate is within this factor of the published number (worst: 1.42)."""
-MEAN_BAND = 1.2
-"""...and the geometric-mean error over all rows stays under this factor (achieved: 1.17)."""
+BAND = 1.8
+"""Every calibration estimate is within this factor of the published number, in sample and
+leave-one-source-out (the issue's goal for the worst out-of-sample error)."""
+MEAN_BAND = 1.25
+"""...and the out-of-sample geometric-mean error stays under this factor."""
+BIAS = 0.15
+"""...with no systematic bias beyond +-15%."""
 
 MODELS = load_models()
 GPUS = load_gpus()
@@ -123,7 +127,8 @@ def test_model_entry_checks_become_file_errors() -> None:
 
 def test_kv_cache_bytes_formula() -> None:
     for model in MODELS.values():
-        expected = 2 * model.decode_layers * model.kv_heads * model.head_dim * 2
+        per_layer = model.kv_values_per_token_per_layer or 2 * model.kv_heads * model.head_dim
+        expected = model.decode_layers * per_layer * 2
         assert kv_cache_bytes_per_token(model) == expected
     assert kv_cache_bytes_per_token(MODELS["llama-3.1-8b"]) == 2 * 32 * 8 * 128 * 2 == 131_072
     assert kv_cache_bytes_per_token(MODELS["llama-2-7b"]) == 2 * 32 * 32 * 128 * 2
@@ -195,10 +200,12 @@ def test_every_shipped_combination_gives_a_result() -> None:
 
 
 def test_single_stream_decode_is_weights_over_bandwidth() -> None:
-    model, gpu, eff = MODELS["llama-2-7b"], GPUS["a10g"], DEFAULT_EFFICIENCY
-    result = estimate(model, gpu, concurrency=1, input_tokens=100, output_tokens=100)
-    read_gb = result.weights_gb + kv_cache_bytes_per_token(model) * 150 / 1e9
-    seconds = read_gb / (gpu.bandwidth_gb_s * eff.memory_bandwidth)
+    model, gpu = MODELS["llama-2-7b"], GPUS["a10g"]
+    eff = replace(DEFAULT_EFFICIENCY, chunked_prefill=False)  # a pure decode step
+    result = estimate(model, gpu, concurrency=1, input_tokens=100, output_tokens=100,
+                      efficiency=eff)  # fmt: skip
+    kv_gb = kv_cache_bytes_per_token(model) * 150 / 1e9 / eff.kv_read_efficiency
+    seconds = (result.weights_gb + kv_gb) / (gpu.bandwidth_gb_s * eff.memory_bandwidth)
     overhead_ms = eff.step_overhead_ms + eff.sequence_overhead_ms
     assert result.bound == "memory"
     assert result.tpot_ms == pytest.approx(seconds * 1000 + overhead_ms)
@@ -234,7 +241,8 @@ def test_throughput_never_falls_as_concurrency_rises() -> None:
 def test_rates_agree_with_each_other() -> None:
     result = estimate(MODELS["mistral-7b"], GPUS["l40s"], concurrency=16, output_tokens=200)
     assert result.output_tokens_per_second == pytest.approx(result.requests_per_second * 200)
-    assert result.output_tokens_per_second < result.decode_tokens_per_second
+    # the first token comes out of prefill: 200 tokens per 199 steps
+    assert result.output_tokens_per_second <= result.decode_tokens_per_second * 200 / 199
     assert result.ttft_ms == pytest.approx(result.prefill_ms + result.tpot_ms / 2)
     alone = estimate(MODELS["mistral-7b"], GPUS["l40s"], concurrency=1)
     assert alone.ttft_ms == alone.prefill_ms
@@ -244,7 +252,8 @@ def test_prefill_is_compute_bound_for_long_prompts() -> None:
     model, gpu, eff = MODELS["llama-3.1-8b"], GPUS["h100"], DEFAULT_EFFICIENCY
     result = estimate(model, gpu, concurrency=1, input_tokens=4096, output_tokens=1)
     flops = 2 * model.parameters * 4096 + 2 * model.layers * 4096**2 * model.attention_width
-    assert result.prefill_ms == pytest.approx(flops / (989e12 * eff.compute) * 1000)
+    rate = 989e12 * gpu.gemm_efficiency * eff.compute * 4096 / (4096 + eff.gemm_half_tokens)
+    assert result.prefill_ms == pytest.approx(flops / rate * 1000)
     assert result.bound == "compute" and result.tpot_ms == 0.0
 
 
@@ -325,21 +334,35 @@ def test_estimate_is_within_the_band_of_the_published_number(row: str) -> None:
     assert 1 / BAND <= comparison.ratio <= BAND, (row, comparison.estimated, measurement.published)
 
 
-def test_calibration_covers_the_required_rows_and_its_mean_error() -> None:
+def test_out_of_sample_error_meets_the_goals_and_matches_the_shipped_figures() -> None:
     module = _calibration()
-    comparisons = module.calibrate()
-    rows = {c.measurement.row.rstrip("abcdef") for c in comparisons}
-    assert {"1", "2", "4", "8", "9", "10", "11"} <= rows
-    mean = math.exp(sum(math.log(c.factor) for c in comparisons) / len(comparisons))
-    assert mean <= MEAN_BAND
-    worst = max(c.factor for c in comparisons)
-    assert worst > 1.2, "tighten BAND: the calibration is better than the band claims"
+    held_out = module.leave_one_source_out()
+    rows = {c.measurement.row.rstrip("abcdef") for c in held_out}
+    assert {"1", "2", "4", "8", "9", "10", "11", "13", "15"} <= rows
+    errors = module.errors(held_out)
+    assert errors.geo_mean <= MEAN_BAND and errors.worst <= BAND and abs(errors.bias) <= BIAS
+    assert len({c.measurement.source for c in held_out}) == OUT_OF_SAMPLE.sources
+    shipped = (OUT_OF_SAMPLE.rows, OUT_OF_SAMPLE.geo_mean, OUT_OF_SAMPLE.worst, OUT_OF_SAMPLE.bias)
+    figures = (errors.count, *(round(x, 2) for x in (errors.geo_mean, errors.worst, errors.bias)))
+    assert shipped == figures, "update llmecon.core.accuracy.OUT_OF_SAMPLE"
+    assert dict(OUT_OF_SAMPLE.ratio_quantiles) == module.ratio_quantiles(held_out)
+    in_sample = module.errors(module.calibrate())
+    assert in_sample.geo_mean <= errors.geo_mean  # refitting without a source cannot help it
+
+
+def test_safety_factor_follows_the_out_of_sample_quantiles() -> None:
+    assert safety_factor(None) == 1.0
+    assert safety_factor("p90") == max(1.0, OUT_OF_SAMPLE.ratio_quantiles["p90"]) > 1
+    assert safety_factor("p50") >= 1.0
+    with pytest.raises(ValueError, match="unknown confidence"):
+        safety_factor("p99")
 
 
 def test_doc_table_matches_the_calibration_script() -> None:
     module = _calibration()
     comparisons = module.calibrate()
-    generated = module.markdown(comparisons) + "\n\n" + module.mappings(comparisons)
+    held_out = module.leave_one_source_out()
+    generated = module.markdown(comparisons, held_out) + "\n\n" + module.mappings(comparisons)
     text = DOC.read_text(encoding="utf-8")
     start, end = "<!-- calibration:start -->\n", "\n<!-- calibration:end -->"
     assert start in text and end in text, "docs/roofline.md lost its calibration markers"

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import sys
 from math import isfinite
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
+from llmecon.cli.engine_options import engine_efficiency, engine_options, resolve_model
 from llmecon.errors import LlmeconError
 
 if TYPE_CHECKING:
@@ -23,7 +24,7 @@ POSITIVE = click.FloatRange(min=0, min_open=True)
 
 
 @click.command()
-@click.option("--model", required=True, help="Open model to host (e.g. llama-3.1-8b).")
+@click.option("--model", help="Open model to host (e.g. llama-3.1-8b; or --model-config).")
 @click.option("--requests-per-day", type=POSITIVE, required=True)
 @click.option("--input-tokens", type=click.IntRange(min=1), required=True)
 @click.option("--output-tokens", type=click.IntRange(min=0), required=True)
@@ -78,8 +79,11 @@ POSITIVE = click.FloatRange(min=0, min_open=True)
     "--ha", is_flag=True,
     help="Production: size for one replica's loss (N+1 replicas, at least 2).",
 )  # fmt: skip
+@engine_options
 @click.option(
-    "--engine", type=click.Choice(["current", "legacy"]), default="current", show_default=True
+    "--confidence",
+    type=click.Choice(["p50", "p80", "p90", "p95"]),
+    help="Derate estimated throughput by the out-of-sample error at this level.",
 )
 @click.option(
     "--measured",
@@ -94,8 +98,8 @@ def plan(
     ttft_p95: float | None, tpot: float | None, apis: tuple[str, ...], hosted: bool,
     precisions: tuple[str, ...], service: str, clouds: str, pricing: str, peak_factor: float | None,
     daily_profile: str | None, autoscale: bool, target_utilization: float,
-    min_replicas: int | None, ha: bool, engine: str, measured: tuple[str, ...], top: int,
-    output_format: str,
+    min_replicas: int | None, ha: bool, confidence: str | None, measured: tuple[str, ...],
+    top: int, output_format: str, **engine: Any,
 ) -> None:  # fmt: skip
     """Search instances, GPU counts, precisions and replicas for the cheapest self-hosting.
 
@@ -106,17 +110,14 @@ def plan(
       llmecon plan --model mistral-7b --requests-per-day 50000 --input-tokens 1000 \\
           --output-tokens 200 --pricing both --format json
     """
+    from llmecon.core.accuracy import safety_factor  # noqa: PLC0415
     from llmecon.core.planning import FleetRules, Targets, make_plan  # noqa: PLC0415
-    from llmecon.core.roofline import ENGINES  # noqa: PLC0415
     from llmecon.core.workload import Tokens  # noqa: PLC0415
-    from llmecon.pricebook.hardware import load_gpus, load_models  # noqa: PLC0415
+    from llmecon.pricebook.hardware import load_gpus  # noqa: PLC0415
     from llmecon.pricebook.loader import load_pricebook  # noqa: PLC0415
     from llmecon.report.plan_view import render_plan_json, render_plan_table  # noqa: PLC0415
 
-    models = load_models()
-    spec = models.get(model.lower())
-    if spec is None:
-        raise LlmeconError(f"unknown model {model!r}; use one of {', '.join(models)}")
+    spec = resolve_model(model, engine.pop("model_config"))
     profile = _profile(daily_profile)
     if profile is not None and peak_factor is not None:
         raise LlmeconError("--daily-profile gives the peak; drop --peak-factor")
@@ -139,9 +140,10 @@ def plan(
             autoscale,
             spare=1 if ha else 0,
         ),
-        efficiency=ENGINES[engine],
+        efficiency=engine_efficiency(engine),
         measured=measured_machines(book, load_gpus(), measured),
         hosted=hosted_options(book, spec.name) if hosted else [],
+        safety=safety_factor(confidence),
     )
     render = render_plan_json if output_format == "json" else render_plan_table
     render(result, sys.stdout, top=top, price_book=book.version)
@@ -244,10 +246,11 @@ def measured_machines(
             )
         entry = book.instance(name)
         gpu = gpus.get((entry.gpu or "").lower())
-        if gpu is None or entry.gpus < 1:
-            raise LlmeconError(f"--measured {item!r}: {name} has no GPU the catalog knows")
+        if not entry.gpu or entry.gpus < 1:
+            raise LlmeconError(f"--measured {item!r}: {name} has no accelerator to measure")
         rate = read_profile(Path(path), f"--measured {item!r}", _measured_error)
-        found.append((Machine(entry.name, entry.hourly, gpu, int(entry.gpus)), rate))
+        machine = Machine(entry.name, entry.hourly, gpu, int(entry.gpus), accelerator=entry.gpu)
+        found.append((machine, rate))
     return found
 
 

@@ -27,13 +27,20 @@ TENSOR_PARALLEL = (1, 2, 4, 8)
 
 @dataclass(frozen=True)
 class Machine:
-    """A rentable machine: its hourly price (on-demand or spot) and its GPUs."""
+    """A rentable machine: its hourly price (on-demand or spot) and its GPUs. `gpu` is None
+    for an accelerator the roofline cannot estimate (Inferentia2, Trainium): such a machine
+    is only ranked from a measured throughput, and `accelerator` names it."""
 
     name: str
     hourly: Price
-    gpu: GpuSpec
+    gpu: GpuSpec | None
     gpus: int
     pricing: str = "on_demand"
+    accelerator: str = ""
+
+    @property
+    def accelerator_name(self) -> str:
+        return self.gpu.name if self.gpu is not None else self.accelerator
 
 
 @dataclass(frozen=True)
@@ -101,11 +108,14 @@ class _Search:
     targets: Targets
     rules: FleetRules
     efficiency: Efficiency
+    safety: float = 1.0
 
     def estimate(
         self, machine: Machine, precision: str, tp: int, concurrency: int | None
     ) -> Estimate:
         assert self.tokens.input is not None and self.tokens.output is not None
+        if machine.gpu is None:
+            raise ValueError(f"{machine.name}: no GPU the roofline model can estimate")
         return estimate_replica(
             self.model, machine.gpu, tp, precision, concurrency,
             input_tokens=max(1, round(self.tokens.input)), output_tokens=round(self.tokens.output),
@@ -124,15 +134,19 @@ def plan_deployments(
     rules: FleetRules = FleetRules(),
     efficiency: Efficiency = DEFAULT_EFFICIENCY,
     measured: Iterable[tuple[Machine, Throughput]] = (),
+    safety: float = 1.0,
 ) -> tuple[list[Candidate], list[Rejected]]:
     """Every feasible configuration sorted by daily cost, and the rejected ones with reasons.
 
     `measured` adds machines whose per-machine throughput a benchmark measured (one replica
-    over all their GPUs); they are ranked with the estimates.
+    over all their GPUs); they are ranked with the estimates. Estimated throughput is divided
+    by `safety` (>= 1; `llmecon.core.accuracy.safety_factor`), measured throughput is not.
     """
     if tokens.input is None or tokens.output is None:
         raise ValueError("planning needs input and output tokens per request")
-    search = _Search(model, tokens, requests_per_day, targets, rules, efficiency)
+    if safety < 1:
+        raise ValueError(f"safety must be >= 1, got {safety}")
+    search = _Search(model, tokens, requests_per_day, targets, rules, efficiency, safety)
     candidates = [
         _priced(
             search, machine, "measured", machine.gpus, rate=rate, binding="measured", estimate=None
@@ -156,6 +170,8 @@ def _configurations(
 ) -> Iterator[tuple[Machine, str, int]]:
     chosen = tuple(precisions)
     for machine in machines:
+        if machine.gpu is None:
+            continue
         for precision in chosen:
             for tp in TENSOR_PARALLEL:
                 if tp <= machine.gpus and machine.gpus % tp == 0:
@@ -192,8 +208,11 @@ def _candidate(
     search: _Search, machine: Machine, precision: str, tp: int, best: tuple[Estimate, str]
 ) -> Candidate:
     estimate, binding = best
-    per_machine = estimate.requests_per_second * (machine.gpus // tp)
-    rate = Throughput(describe(machine, precision, tp, estimate), requests_per_second=per_machine)
+    per_machine = estimate.requests_per_second * (machine.gpus // tp) / search.safety
+    source = describe(machine, precision, tp, estimate)
+    if search.safety > 1:
+        source += f", derated by x{search.safety:.2f} (confidence)"
+    rate = Throughput(source, requests_per_second=per_machine)
     return _priced(search, machine, precision, tp, rate=rate, binding=binding, estimate=estimate)
 
 
@@ -245,7 +264,7 @@ def describe(machine: Machine, precision: str, tp: int, estimate: Estimate) -> s
     replicas = machine.gpus // tp
     return (
         f"roofline estimate: {estimate.model} {precision}, {replicas} replica(s) of {tp}x "
-        f"{machine.gpu.name} per {machine.name}, concurrency {estimate.concurrency} each"
+        f"{machine.accelerator_name} per {machine.name}, concurrency {estimate.concurrency} each"
     )
 
 
@@ -273,6 +292,7 @@ class Plan:
     candidates: tuple[Candidate, ...]
     rejected: tuple[Rejected, ...]
     alternatives: tuple[ApiAlternative, ...]
+    safety: float = 1.0  # estimated throughput was divided by this (plan --confidence)
 
     @property
     def recommendation(self) -> Candidate | ApiAlternative | None:
@@ -298,11 +318,12 @@ def make_plan(
     efficiency: Efficiency = DEFAULT_EFFICIENCY,
     measured: Iterable[tuple[Machine, Throughput]] = (),
     hosted: Iterable[ApiOption] = (),
+    safety: float = 1.0,
 ) -> Plan:
     """Candidates sorted by daily cost, next to paid APIs and their break-evens."""
     candidates, rejected = plan_deployments(
         model, machines, precisions, tokens, requests_per_day,
-        targets=targets, rules=rules, efficiency=efficiency, measured=measured,
+        targets=targets, rules=rules, efficiency=efficiency, measured=measured, safety=safety,
     )  # fmt: skip
     cheapest = candidates[0].option if candidates else None
     offers = [(api, False) for api in apis] + [(api, True) for api in hosted]
@@ -322,4 +343,4 @@ def make_plan(
         sorted((a for a in alternatives if a.hosted), key=lambda a: a.bill.daily_cost)
     )
     return Plan(model, requests_per_day, tokens, targets, rules, tuple(candidates),
-                tuple(rejected), alternatives)  # fmt: skip
+                tuple(rejected), alternatives, safety)  # fmt: skip

@@ -1,219 +1,62 @@
 """Roofline estimates of LLM inference: does a model fit on GPUs, and how fast does it serve.
 
-A decode step reads every decode weight plus the batch's KV cache once and does two FLOPs per
-weight per sequence, so its time is max(bytes / bandwidth, FLOPs / peak) at achieved (not peak)
-rates. Prefill is the same sum over the prompt and is usually compute-bound. The achieved
-fractions live in `Efficiency`; docs/roofline.md derives the formulas and checks them against
-published measurements (benchmarks/roofline_calibration.py). Pure: no I/O, no clock.
+A decode step reads the weights it uses plus the batch's KV cache once and does two FLOPs per
+active weight per token, so its time is max(bytes / bandwidth, FLOPs / rate) at achieved (not
+peak) rates, plus tensor-parallel all-reduces and host time. Prefill is the same sum over the
+prompt and is usually compute-bound. With chunked prefill, prompt chunks ride in decode steps
+(one weight read serves both). Every term is kept in `Estimate.terms` (`estimate --explain`);
+docs/roofline.md derives the formulas and checks them against published measurements
+(benchmarks/roofline_calibration.py). Pure: no I/O, no clock.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from types import MappingProxyType
-from typing import Literal, TypeVar
+from typing import Literal
 
-Architecture = Literal["decoder", "encoder-decoder", "encoder"]
+from llmecon.core.engines import (
+    DEFAULT_EFFICIENCY,
+    ENGINE_NAMES,
+    ENGINES,
+    Efficiency,
+    EngineSettings,
+    configure,
+    engine_profile,
+)
+from llmecon.core.model_spec import (
+    ARCHITECTURES,
+    GB,
+    KV_CACHE_PRECISIONS,
+    PRECISIONS,
+    Architecture,
+    GpuSpec,
+    ModelSpec,
+    Precision,
+    kv_cache_bytes_per_token,
+    lookup,
+    weights_gb,
+)
+
+__all__ = [
+    "ARCHITECTURES", "DEFAULT_EFFICIENCY", "ENGINES", "ENGINE_NAMES", "GB",
+    "KV_CACHE_PRECISIONS", "PRECISIONS", "Architecture", "Bound", "Efficiency",
+    "EngineSettings", "Estimate", "GpuSpec", "ModelSpec", "Precision", "Term", "configure",
+    "engine_profile", "estimate", "kv_cache_bytes_per_token", "weights_gb",
+]  # fmt: skip
+
 Bound = Literal["memory", "compute"]
-ComputeKind = Literal["fp16", "fp8", "int8"]
-
-Entry = TypeVar("Entry")
-
-ARCHITECTURES: tuple[Architecture, ...] = ("decoder", "encoder-decoder", "encoder")
-GB = 1e9
 ACTIVATION_BYTES_PER_VALUE = 2.0
-KV_CACHE_PRECISIONS: Mapping[str, float] = MappingProxyType({"fp16": 2.0, "fp8": 1.0})
-"""Bytes per cached K or V value. The KV cache is fp16/bf16 unless an engine is told to
-quantise it (vLLM --kv-cache-dtype fp8; NVIDIA's FP8 TensorRT-LLM checkpoints)."""
 
 
 @dataclass(frozen=True)
-class Precision:
-    """How weights are stored (bytes per parameter) and which tensor-core rate does the math."""
+class Term:
+    """One quantity of the estimate, with its unit and how it was computed."""
 
     name: str
-    bytes_per_param: float
-    compute: ComputeKind
-    description: str
-
-
-PRECISIONS: Mapping[str, Precision] = MappingProxyType(
-    {
-        "fp16": Precision("fp16", 2.0, "fp16", "fp16/bf16 weights and math"),
-        "fp8": Precision(
-            "fp8", 1.0, "fp8", "fp8 weights; fp8 math where the GPU has it, else fp16 (W8A16)"
-        ),
-        "int8": Precision("int8", 1.0, "int8", "int8 weights and int8 math (W8A8)"),
-        "int4": Precision("int4", 0.5, "fp16", "4-bit weights (GPTQ/AWQ), fp16 math (W4A16)"),
-    }
-)
-
-
-@dataclass(frozen=True)
-class ModelSpec:
-    """A transformer's shape, from its published config.
-
-    `layers` counts every block; for an encoder-decoder `decoder_layers` of them are decoder
-    blocks and `decoder_parameters` the weights a decode step reads (decoder blocks with their
-    cross-attention, and the LM head). Only the decoder caches K/V: cross-attention over the
-    encoder output (one entry per input token) and self-attention over the generated tokens.
-    """
-
-    name: str
-    architecture: Architecture
-    parameters: int
-    layers: int
-    hidden_size: int
-    attention_heads: int
-    kv_heads: int
-    head_dim: int
-    max_context: int
-    source: str
-    decoder_parameters: int | None = None
-    decoder_layers: int | None = None
-
-    def __post_init__(self) -> None:
-        dims = (self.parameters, self.layers, self.hidden_size, self.attention_heads, self.kv_heads)
-        if (
-            self.architecture not in ARCHITECTURES
-            or min(self.head_dim, self.max_context, *dims) < 1
-        ):
-            raise ValueError(f"{self.name}: architecture must be one of {ARCHITECTURES}, sizes > 0")
-        dp, dl = self.decoder_parameters or 0, self.decoder_layers or 0
-        split = 0 < dp < self.parameters and 0 < dl < self.layers
-        if (self.architecture == "encoder-decoder") != split or (not split and dp + dl > 0):
-            raise ValueError(
-                f"{self.name}: an encoder-decoder needs 0 < decoder_parameters < parameters and "
-                "0 < decoder_layers < layers; other architectures take neither"
-            )
-
-    @property
-    def attention_width(self) -> int:
-        return self.attention_heads * self.head_dim
-
-    @property
-    def decode_layers(self) -> int:
-        """Layers that hold a KV cache and run per generated token (0 for an encoder)."""
-        if self.architecture == "encoder-decoder":
-            return self.decoder_layers or 0
-        return self.layers if self.architecture == "decoder" else 0
-
-    @property
-    def encoder_layers(self) -> int:
-        return self.layers - self.decode_layers if self.architecture != "decoder" else 0
-
-    @property
-    def decode_parameters(self) -> int:
-        """Weights read by one decode step."""
-        if self.architecture == "encoder-decoder":
-            return self.decoder_parameters or 0
-        return self.parameters if self.architecture == "decoder" else 0
-
-    @property
-    def prefill_parameters(self) -> int:
-        """Weights applied to every prompt token (for an encoder-decoder: the encoder plus the
-        decoder's cross-attention K/V projections of the encoder output)."""
-        if self.architecture != "encoder-decoder":
-            return self.parameters
-        cross_kv = self.decode_layers * 2 * self.hidden_size * self.kv_heads * self.head_dim
-        return self.parameters - self.decode_parameters + cross_kv
-
-
-@dataclass(frozen=True)
-class GpuSpec:
-    """One accelerator's datasheet numbers (dense tensor-core rates, no sparsity)."""
-
-    name: str
-    memory_gb: float
-    bandwidth_gb_s: float
-    fp16_tflops: float
-    int8_tops: float
-    source: str
-    fp8_tflops: float | None = None
-
-    def __post_init__(self) -> None:
-        rates = (self.memory_gb, self.bandwidth_gb_s, self.fp16_tflops, self.int8_tops)
-        if min(rates) <= 0 or (self.fp8_tflops is not None and self.fp8_tflops <= 0):
-            raise ValueError(f"{self.name}: memory, bandwidth and peak rates must be positive")
-
-    def peak_flops(self, precision: Precision) -> float:
-        """Peak operations per second for the precision's math (fp8 falls back to fp16)."""
-        if precision.compute == "int8":
-            return self.int8_tops * 1e12
-        if precision.compute == "fp8" and self.fp8_tflops is not None:
-            return self.fp8_tflops * 1e12
-        return self.fp16_tflops * 1e12
-
-
-@dataclass(frozen=True)
-class Efficiency:
-    """Achieved fractions of the datasheet, and engine limits, that turn a roofline into an
-    estimate. Defaults describe a current engine (vLLM >= 0.6, TGI >= 2, TensorRT-LLM, SGLang,
-    LMDeploy); `ENGINES` holds named profiles. docs/roofline.md shows the calibration.
-
-    memory_bandwidth: fraction of peak memory bandwidth a decode step achieves; single-stream
-        decode measures 65-85% of the bandwidth roofline (facts section 7, rows 1 and 9).
-    compute: model FLOPs utilisation (MFU) of prefill and of compute-bound decode steps.
-    usable_memory: fraction of GPU memory the engine may claim (vLLM's
-        gpu_memory_utilization defaults to 0.9); the rest is left to the driver and allocator.
-    overhead_gb: memory per GPU taken by the CUDA context, activations, sampler and CUDA graphs
-        before weights and KV cache.
-    tensor_parallel: with more than one GPU, the fraction of linear scaling of bandwidth and
-        FLOPs kept after all-reduce communication (NVLink ~0.85; PCIe and old engines less).
-    step_overhead_ms: host time per decode step not hidden behind the GPU (kernel launches,
-        scheduling, the gap between steps).
-    sequence_overhead_ms: host time per sequence per decode step (sampling, detokenising,
-        bookkeeping); what keeps large batches of old engines far below the roofline.
-    prefill_stall: fraction of other requests' prefill time that pauses a running batch.
-        1.0: each prefill's time adds to the timeline (true once the GPU is busy, chunked or
-        not); 0.0: prefill hides entirely inside memory-bound decode steps (light load).
-    max_batch: the engine's cap on concurrent sequences (vLLM max_num_seqs defaults to 256).
-    """
-
-    memory_bandwidth: float = 0.8
-    compute: float = 0.5
-    usable_memory: float = 0.90
-    overhead_gb: float = 1.5
-    tensor_parallel: float = 0.85
-    step_overhead_ms: float = 2.0
-    sequence_overhead_ms: float = 0.01
-    prefill_stall: float = 1.0
-    max_batch: int = 256
-
-    def __post_init__(self) -> None:
-        fractions = ("memory_bandwidth", "compute", "usable_memory", "tensor_parallel")
-        for name in fractions:
-            if not 0 < getattr(self, name) <= 1:
-                raise ValueError(f"Efficiency.{name} must be in (0, 1], got {getattr(self, name)}")
-        if not 0 <= self.prefill_stall <= 1:
-            raise ValueError(
-                f"Efficiency.prefill_stall must be in [0, 1], got {self.prefill_stall}"
-            )
-        if min(self.overhead_gb, self.step_overhead_ms, self.sequence_overhead_ms) < 0:
-            raise ValueError("Efficiency overheads (GB and ms) must be >= 0")
-        if self.max_batch < 1:
-            raise ValueError(f"Efficiency.max_batch must be >= 1, got {self.max_batch}")
-
-
-DEFAULT_EFFICIENCY = Efficiency()
-
-ENGINES: Mapping[str, Efficiency] = MappingProxyType(
-    {
-        "current": DEFAULT_EFFICIENCY,
-        "legacy": Efficiency(
-            memory_bandwidth=0.7,
-            compute=0.2,
-            tensor_parallel=0.7,
-            step_overhead_ms=6.0,
-            sequence_overhead_ms=0.2,
-        ),
-    }
-)
-"""Efficiency profiles by engine generation. "current": vLLM >= 0.6, TGI >= 2, TensorRT-LLM,
-SGLang, LMDeploy. "legacy": 2023 to mid-2024 engines (HF Transformers generate, TGI 1.x,
-vLLM <= 0.5) with no CUDA graphs, host work per sequence, and prefills that stop decoding."""
+    value: float
+    unit: str
+    formula: str
 
 
 @dataclass(frozen=True)
@@ -221,12 +64,14 @@ class Estimate:
     """What one replica (a model on `gpus` tensor-parallel GPUs) can do for a request shape.
 
     Times are milliseconds, rates per second, memory in GB (1e9 bytes). `tpot_ms` is the
-    decode step time at `concurrency`; `output_tokens_per_second` and `requests_per_second` are
-    the steady state with every slot busy, prefill stalls included, so output = requests x
-    output_tokens; `decode_tokens_per_second` is concurrency / tpot (decode alone).
-    Encoder models generate nothing: tpot_ms and the token rates are 0, ttft_ms = prefill_ms is
-    the latency of a forward pass at `concurrency`, and requests_per_second counts sequences
-    encoded. When `fits` is False, `reason` says why and every performance field is 0.
+    decode step time at `concurrency` (with chunked prefill, prompt chunks ride in it);
+    `output_tokens_per_second` and `requests_per_second` are the steady state with every slot
+    busy, prefill included, so output = requests x output_tokens; `decode_tokens_per_second`
+    is concurrency / tpot. Encoder models generate nothing: tpot_ms and the token rates are 0,
+    ttft_ms = prefill_ms is a forward pass at `concurrency`, requests_per_second counts
+    sequences encoded. When `fits` is False, `reason` says why and every rate is 0. `terms`
+    lists every intermediate quantity (`llmecon estimate --explain`); `caveats` says where the
+    model is known to be weaker than its stated error.
     """
 
     model: str
@@ -249,16 +94,25 @@ class Estimate:
     output_tokens_per_second: float = 0.0
     requests_per_second: float = 0.0
     bound: Bound = "memory"
+    terms: tuple[Term, ...] = ()
+    caveats: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class _Replica:
-    """Achieved rates of one replica: bytes/s and FLOP/s over all its GPUs, usable bytes/GPU."""
+    """Achieved rates of one replica and the GPU's link, for all-reduce time."""
 
-    bandwidth: float
-    flops: float
-    usable_per_gpu: float
+    bandwidth: float  # bytes/s over all GPUs
+    flops: float  # sustained FLOP/s of a large pass over all GPUs
+    usable_per_gpu: float  # bytes
     gpus: int
+    link_bytes_per_s: float
+    link_latency_s: float
+    half_tokens: float
+
+    def flops_at(self, tokens: float) -> float:
+        """FLOP/s of a pass of `tokens` rows: small passes do not fill the tensor cores."""
+        return self.flops * tokens / (tokens + self.half_tokens)
 
 
 @dataclass(frozen=True)
@@ -270,6 +124,8 @@ class _Job:
     output_tokens: int
     weight_bytes: float
     kv_bytes_per_token: float
+    computed_tokens: int  # prompt tokens not served by the prefix cache
+    read_share: float = 1.0  # weight-read bandwidth of the precision's kernels
 
     @property
     def tokens(self) -> int:
@@ -285,16 +141,28 @@ class _Job:
             return (hidden + scores) * ACTIVATION_BYTES_PER_VALUE
         return self.kv_bytes_per_token * self.tokens
 
+    def read_bytes(self, tokens: float) -> float:
+        """Weight bytes a pass of `tokens` tokens through the decoder reads."""
+        share = self.model.decode_read_parameters(max(tokens, 1.0)) / self.model.parameters
+        return self.weight_bytes * share / self.read_share
 
-def weights_gb(model: ModelSpec, precision: str = "fp16") -> float:
-    """Memory for all weights (every GPU together) at `precision`."""
-    return model.parameters * _lookup(PRECISIONS, precision, "precision").bytes_per_param / GB
 
+@dataclass(frozen=True)
+class _Pass:
+    """Seconds of one forward pass by component; the roofline takes the larger of the two."""
 
-def kv_cache_bytes_per_token(model: ModelSpec, kv_cache_precision: str = "fp16") -> float:
-    """2 (K and V) x decode layers x KV heads x head dim x bytes per value; 0 for an encoder."""
-    per_value = _lookup(KV_CACHE_PRECISIONS, kv_cache_precision, "kv_cache_precision")
-    return 2 * model.decode_layers * model.kv_heads * model.head_dim * per_value
+    memory_s: float
+    compute_s: float
+    comm_s: float = 0.0
+    host_s: float = 0.0
+
+    @property
+    def bound(self) -> Bound:
+        return "compute" if self.compute_s > self.memory_s else "memory"
+
+    @property
+    def seconds(self) -> float:
+        return max(self.memory_s, self.compute_s) + self.comm_s + self.host_s
 
 
 def estimate(
@@ -307,22 +175,28 @@ def estimate(
     input_tokens: int = 512,
     output_tokens: int = 128,
     efficiency: Efficiency = DEFAULT_EFFICIENCY,
-    kv_cache_precision: str = "fp16",
+    kv_cache_precision: str | None = None,
 ) -> Estimate:
     """Estimate memory fit, latency and throughput of `model` on `gpus` x `gpu` (one replica,
     tensor parallel) for requests of `input_tokens` in and `output_tokens` out.
 
     `concurrency` is the number of sequences decoded together; None means as many as fit in
-    memory, capped at `efficiency.max_batch`. Raises ValueError for impossible arguments; a
-    model that does not fit is a result (fits=False with a reason), never an error.
+    memory, capped at `efficiency.max_batch`. `kv_cache_precision` overrides the profile's.
+    Raises ValueError for impossible arguments; a model that does not fit is a result
+    (fits=False with a reason), never an error.
     """
+    if kv_cache_precision is not None:
+        efficiency = replace(efficiency, kv_cache_precision=kv_cache_precision)
     prec = _validate(gpus, precision, concurrency, input_tokens, output_tokens)
+    computed = max(1, round(input_tokens * (1 - efficiency.prefix_cache_hit)))
     job = _Job(
         model=model,
         input_tokens=input_tokens,
         output_tokens=0 if model.architecture == "encoder" else output_tokens,
         weight_bytes=weights_gb(model, precision) * GB,
-        kv_bytes_per_token=kv_cache_bytes_per_token(model, kv_cache_precision),
+        read_share=prec.read_share,
+        kv_bytes_per_token=kv_cache_bytes_per_token(model, efficiency.kv_cache_precision),
+        computed_tokens=computed,
     )
     replica = _replica(gpu, gpus, prec, efficiency)
     most, used, reason = _plan(job, replica, concurrency, efficiency)
@@ -340,25 +214,35 @@ def estimate(
         max_concurrency=most,
         concurrency=used,
         efficiency=efficiency,
+        caveats=_caveats(model, efficiency),
     )
+    memory_terms = _memory_terms(job, replica, most)
     if reason:
-        return base
+        return replace(base, terms=memory_terms)
     if model.architecture == "encoder":
-        return _encoder_performance(base, job, replica)
-    return _generation_performance(base, job, replica)
+        return _encoder_performance(base, job, replica, memory_terms)
+    return _generation_performance(base, job, replica, memory_terms)
 
 
-def _lookup(table: Mapping[str, Entry], name: str, what: str) -> Entry:
-    try:
-        return table[name]
-    except KeyError:
-        raise ValueError(f"unknown {what} {name!r}: use one of {', '.join(table)}") from None
+MOE_CAVEAT = (
+    "mixture of experts: against TensorRT-LLM's Qwen3-235B-A22B runs these estimates were "
+    "about x1.5 optimistic (expert parallelism and uneven routing are not modelled); measure "
+    "before buying"
+)
+
+
+def _caveats(model: ModelSpec, eff: Efficiency) -> tuple[str, ...]:
+    found = [MOE_CAVEAT] if model.is_moe else []
+    if model.architecture == "encoder-decoder" and eff.chunked_prefill:
+        found.append("encoder-decoder: the encoder runs once per request, so prefill is "
+                     "modelled separately even with chunked prefill")  # fmt: skip
+    return tuple(found)
 
 
 def _validate(
     gpus: int, precision: str, concurrency: int | None, input_tokens: int, output_tokens: int
 ) -> Precision:
-    prec = _lookup(PRECISIONS, precision, "precision")
+    prec = lookup(PRECISIONS, precision, "precision")
     if gpus < 1:
         raise ValueError(f"gpus must be >= 1, got {gpus}")
     if concurrency is not None and concurrency < 1:
@@ -374,9 +258,12 @@ def _replica(gpu: GpuSpec, gpus: int, precision: Precision, eff: Efficiency) -> 
     scale = gpus * (eff.tensor_parallel if gpus > 1 else 1.0)
     return _Replica(
         bandwidth=gpu.bandwidth_gb_s * GB * eff.memory_bandwidth * scale,
-        flops=gpu.peak_flops(precision) * eff.compute * scale,
+        flops=gpu.sustained_flops(precision) * eff.compute * scale,
         usable_per_gpu=(gpu.memory_gb * eff.usable_memory - eff.overhead_gb) * GB,
         gpus=gpus,
+        link_bytes_per_s=gpu.link_gb_s * GB,
+        link_latency_s=gpu.link_latency_us / 1e6,
+        half_tokens=eff.gemm_half_tokens,
     )
 
 
@@ -406,80 +293,188 @@ def _capacity(job: _Job, replica: _Replica) -> tuple[int, str]:
         usable = max(replica.usable_per_gpu, 0.0) / GB
         return 0, (
             f"weights need {per_gpu / GB:.1f} GB per GPU but {usable:.1f} GB is usable: "
-            "use more GPUs or a lower precision"
+            "use more GPUs, a lower precision or a higher --gpu-memory-utilization"
         )
     free = (replica.usable_per_gpu - per_gpu) * replica.gpus
     most = math.floor(free / job.memory_per_sequence)
     if most < 1:
         return 0, (
             f"weights fit but one sequence needs {job.memory_per_sequence / GB:.2f} GB and "
-            f"{free / GB:.2f} GB is left: use more GPUs, a lower precision or shorter requests"
+            f"{free / GB:.2f} GB is left: use more GPUs, a lower precision, an fp8 KV cache "
+            "or shorter requests"
         )
     return most, ""
 
 
-def _roofline(flops: float, read_bytes: float, replica: _Replica) -> tuple[float, Bound]:
-    """Seconds for work that needs `flops` and reads `read_bytes`, and which limit binds."""
-    compute_s = flops / replica.flops
-    memory_s = read_bytes / replica.bandwidth
-    return (compute_s, "compute") if compute_s > memory_s else (memory_s, "memory")
+def _allreduce_s(model: ModelSpec, replica: _Replica, tokens: float) -> float:
+    """Two ring all-reduces of the hidden state per layer when the replica spans GPUs."""
+    if replica.gpus < 2:
+        return 0.0
+    share = 2 * (replica.gpus - 1) / replica.gpus
+    payload = tokens * model.hidden_size * ACTIVATION_BYTES_PER_VALUE
+    return 2 * model.layers * (replica.link_latency_s + share * payload / replica.link_bytes_per_s)
 
 
-def _prompt_attention_flops(model: ModelSpec, tokens: int) -> float:
-    """QK^T and AV over a prompt: 4 n^2 d per bidirectional layer, half that when causal."""
+def _attention_flops(model: ModelSpec, computed: float, context: int) -> float:
+    """QK^T and AV for `computed` new prompt tokens over a `context`-token prompt: 4 d per
+    query-key pair, keys limited by the causal mask (bidirectional in an encoder)."""
+    width = model.attention_width
     causal_layers = model.layers if model.architecture == "decoder" else 0
-    return (4 * model.encoder_layers + 2 * causal_layers) * tokens**2 * model.attention_width
+    bidirectional = 4 * model.encoder_layers * context * context * width
+    return bidirectional + 4 * causal_layers * width * computed * (context - computed / 2)
 
 
-def _prefill(job: _Job, replica: _Replica) -> tuple[float, Bound]:
-    """One prompt through the prefill weights: 2 FLOPs per weight per token plus attention."""
-    model, tokens = job.model, job.input_tokens
-    flops = 2 * model.prefill_parameters * tokens + _prompt_attention_flops(model, tokens)
-    read = job.weight_bytes * model.prefill_parameters / model.parameters
-    return _roofline(flops, read, replica)
+def _prefill(job: _Job, replica: _Replica, eff: Efficiency) -> _Pass:
+    """One prompt on its own: 2 FLOPs per applied weight per computed token plus attention."""
+    model, tokens = job.model, job.computed_tokens
+    flops = 2.0 * model.prefill_parameters * tokens + _attention_flops(
+        model, tokens, job.input_tokens
+    )
+    if model.architecture == "encoder-decoder":
+        read = job.weight_bytes * model.prefill_parameters / model.parameters
+    else:
+        read = job.read_bytes(tokens)
+    return _Pass(
+        memory_s=read / replica.bandwidth,
+        compute_s=flops * model.compute_slowdown / replica.flops_at(tokens),
+        comm_s=_allreduce_s(model, replica, tokens),
+        host_s=_launch_s(model.layers, eff),
+    )
 
 
-def _decode_step(job: _Job, replica: _Replica, batch: int) -> tuple[float, Bound]:
-    """One decode step of `batch` sequences, each with its mean context cached (the prompt,
-    or the encoder output, plus half the output)."""
+def _step(job: _Job, replica: _Replica, eff: Efficiency, batch: float, prompt: float) -> _Pass:
+    """One engine step: a decode token for each of `batch` sequences (mean context: prompt
+    plus half the output), and `prompt` prompt tokens riding along (chunked prefill). Paged
+    attention reads the KV cache at `kv_read_efficiency` of the weights' achieved bandwidth."""
     model = job.model
     context = job.input_tokens + job.output_tokens / 2
-    read = job.weight_bytes * model.decode_parameters / model.parameters
-    read += batch * job.kv_bytes_per_token * context
+    rows = batch + prompt
+    kv_read = batch * job.kv_bytes_per_token * context / eff.kv_read_efficiency
     attention = 4 * model.decode_layers * context * model.attention_width
-    flops = batch * (2 * model.decode_parameters + attention)
-    return _roofline(flops, read, replica)
+    flops = batch * (2 * model.compute_parameters + attention)
+    if prompt:
+        per_prompt = job.computed_tokens
+        flops += 2 * model.prefill_parameters * prompt
+        flops += _attention_flops(model, per_prompt, job.input_tokens) * prompt / per_prompt
+    return _Pass(
+        memory_s=(job.read_bytes(rows) + kv_read) / replica.bandwidth,
+        compute_s=flops * model.compute_slowdown / replica.flops_at(rows),
+        comm_s=_allreduce_s(model, replica, rows),
+        host_s=(eff.step_overhead_ms + eff.sequence_overhead_ms * batch) / 1000
+        + _launch_s(model.decode_layers, eff),
+    )
 
 
-def _generation_performance(base: Estimate, job: _Job, replica: _Replica) -> Estimate:
+def _launch_s(layers: int, eff: Efficiency) -> float:
+    """Kernel launches of one forward pass when not captured in a CUDA graph."""
+    return layers * eff.layer_overhead_us / 1e6
+
+
+@dataclass(frozen=True)
+class _Cycle:
+    """Every slot refilled once: `steps` engine steps of `step`, plus separate prefills."""
+
+    steps: float
+    step: _Pass
+    prefill_s: float
+
+    @property
+    def seconds(self) -> float:
+        return self.steps * self.step.seconds + self.prefill_s
+
+
+def _cycle(job: _Job, replica: _Replica, eff: Efficiency, batch: int, alone: _Pass) -> _Cycle:
+    decode_steps = max(job.output_tokens - 1, 0)  # the first token comes out of prefill
+    chunked = eff.chunked_prefill and job.model.architecture == "decoder"
+    if not chunked:
+        stalls = alone.seconds * (1 + eff.prefill_stall * (batch - 1))
+        return _Cycle(decode_steps, _step(job, replica, eff, float(batch), 0.0), stalls)
+    tokens = batch * (job.computed_tokens + decode_steps)
+    steps = max(decode_steps, tokens / eff.max_batched_tokens, 1.0)
+    # When the token budget binds, each step decodes only part of the batch.
+    decoding = batch * decode_steps / steps
+    prompt_per_step = batch * job.computed_tokens / steps
+    return _Cycle(steps, _step(job, replica, eff, decoding, prompt_per_step), 0.0)
+
+
+def _generation_performance(
+    base: Estimate, job: _Job, replica: _Replica, memory_terms: tuple[Term, ...]
+) -> Estimate:
     eff, batch, out = base.efficiency, base.concurrency, base.output_tokens
-    prefill_s, prefill_bound = _prefill(job, replica)
-    step_s, step_bound = _decode_step(job, replica, batch)
-    step_s += (eff.step_overhead_ms + eff.sequence_overhead_ms * batch) / 1000
-    decodes = out > 1  # the first output token comes out of prefill
-    # A cycle refills every slot once: one own prefill, others' prefills, out - 1 steps.
-    cycle_s = prefill_s * (1 + eff.prefill_stall * (batch - 1)) + max(out - 1, 0) * step_s
-    requests = batch / cycle_s
+    alone = _prefill(job, replica, eff)
+    cycle = _cycle(job, replica, eff, batch, alone)
+    decodes = out > 1
+    step_s = cycle.step.seconds if decodes else 0.0
+    requests = batch / cycle.seconds
+    terms = (
+        *memory_terms,
+        *_rate_terms(replica),
+        *_pass_terms("prefill", alone),
+        *_pass_terms("step", cycle.step),
+        Term("steps per cycle", cycle.steps, "", "max(out - 1, batch x tokens / max_batched)"),
+        Term("separate prefill per cycle", cycle.prefill_s * 1000, "ms",
+             "prefill x (1 + prefill_stall x (B - 1)) without chunked prefill"),
+        Term("cycle", cycle.seconds * 1000, "ms", "steps x step + separate prefill"),
+    )  # fmt: skip
     return replace(
         base,
-        prefill_ms=prefill_s * 1000,
-        ttft_ms=(prefill_s + (step_s / 2 if batch > 1 else 0.0)) * 1000,
-        tpot_ms=step_s * 1000 if decodes else 0.0,
+        prefill_ms=alone.seconds * 1000,
+        ttft_ms=(alone.seconds + (step_s / 2 if batch > 1 else 0.0)) * 1000,
+        tpot_ms=step_s * 1000,
         decode_tokens_per_second=batch / step_s if decodes else 0.0,
         output_tokens_per_second=requests * out,
         requests_per_second=requests,
-        bound=step_bound if decodes else prefill_bound,
+        bound=cycle.step.bound if decodes else alone.bound,
+        terms=terms,
     )
 
 
-def _encoder_performance(base: Estimate, job: _Job, replica: _Replica) -> Estimate:
+def _encoder_performance(
+    base: Estimate, job: _Job, replica: _Replica, memory_terms: tuple[Term, ...]
+) -> Estimate:
     model, tokens, batch = job.model, job.input_tokens, base.concurrency
-    flops = batch * (2 * model.parameters * tokens + _prompt_attention_flops(model, tokens))
-    forward_s, bound = _roofline(flops, job.weight_bytes, replica)
+    flops = batch * (2 * model.parameters * tokens + _attention_flops(model, tokens, tokens))
+    forward = _Pass(job.weight_bytes / replica.bandwidth, flops / replica.flops_at(batch * tokens))
     return replace(
         base,
-        prefill_ms=forward_s * 1000,
-        ttft_ms=forward_s * 1000,
-        requests_per_second=batch / forward_s,
-        bound=bound,
+        prefill_ms=forward.seconds * 1000,
+        ttft_ms=forward.seconds * 1000,
+        requests_per_second=batch / forward.seconds,
+        bound=forward.bound,
+        terms=memory_terms + _rate_terms(replica) + _pass_terms("forward pass", forward),
     )
+
+
+def _memory_terms(job: _Job, replica: _Replica, most: int) -> tuple[Term, ...]:
+    return (
+        Term("weights", job.weight_bytes / GB, "GB", "parameters x bytes per weight"),
+        Term("KV cache per token", job.kv_bytes_per_token / 1e6, "MB",
+             "2 x layers x kv_heads x head_dim x bytes per value"),
+        Term("usable memory per GPU", replica.usable_per_gpu / GB, "GB",
+             "memory x usable_memory - overhead_gb"),
+        Term("sequences that fit", most, "", "(usable x GPUs - weights) / KV per sequence"),
+        Term("prompt tokens computed", job.computed_tokens, "",
+             "input x (1 - prefix_cache_hit)"),
+    )  # fmt: skip
+
+
+def _rate_terms(replica: _Replica) -> tuple[Term, ...]:
+    return (
+        Term("achieved bandwidth", replica.bandwidth / GB, "GB/s",
+             "GPUs x bandwidth x memory_bandwidth (x tensor_parallel)"),
+        Term("sustained matmul rate", replica.flops / 1e12, "TFLOP/s",
+             "GPUs x peak x gemm_efficiency (x 0.7 for 8-bit math) x compute (x "
+             "tensor_parallel); x n/(n + gemm_half_tokens) for a pass of n tokens"),
+    )  # fmt: skip
+
+
+def _pass_terms(name: str, part: _Pass) -> tuple[Term, ...]:
+    return (
+        Term(f"{name}: memory time", part.memory_s * 1000, "ms", "bytes read / bandwidth"),
+        Term(f"{name}: compute time", part.compute_s * 1000, "ms", "FLOPs / matmul rate"),
+        Term(f"{name}: all-reduce time", part.comm_s * 1000, "ms",
+             "2 x layers x (link latency + 2(G-1)/G x tokens x hidden x 2 B / link bandwidth)"),
+        Term(f"{name}: host time", part.host_s * 1000, "ms",
+             "step_overhead + sequences x sequence_overhead + layers x layer_overhead"),
+        Term(f"{name}: total", part.seconds * 1000, "ms", "max(memory, compute) + rest"),
+    )  # fmt: skip

@@ -78,12 +78,12 @@ class GuardedProtocol(HttpToolsProtocol):
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
-        if self.in_headers:
+        counting = self.in_headers
+        super().data_received(data)
+        if counting and self.in_headers:  # the headers are still not complete after this read
             self.head_bytes += len(data)
             if self.head_bytes > self.limits.max_header_bytes:
                 self._refuse(HEADERS_TOO_LARGE)
-                return
-        super().data_received(data)
 
     def on_message_begin(self) -> None:
         super().on_message_begin()

@@ -23,6 +23,7 @@ from llmecon.ledger.protocol import LedgerUnavailableError
 from llmecon.ledger.sql import INSERT_USAGE, SqlLedger, utc_now
 
 CONNECT_TIMEOUT_S = 5
+STATEMENT_TIMEOUT_MS = 10_000  # no statement may hold the ledger longer
 # one lock per schema, so two processes opening the same ledger migrate one after the other
 _MIGRATION_LOCK = (
     "SELECT pg_advisory_xact_lock(hashtext('llmecon.ledger:' || COALESCE(current_schema(), '')))"
@@ -70,9 +71,18 @@ class PostgresLedger(SqlLedger[PgConnection]):
             )
         if self._conn is None or self._conn.closed or self._conn.broken:
             self._conn = psycopg.connect(
-                self._url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S
+                self._url,
+                autocommit=True,
+                connect_timeout=CONNECT_TIMEOUT_S,
+                # a server that stops answering is noticed: keepalives and unacknowledged data
+                keepalives=1,
+                keepalives_idle=5,
+                keepalives_interval=2,
+                keepalives_count=3,
+                tcp_user_timeout=STATEMENT_TIMEOUT_MS,
             )
             self._conn.execute("SET TIME ZONE 'UTC'")
+            self._conn.execute(f"SET statement_timeout = {STATEMENT_TIMEOUT_MS}")
         return self._conn
 
     @contextmanager

@@ -8,6 +8,7 @@ What both backends share is in `llmecon.ledger.sql`.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
@@ -35,7 +36,7 @@ class SqliteLedger(SqlLedger[sqlite3.Connection]):
         if path != ":memory:":
             path = str(Path(path).expanduser())
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-            if not Path(path).exists():  # the ledger names keys and spend: owner-only
+            with contextlib.suppress(FileExistsError):  # keys and spend: owner-only
                 os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
         super().__init__(clock)
         self._path = path

@@ -1,19 +1,24 @@
 """Model shapes and GPU datasheets for the roofline estimator, from the package data files.
 
 `data/models.yaml` and `data/gpus.yaml` are validated here (extra keys are errors) and turned
-into the core's frozen `ModelSpec` / `GpuSpec`, keyed by lower-case name.
+into the core's frozen `ModelSpec` / `GpuSpec`, keyed by lower-case name (and each model's
+Hugging Face ids). `load_model_file` reads a model a user describes: a Hugging Face
+`config.json` or a YAML entry in the models.yaml format.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from importlib.resources import files
+from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from llmecon.core.roofline import Architecture, GpuSpec, ModelSpec
+from llmecon.core.model_config import spec_from_hf_config
+from llmecon.core.model_spec import Architecture, GpuSpec, ModelSpec
 from llmecon.errors import LlmeconError
 
 MODELS_FILE = "models.yaml"
@@ -40,6 +45,11 @@ class ModelEntry(_Strict):
     max_context: PositiveInt
     decoder_layers: PositiveInt | None = None
     decoder_parameters: PositiveInt | None = None
+    experts: Annotated[int, Field(ge=0)] = 0
+    active_experts: Annotated[int, Field(ge=0)] = 0
+    active_parameters: PositiveInt | None = None
+    kv_values_per_token_per_layer: PositiveInt | None = None
+    aliases: list[Text] = []
     source: Annotated[str, Field(min_length=3)]
     note: str | None = None
 
@@ -51,8 +61,16 @@ class GpuEntry(_Strict):
     fp16_tflops: Positive
     int8_tops: Positive
     fp8_tflops: Positive | None = None
+    gemm_efficiency: Annotated[float, Field(gt=0, le=1)] = 1.0
+    link_gb_s: Positive = 25.0
+    link_latency_us: Annotated[float, Field(ge=0)] = 30.0
     source: Annotated[str, Field(min_length=3)]
     note: str | None = None
+
+
+class UnsupportedEntry(_Strict):
+    name: Text
+    reason: Text
 
 
 class ModelFile(_Strict):
@@ -63,6 +81,7 @@ class ModelFile(_Strict):
 class GpuFile(_Strict):
     schema_: Literal[1] = Field(alias="schema")
     entries: list[GpuEntry]
+    unsupported: list[UnsupportedEntry] = []
 
 
 Spec = TypeVar("Spec", ModelSpec, GpuSpec)
@@ -78,10 +97,43 @@ def load_gpus() -> dict[str, GpuSpec]:
     return parse_gpus(_data_text(GPUS_FILE), origin=f"llmecon/data/{GPUS_FILE}")
 
 
+def unsupported_accelerators() -> dict[str, str]:
+    """Accelerators the roofline cannot estimate (lower-case name -> why)."""
+    data = _validated(GpuFile, _data_text(GPUS_FILE), f"llmecon/data/{GPUS_FILE}")
+    return {entry.name.lower(): entry.reason for entry in data.unsupported}
+
+
 def parse_models(text: str, origin: str = "<models>") -> dict[str, ModelSpec]:
-    """Validate a models YAML document (schema 1) into specs keyed by lower-case name."""
+    """Validate a models YAML document (schema 1) into specs keyed by lower-case name; each
+    model is also found under its lower-case Hugging Face ids (`aliases`)."""
     data = _validated(ModelFile, text, origin)
-    return _keyed(origin, [(e.name, _model_builder(e)) for e in data.entries])
+    specs = _keyed(origin, [(e.name, _model_builder(e)) for e in data.entries])
+    for entry in data.entries:
+        for alias in entry.aliases:
+            specs.setdefault(alias.lower(), specs[entry.name.lower()])
+    return specs
+
+
+def load_model_file(path: Path) -> ModelSpec:
+    """A model from a Hugging Face config.json, or a YAML/JSON entry in the models.yaml
+    format (name, architecture, parameters, layers, ...). Errors name the file and the fix."""
+    try:
+        raw: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise LlmeconError(f"no such model config {path}; give a config.json path") from None
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise LlmeconError(f"{path}: cannot read it as JSON or YAML ({exc})") from None
+    if not isinstance(raw, dict):
+        raise LlmeconError(f"{path}: expected a JSON/YAML object (a config.json)")
+    if "layers" in raw:
+        text = json.dumps({"schema": 1, "entries": [raw]})
+        return next(iter(parse_models(text, origin=str(path)).values()))
+    fallback = path.parent.name if path.stem == "config" and path.parent.name else path.stem
+    name = str(raw.get("name") or raw.get("_name_or_path") or fallback)
+    try:
+        return spec_from_hf_config(raw, name.lower(), f"{path.name} (Hugging Face config)")
+    except ValueError as exc:
+        raise LlmeconError(f"{path}: {exc}") from None
 
 
 def parse_gpus(text: str, origin: str = "<gpus>") -> dict[str, GpuSpec]:
@@ -121,6 +173,10 @@ def _model_builder(e: ModelEntry) -> Callable[[], ModelSpec]:
         source=e.source,
         decoder_parameters=e.decoder_parameters,
         decoder_layers=e.decoder_layers,
+        experts=e.experts,
+        active_experts=e.active_experts,
+        active_parameters=e.active_parameters,
+        kv_values_per_token_per_layer=e.kv_values_per_token_per_layer,
     )
 
 
@@ -133,6 +189,9 @@ def _gpu_builder(e: GpuEntry) -> Callable[[], GpuSpec]:
         int8_tops=e.int8_tops,
         fp8_tflops=e.fp8_tflops,
         source=e.source,
+        gemm_efficiency=e.gemm_efficiency,
+        link_gb_s=e.link_gb_s,
+        link_latency_us=e.link_latency_us,
     )
 
 

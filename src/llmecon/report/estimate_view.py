@@ -8,23 +8,38 @@ from typing import Any, TextIO
 
 from rich.table import Table
 
+from llmecon.core.accuracy import OUT_OF_SAMPLE
 from llmecon.core.roofline import Estimate
 from llmecon.report.numbers import clean
 from llmecon.report.table import wide_console
 
 
-def estimate_to_dict(estimate: Estimate, engine: str) -> dict[str, Any]:
+def estimate_to_dict(estimate: Estimate, engine: str, *, explain: bool = False) -> dict[str, Any]:
     data = asdict(estimate)
+    terms = data.pop("terms")
     data["engine"] = engine
-    return {key: clean(value) if isinstance(value, float) else value for key, value in data.items()}
+    data = {key: clean(value) if isinstance(value, float) else value for key, value in data.items()}
+    data["out_of_sample"] = {
+        "geometric_mean_error": OUT_OF_SAMPLE.geo_mean,
+        "worst_error": OUT_OF_SAMPLE.worst,
+        "bias": OUT_OF_SAMPLE.bias,
+        "estimate_over_measured_quantiles": dict(OUT_OF_SAMPLE.ratio_quantiles),
+    }
+    if explain:
+        data["terms"] = [{**term, "value": clean(term["value"])} for term in terms]
+    return data
 
 
-def render_estimate_json(estimate: Estimate, engine: str, out: TextIO) -> None:
-    json.dump(estimate_to_dict(estimate, engine), out, indent=2)
+def render_estimate_json(
+    estimate: Estimate, engine: str, out: TextIO, *, explain: bool = False
+) -> None:
+    json.dump(estimate_to_dict(estimate, engine, explain=explain), out, indent=2)
     out.write("\n")
 
 
-def render_estimate_table(estimate: Estimate, engine: str, out: TextIO) -> None:
+def render_estimate_table(
+    estimate: Estimate, engine: str, out: TextIO, *, explain: bool = False
+) -> None:
     console = wide_console(out)
     title = (
         f"{estimate.model} {estimate.precision} on {estimate.gpus}x {estimate.gpu}: "
@@ -37,9 +52,26 @@ def render_estimate_table(estimate: Estimate, engine: str, out: TextIO) -> None:
     for name, value in _rows(estimate):
         table.add_row(name, value)
     console.print(table)
-    efficiency = ", ".join(f"{k}={v:g}" for k, v in asdict(estimate.efficiency).items())
-    console.print(f"[dim]efficiency factors ({engine} engine): {efficiency}[/dim]")
-    console.print("[dim]method and error band: docs/roofline.md[/dim]")
+    if explain:
+        console.print(_terms_table(estimate))
+    for caveat in estimate.caveats:
+        console.print(f"note: {caveat}", markup=False)
+    efficiency = ", ".join(f"{k}={v:g}" for k, v in asdict(estimate.efficiency).items()
+                           if not isinstance(v, str))  # fmt: skip
+    console.print(
+        f"[dim]engine {engine} (KV cache {estimate.efficiency.kv_cache_precision}): "
+        f"{efficiency}[/dim]",
+    )
+    console.print(f"[dim]{OUT_OF_SAMPLE.band()}; method: docs/roofline.md[/dim]")
+
+
+def _terms_table(estimate: Estimate) -> Table:
+    table = Table(title="terms", title_justify="left", box=None, padding=(0, 2))
+    for column in ("term", "value", "unit", "how"):
+        table.add_column(column, justify="right" if column == "value" else "left")
+    for term in estimate.terms:
+        table.add_row(term.name, f"{term.value:,.4g}", term.unit, term.formula)
+    return table
 
 
 def _rows(estimate: Estimate) -> list[tuple[str, str]]:

@@ -7,15 +7,19 @@ from typing import Any, TextIO
 
 from rich.table import Table
 
+from llmecon.core.accuracy import OUT_OF_SAMPLE
 from llmecon.core.planning import Candidate, Plan
+from llmecon.core.roofline import MOE_CAVEAT
 from llmecon.report.contract import breakeven_to_dict
 from llmecon.report.numbers import clean, money, volume
 from llmecon.report.table import wide_console
 from llmecon.report.words import breakeven_sentences
 
 NOTES = (
-    "Throughput and latency are roofline estimates (docs/roofline.md: within x1.5 of published "
-    "measurements); measure your own endpoint with `llmecon bench` before buying.",
+    "Throughput and latency are roofline estimates, "
+    + OUT_OF_SAMPLE.band()
+    + " (docs/roofline.md; size with --confidence p90 for headroom); measure your own "
+    "endpoint with `llmecon bench` before buying.",
     "TTFT is the steady-state estimate with every slot busy, used as the p95 target's proxy; "
     "queueing at high utilization adds to it (lower --target-utilization for headroom).",
 )
@@ -29,7 +33,7 @@ def candidate_to_dict(candidate: Candidate) -> dict[str, Any]:
         "pricing": candidate.machine.pricing,
         "hourly_price": candidate.machine.hourly.amount,
         "price_source": candidate.machine.hourly.cited(),
-        "gpu": candidate.machine.gpu.name,
+        "gpu": candidate.machine.accelerator_name,
         "gpus": candidate.machine.gpus,
         "tensor_parallel": candidate.tensor_parallel,
         "replicas_per_instance": candidate.replicas_per_machine,
@@ -64,6 +68,12 @@ def plan_to_dict(plan: Plan, price_book: str | None = None) -> dict[str, Any]:
             "min_replicas": plan.rules.min_replicas,
             "spare_replicas": plan.rules.spare,
             "autoscale": plan.rules.autoscale,
+        },
+        "estimate_accuracy": {
+            "out_of_sample_geometric_mean_error": OUT_OF_SAMPLE.geo_mean,
+            "out_of_sample_worst_error": OUT_OF_SAMPLE.worst,
+            "out_of_sample_bias": OUT_OF_SAMPLE.bias,
+            "safety_factor": plan.safety,
         },
         "candidates": [candidate_to_dict(c) for c in plan.candidates],
         "rejected": [
@@ -140,7 +150,8 @@ def render_plan_table(plan: Plan, out: TextIO, *, top: int, price_book: str | No
     line = _recommendation_line(plan)
     if line is not None:
         console.print(f"[bold]{line}[/bold]")
-    for note in NOTES:
+    notes = (*NOTES, MOE_CAVEAT) if plan.model.is_moe else NOTES
+    for note in notes:
         console.print(f"  - {note}", markup=False)
     if price_book:
         console.print(f"[dim]price book: {price_book}[/dim]")
@@ -179,9 +190,10 @@ def _candidates_table(candidates: tuple[Candidate, ...]) -> Table:
         )
     for rank, c in enumerate(candidates, start=1):
         spot = " (spot)" if c.machine.pricing == "spot" else ""
+        hardware = f"{c.machine.gpus}x {c.machine.accelerator_name}"
         table.add_row(
             "★" if rank == 1 else str(rank), c.machine.name + spot,
-            f"{c.machine.gpus}x {c.machine.gpu.name}", c.precision, str(c.replicas_per_machine),
+            hardware, c.precision, str(c.replicas_per_machine),
             _estimated(c, "concurrency", "{:,}"), c.binding, _estimated(c, "ttft_ms", "{:,.0f}"),
             _estimated(c, "tpot_ms", "{:,.1f}"), f"{c.per_machine_rps:,.3g}", str(c.replicas),
             f"{c.utilization:.0%}" if c.utilization is not None else "-",

@@ -8,11 +8,11 @@ from pathlib import Path
 from typing import Any
 
 from llmecon.core.capacity import Throughput
-from llmecon.core.roofline import ENGINES, estimate
+from llmecon.core.roofline import EngineSettings, ModelSpec, configure, engine_profile, estimate
 from llmecon.core.workload import Tokens
 from llmecon.errors import LlmeconError
 from llmecon.pricebook.entries import InstancePrice
-from llmecon.pricebook.hardware import load_gpus, load_models
+from llmecon.pricebook.hardware import load_gpus, load_model_file, load_models
 from llmecon.scenario.schema import CapacitySpec, EstimateSpec
 
 Fail = Callable[[str, str], LlmeconError]
@@ -50,38 +50,68 @@ def throughput(
     if spec.profile is not None:
         return read_profile(base / spec.profile, f"{path}.profile", fail)
     assert spec.estimate is not None
-    return roofline(spec.estimate, f"{path}.estimate", tokens, instance, fail)
+    return roofline(spec.estimate, f"{path}.estimate", tokens, instance, fail, base=base)
 
 
 def roofline(
-    spec: EstimateSpec, path: str, tokens: Tokens, instance: InstancePrice | None, fail: Fail
+    spec: EstimateSpec,
+    path: str,
+    tokens: Tokens,
+    instance: InstancePrice | None,
+    fail: Fail,
+    *,
+    base: Path = Path(),
 ) -> Throughput:
     """Requests/s per replica from the roofline model for the workload's request shape."""
     if tokens.input is None or tokens.output is None:
         raise fail(path, "needs the workload's input_tokens and output_tokens (the request shape)")
-    models, gpus = load_models(), load_gpus()
-    model = models.get(spec.model.lower())
-    if model is None:
-        raise fail(f"{path}.model", f"unknown model {spec.model!r}; use one of {', '.join(models)}")
+    model = _model(spec, path, base, fail)
+    gpus = load_gpus()
     gpu_name = spec.gpu or (instance.gpu if instance else None)
     gpu = gpus.get(gpu_name.lower()) if gpu_name else None
     if gpu is None:
         known = ", ".join(gpus)
         raise fail(f"{path}.gpu", f"unknown or missing GPU {gpu_name!r}; use one of {known}")
     count = spec.gpus or (int(instance.gpus) if instance and instance.gpus >= 1 else 1)
+    settings = EngineSettings(
+        kv_cache_precision=spec.kv_cache_dtype,
+        gpu_memory_utilization=spec.gpu_memory_utilization,
+        max_batch=spec.max_batch,
+        max_batched_tokens=spec.max_batched_tokens,
+        chunked_prefill=spec.chunked_prefill,
+        prefix_cache_hit=spec.prefix_cache_hit,
+    )
     result = estimate(
         model, gpu, count, spec.precision, spec.concurrency,
         input_tokens=round(tokens.input), output_tokens=round(tokens.output),
-        efficiency=ENGINES[spec.engine],
+        efficiency=configure(engine_profile(spec.engine), settings),
     )  # fmt: skip
     if not result.fits or result.requests_per_second <= 0:
         raise fail(path, f"{model.name} does not fit on {count}x {gpu.name}: {result.reason}")
     return Throughput(
         f"roofline estimate: {model.name} {spec.precision} on {count}x {gpu.name}, "
         f"concurrency {result.concurrency} (TTFT {result.ttft_ms:,.0f} ms, "
-        f"TPOT {result.tpot_ms:,.1f} ms, {spec.engine} engine)",
+        f"TPOT {result.tpot_ms:,.1f} ms, {spec.engine} engine, KV cache "
+        f"{result.efficiency.kv_cache_precision}, memory {result.efficiency.usable_memory:g})",
         requests_per_second=result.requests_per_second,
     )
+
+
+def _model(spec: EstimateSpec, path: str, base: Path, fail: Fail) -> ModelSpec:
+    if spec.config_file is not None:
+        try:
+            return load_model_file(base / spec.config_file)
+        except LlmeconError as error:
+            raise fail(f"{path}.model_config", str(error)) from None
+    models = load_models()
+    model = models.get(str(spec.model).lower())
+    if model is None:
+        known = ", ".join(sorted(key for key in models if "/" not in key))
+        raise fail(
+            f"{path}.model",
+            f"unknown model {spec.model!r}; use one of {known}, or model_config: config.json",
+        )
+    return model
 
 
 def read_profile(path: Path, key: str, fail: Fail) -> Throughput:

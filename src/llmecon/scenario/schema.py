@@ -118,13 +118,32 @@ class ApiGatewaySpec(_Strict):
     price_per_million_requests: NonNegative | None = None
 
 
+EngineName = Literal[
+    "vllm-0.6+", "vllm-0.4", "sglang", "tgi-2", "trt-llm", "llama.cpp", "tgi-1",
+    "current", "legacy", "vllm", "tgi", "tensorrt-llm", "lmdeploy", "hf-2023",
+]  # fmt: skip
+
+
 class EstimateSpec(_Strict):
-    model: Name
+    model: Name | None = None
+    config_file: Name | None = Field(default=None, alias="model_config")
     gpu: Name | None = None
     gpus: Annotated[int, Field(ge=1)] | None = None
     precision: Literal["fp16", "fp8", "int8", "int4"] = "fp16"
     concurrency: Annotated[int, Field(ge=1)] | None = None
-    engine: Literal["current", "legacy"] = "current"
+    engine: EngineName = "vllm-0.6+"
+    kv_cache_dtype: Literal["fp16", "fp8"] | None = None
+    gpu_memory_utilization: Annotated[float, Field(gt=0, le=1)] | None = None
+    max_batch: Annotated[int, Field(ge=1)] | None = None
+    max_batched_tokens: Annotated[int, Field(ge=1)] | None = None
+    chunked_prefill: bool | None = None
+    prefix_cache_hit: Annotated[float, Field(ge=0, le=0.99)] | None = None
+
+    @model_validator(mode="after")
+    def _one_model(self) -> EstimateSpec:
+        if (self.model is None) == (self.config_file is None):
+            raise ValueError("give model (a catalog name) or model_config (a config.json path)")
+        return self
 
 
 class CapacitySpec(_Strict):
