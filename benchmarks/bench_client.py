@@ -9,14 +9,19 @@ answers as fast as it can and a whole stream leaves in one write):
 The client runs in its own process pinned to one core (default 0), the server in another pinned
 to the other core (default 1); this script itself stays on the server's core and only samples
 /proc. CPU shares are measured from /proc for each process group over the measured window
-(a share of 1.0 is one core fully busy), so "per core" numbers are rates divided by the client's
-CPU share. With `--server replay` a minimal canned-response server (uvloop + httptools) replaces
+(a share of 1.0 is one core fully busy). Rates are observed; the "per-core projection" columns
+divide a rate by the client's CPU share (what a fully busy core would do if nothing else
+limited it) and are labelled as projections. `--parse full` makes llmecon JSON-decode every
+event, as other load tools do (`--parse both` runs each streamed workload both ways).
+
+With `--server replay` a minimal canned-response server (uvloop + httptools) replaces
 the mock: it sends the mock's own bytes for the workload at a fraction of the mock's cost, so that
 the client saturates its core on tiny responses too (against the mock, the mock's core is full
 first).
 
 Run: .venv/bin/python benchmarks/bench_client.py [--duration 5] [--rounds 2] [--server replay]
-     [--profile DIR]   (a cProfile of one more llmecon run per workload, top functions printed)
+     [--parse fast|full|both] [--profile DIR]   (--profile: a cProfile of one more llmecon
+     run per workload, top functions printed)
 """
 
 from __future__ import annotations
@@ -249,11 +254,12 @@ def _busy_by_core() -> dict[str, int]:
 
 def run_llmecon(
     server: Server, workload: Workload, core: int, duration: float, *, sampler: CpuSampler,
-    profile: Path | None = None,
+    profile: Path | None = None, parse: str = "fast",
 ) -> Result:  # fmt: skip
     """One llmecon run in its own process pinned to `core` (run_bench in-process there)."""
     command = [sys.executable, str(HERE), "llmecon-worker", "--url", server.base_url,
-               "--workload", workload.name, "--duration", str(duration)]  # fmt: skip
+               "--workload", workload.name, "--duration", str(duration),
+               "--parse", parse]  # fmt: skip
     if profile is not None:
         command += ["--profile", str(profile)]
     process = subprocess.Popen(pinned(core, command), stdout=subprocess.PIPE,
@@ -269,7 +275,7 @@ def run_llmecon(
     completed, span = data["completed"], data["duration_s"]
     rps = completed / span if span else 0.0
     result = Result(
-        client="llmecon", workload=workload.name, completed=completed, duration_s=span,
+        client=client_name(parse), workload=workload.name, completed=completed, duration_s=span,
         requests_per_s=rps, events_per_s=rps * workload.content_events if workload.stream else None,
         cores={"client": core, "server": server.core}, errors=data["errors"],
     )  # fmt: skip
@@ -280,7 +286,20 @@ def run_llmecon(
     return result
 
 
-def llmecon_worker(url: str, workload: Workload, duration: float, profile: Path | None) -> None:
+def client_name(parse: str) -> str:
+    return "llmecon" if parse == "fast" else f"llmecon --parse {parse}"
+
+
+def parse_modes(choice: str, workload: Workload) -> list[str]:
+    """The parse modes to run: both only matter for streamed workloads."""
+    if not workload.stream:
+        return ["fast"]
+    return ["fast", "full"] if choice == "both" else [choice]
+
+
+def llmecon_worker(
+    url: str, workload: Workload, duration: float, profile: Path | None, parse: str = "fast"
+) -> None:
     """In the pinned child: run_bench, then print what the parent needs as JSON."""
     from llmecon.bench.runner import Load
     from llmecon.bench.session import BenchSpec, run_bench
@@ -289,7 +308,7 @@ def llmecon_worker(url: str, workload: Workload, duration: float, profile: Path 
                 warmup_requests=workload.concurrency * 4)  # fmt: skip
     spec = BenchSpec(base_url=url, model=MODEL, loads=(load,), stream=workload.stream,
                      input_tokens=workload.input_tokens, output_tokens=workload.output_tokens,
-                     ignore_eos="off")  # fmt: skip
+                     ignore_eos="off", parse=parse)  # fmt: skip
     offset = time.time() - time.perf_counter()
     if profile is None:
         result = run_bench(spec)
@@ -399,7 +418,8 @@ def markdown_rows(results: list[Result]) -> list[str]:
     lines = [
         "| client | workload | completed | window s | requests/s | content events/s "
         "| client CPU | server CPU | others on client / server core "
-        "| requests/s per client core | events/s per client core | notes |",
+        "| requests/s per client core (projection) | events/s per client core (projection) "
+        "| notes |",
         "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for r in results:
@@ -420,7 +440,8 @@ def summary_rows(results: list[Result]) -> list[str]:
     """Medians over rounds, one row per client and workload."""
     lines = [
         "| client | workload | runs | requests/s | content events/s | client CPU "
-        "| server CPU | requests/s per client core | events/s per client core |",
+        "| server CPU | requests/s per client core (projection) "
+        "| events/s per client core (projection) |",
         "|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for client, workload in dict.fromkeys((r.client, r.workload) for r in results):
@@ -471,12 +492,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--client-core", type=int, default=0)
     parser.add_argument("--server-core", type=int, default=1)
     parser.add_argument("--profile", type=Path, help="Directory for cProfile dumps.")
+    parser.add_argument("--parse", choices=["fast", "full", "both"], default="both",
+                        help="SSE parsing (both: streamed workloads both ways).")  # fmt: skip
     sub = parser.add_subparsers(dest="command")
     worker = sub.add_parser("llmecon-worker", help="(internal) one pinned llmecon run")
     worker.add_argument("--url", required=True)
     worker.add_argument("--workload", choices=sorted(WORKLOADS), required=True)
     worker.add_argument("--duration", type=float, required=True)
     worker.add_argument("--profile", type=Path)
+    worker.add_argument("--parse", choices=["fast", "full"], default="fast")
     replay = sub.add_parser("replay-server", help="(internal) the canned-response server")
     replay.add_argument("--port", type=int, required=True)
     replay.add_argument("--workload", choices=sorted(WORKLOADS), required=True)
@@ -490,7 +514,7 @@ def chosen_workloads(text: str) -> list[Workload]:
 def main() -> None:
     args = parse_args()
     if args.command == "llmecon-worker":
-        llmecon_worker(args.url, WORKLOADS[args.workload], args.duration, args.profile)
+        llmecon_worker(args.url, WORKLOADS[args.workload], args.duration, args.profile, args.parse)
         return
     if args.command == "replay-server":
         replay_server(args.port, WORKLOADS[args.workload])
@@ -503,9 +527,11 @@ def main() -> None:
         for workload in chosen_workloads(args.workloads):
             print(f"- {workload.describe()}", file=sys.stderr)
             with serve(workload, args.server_core, args.server) as server:
-                for _ in range(args.rounds):
-                    results.append(run_llmecon(server, workload, args.client_core,
-                                               args.duration, sampler=sampler))  # fmt: skip
+                for _ in range(args.rounds):  # parse modes alternate within each round
+                    for parse in parse_modes(args.parse, workload):
+                        results.append(run_llmecon(server, workload, args.client_core,
+                                                   args.duration, sampler=sampler,
+                                                   parse=parse))  # fmt: skip
                 if args.profile is not None:
                     args.profile.mkdir(parents=True, exist_ok=True)
                     path = args.profile / f"llmecon-{workload.name}.pstats"

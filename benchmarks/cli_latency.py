@@ -1,4 +1,10 @@
-"""How long `llmecon compare` takes, end to end and by stage (median of N runs, this machine).
+"""How long the installed `llmecon` command takes, against `python -c pass` from the same venv.
+
+Each round runs every command once, in a rotated order, so the interpreter floor and the
+commands share the same moments of a (possibly busy) machine; medians and ranges over the
+rounds are printed, with the median minus the floor. The command is the console script next to
+this interpreter (`VENV/bin/llmecon`), as a user runs it. In-process timings of the library
+calls under `compare` follow.
 
 Run: .venv/bin/python benchmarks/cli_latency.py [--runs 15]
 """
@@ -6,61 +12,99 @@ Run: .venv/bin/python benchmarks/cli_latency.py [--runs 15]
 from __future__ import annotations
 
 import argparse
+import os
+import shutil
 import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-
-from llmecon.core.comparison import compare
-from llmecon.pricebook.loader import load_pricebook
-from llmecon.scenario import load_scenario
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTICLE = ROOT / "examples" / "article-2023.yaml"
 CORRECTED = ROOT / "examples" / "article-corrected.yaml"
+PLAN = ["plan", "--model", "llama-3.1-8b", "--requests-per-day", "1000000", "--input-tokens",
+        "500", "--output-tokens", "167", "--ttft-p95", "1000", "--tpot", "50", "--format",
+        "json"]  # fmt: skip
 
 
-def _median_ms(action: object, runs: int) -> float:
-    timings = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        action()  # type: ignore[operator]
-        timings.append((time.perf_counter() - start) * 1000)
-    return statistics.median(timings)
+def installed_command() -> str:
+    """The `llmecon` console script of this interpreter's venv (else the one on PATH)."""
+    beside = Path(sys.executable).parent / "llmecon"
+    if beside.exists():
+        return str(beside)
+    found = shutil.which("llmecon")
+    if found is None:
+        sys.exit("no installed `llmecon` command: pip install -e . in this venv first")
+    return found
 
 
-def _command(*args: str) -> object:
-    argv = [sys.executable, "-m", "llmecon", *args]
-    return lambda: subprocess.run(argv, check=True, capture_output=True)
+def commands(llmecon: str) -> list[tuple[str, list[str]]]:
+    return [
+        ("python -c pass (same venv: the floor)", [sys.executable, "-c", "pass"]),
+        ("llmecon --help", [llmecon, "--help"]),
+        ("llmecon compare article-2023.yaml (table)", [llmecon, "compare", str(ARTICLE)]),
+        ("llmecon compare article-2023.yaml --format json",
+         [llmecon, "compare", str(ARTICLE), "--format", "json"]),
+        ("llmecon plan llama-3.1-8b (286 configurations + 4 APIs)", [llmecon, *PLAN]),
+    ]  # fmt: skip
+
+
+def interleaved(rows: list[tuple[str, list[str]]], runs: int) -> dict[str, list[float]]:
+    """Wall-clock ms of each command, one of each per round, the order rotated each round."""
+    timings: dict[str, list[float]] = {name: [] for name, _ in rows}
+    env = os.environ | {"COLUMNS": "120"}
+    for round_ in range(runs):
+        shift = round_ % len(rows)
+        for name, argv in rows[shift:] + rows[:shift]:
+            start = time.perf_counter()
+            subprocess.run(argv, check=True, capture_output=True, env=env)
+            timings[name].append((time.perf_counter() - start) * 1000)
+    return timings
+
+
+def in_process(runs: int) -> list[tuple[str, list[float]]]:
+    from llmecon.core.comparison import compare
+    from llmecon.pricebook.loader import load_pricebook
+    from llmecon.scenario import load_scenario
+
+    def timed(action: Callable[[], object]) -> list[float]:
+        values = []
+        for _ in range(runs):
+            start = time.perf_counter()
+            action()
+            values.append((time.perf_counter() - start) * 1000)
+        return values
+
+    book = load_pricebook()
+    scenario = load_scenario(CORRECTED, book)
+    return [
+        ("in-process: load_pricebook()", timed(load_pricebook)),
+        ("in-process: compare(article-corrected)", timed(lambda: compare(scenario))),
+    ]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=15)
     runs = parser.parse_args().runs
-    book = load_pricebook()
-    scenario = load_scenario(CORRECTED, book)
-    rows = [
-        ("python -c pass (interpreter floor)", _median_ms(
-            lambda: subprocess.run([sys.executable, "-c", "pass"], check=True), runs)),
-        ("llmecon --help", _median_ms(_command("--help"), runs)),
-        ("llmecon compare article-2023.yaml --format json",
-         _median_ms(_command("compare", str(ARTICLE), "--format", "json"), runs)),
-        ("llmecon compare article-corrected.yaml (table)",
-         _median_ms(_command("compare", str(CORRECTED)), runs)),
-        ("llmecon plan llama-3.1-8b (286 configurations + 4 APIs)",
-         _median_ms(_command("plan", "--model", "llama-3.1-8b", "--requests-per-day", "1000000",
-                             "--input-tokens", "500", "--output-tokens", "167", "--ttft-p95",
-                             "1000", "--tpot", "50", "--format", "json"), runs)),
-        ("in-process: load_pricebook()", _median_ms(load_pricebook, runs)),
-        ("in-process: compare(6 options, 3 volumes, 15 break-evens)",
-         _median_ms(lambda: compare(scenario), runs)),
-    ]  # fmt: skip
-    print(f"| step | median ms ({runs} runs) |")
-    print("|---|---:|")
-    for name, ms in rows:
-        print(f"| {name} | {ms:.1f} |")
+    llmecon = installed_command()
+    rows = commands(llmecon)
+    timings = interleaved(rows, runs)
+    floor = statistics.median(timings[rows[0][0]])
+    load = os.getloadavg()
+    print(f"{llmecon}; {os.cpu_count()} cores, load average {load[0]:.2f} {load[1]:.2f} "
+          f"{load[2]:.2f}; {runs} interleaved rounds\n")  # fmt: skip
+    print("| command | median ms | range ms | median - floor ms |")
+    print("|---|---:|---:|---:|")
+    for name, values in timings.items():
+        middle = statistics.median(values)
+        above = "-" if name == rows[0][0] else f"{middle - floor:.0f}"
+        print(f"| {name} | {middle:.0f} | {min(values):.0f}-{max(values):.0f} | {above} |")
+    for name, values in in_process(runs):
+        middle = statistics.median(values)
+        print(f"| {name} | {middle:.1f} | {min(values):.1f}-{max(values):.1f} | - |")
 
 
 if __name__ == "__main__":

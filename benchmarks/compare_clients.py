@@ -10,9 +10,21 @@ requests over its own measured window (guidellm: after a 1 s warm-up it runs its
 after warm-up requests); CPU shares come from /proc for each tool's whole process group in
 that window. Ratios are llmecon / guidellm.
 
+Like for like: guidellm JSON-decodes every streamed event; llmecon by default classifies events
+without decoding most of them (exactly as a decode would, tests/test_sse.py). With `--parse
+both` (the default) the SSE workload also runs llmecon with `--parse full`, which decodes every
+event as guidellm does. Tables give observed rates; "per-core projection" rows divide a rate by
+the client's measured CPU share and are projections, not observations.
+
+Ceiling check: when `wrk` is installed (Debian package `wrk`), each round also runs it (one
+thread, the same concurrency, the same request body, pinned to the client core) against the
+same server. wrk reads whole responses without parsing SSE, so its rate is what this server
+gives any client: a client close to it is limited by the server, not by itself.
+
 Needs the peer venv: bash benchmarks/setup_peer.sh
 Run: .venv/bin/python benchmarks/compare_clients.py [--duration 5] [--rounds 2]
-     [--server mock|replay] [--peer-workers 4]   (about 2 minutes with the defaults)
+     [--server mock|replay] [--peer-workers 4] [--parse fast|full|both]
+     (about 3 minutes with the defaults)
 """
 
 from __future__ import annotations
@@ -21,9 +33,12 @@ import argparse
 import json
 import os
 import random
+import re
+import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -33,6 +48,11 @@ PEER_VENV = Path(__file__).resolve().parent / ".peer-venv"
 GUIDELLM = PEER_VENV / "bin" / "guidellm"
 PEER_WARMUP_S = 1.0
 PROMPT_ROWS = 5000  # guidellm stops when its file runs out; it sends ~250 req/s here at most
+WRK = shutil.which("wrk")
+WRK_SCRIPT = """wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.body = {body}
+"""
 
 
 def guidellm_version() -> str:
@@ -113,32 +133,105 @@ def run_guidellm(
     return result
 
 
+METRICS: tuple[tuple[str, Callable[[bc.Result], float | None]], ...] = (
+    ("requests/s (observed)", lambda r: r.requests_per_s),
+    ("content events/s (observed)", lambda r: r.events_per_s),
+    ("client CPU (share of a core)", lambda r: r.client_cpu),
+    ("requests/s per client core (projection)", lambda r: r.per_core(r.requests_per_s)),
+    ("content events/s per client core (projection)", lambda r: r.per_core(r.events_per_s)),
+)
+
+
+def run_wrk(
+    server: bc.Server, workload: bc.Workload, core: int, duration: float, *,
+    sampler: bc.CpuSampler, prompts: Path, scratch: Path,
+) -> bc.Result:  # fmt: skip
+    """One wrk run (1 thread, the workload's concurrency) with llmecon's request body."""
+    from llmecon.bench.prompts import RequestShape, request_body
+
+    prompt = json.loads(prompts.read_text().splitlines()[0])["prompt"]
+    shape = RequestShape(bc.MODEL, "chat", workload.output_tokens, workload.stream)
+    script = scratch / f"wrk-{workload.name}.lua"
+    script.write_text(WRK_SCRIPT.format(body=json.dumps(request_body(shape, prompt).decode())))
+    assert WRK is not None
+    command = [WRK, "-t1", f"-c{workload.concurrency}", f"-d{duration:g}s", "-s", str(script),
+               f"{server.base_url}/chat/completions"]  # fmt: skip
+    start = time.time()
+    process = subprocess.Popen(bc.pinned(core, command), stdout=subprocess.PIPE, text=True,
+                               start_new_session=True)  # fmt: skip
+    try:
+        out, _ = process.communicate(timeout=duration + 60)
+    finally:
+        bc.stop_group(process)
+    end = time.time()
+    completed = int(_number(r"(\d+) requests in", out))
+    span = _number(r"requests in ([\d.]+)s", out)
+    rps = completed / span if span else 0.0
+    errors = {"non_2xx": int(_number(r"Non-2xx or 3xx responses: (\d+)", out, 0))}
+    result = bc.Result(
+        client="wrk", workload=workload.name, completed=completed, duration_s=span,
+        requests_per_s=rps, events_per_s=rps * workload.content_events if workload.stream else None,
+        cores={"client": core, "server": server.core},
+        errors={k: v for k, v in errors.items() if v},
+    )  # fmt: skip
+    sampler.window(result, process.pid, server.pgid, start + 0.2, end - 0.2)
+    result.notes.append("ceiling check: reads responses whole, parses no SSE")
+    return result
+
+
+def _number(pattern: str, text: str, default: float | None = None) -> float:
+    match = re.search(pattern, text)
+    if match is None:
+        if default is None:
+            raise RuntimeError(f"unexpected wrk output: {text[-300:]}")
+        return default
+    return float(match.group(1))
+
+
 def ratio_rows(results: list[bc.Result]) -> list[str]:
+    """Medians of each llmecon mode against guidellm, with min-max ranges over the runs."""
     lines = [
-        "| workload | metric | llmecon | guidellm | llmecon / guidellm |",
-        "|---|---|---:|---:|---:|",
+        "| workload | llmecon mode | metric | llmecon (range) | guidellm (range) "
+        "| llmecon / guidellm |",
+        "|---|---|---|---:|---:|---:|",
     ]
-    metrics: tuple[tuple[str, Callable[[bc.Result], float | None]], ...] = (
-        ("requests/s", lambda r: r.requests_per_s),
-        ("content events/s", lambda r: r.events_per_s),
-        ("requests/s per client core", lambda r: r.per_core(r.requests_per_s)),
-        ("content events/s per client core", lambda r: r.per_core(r.events_per_s)),
-        ("client CPU (share of a core)", lambda r: r.client_cpu),
-    )
     for workload in dict.fromkeys(r.workload for r in results):
-        for label, value in metrics:
-            ours = bc.median([value(r) for r in results if (r.client, r.workload) ==
-                              ("llmecon", workload)])  # fmt: skip
-            peer = bc.median([value(r) for r in results if (r.client, r.workload) ==
-                              ("guidellm", workload)])  # fmt: skip
-            if ours is None or peer is None:
-                continue
-            if label.startswith("client CPU"):
-                cells = f"{bc.pct(ours)} | {bc.pct(peer)} | -"
-            else:
-                cells = f"{bc.fmt(ours)} | {bc.fmt(peer)} | {ours / peer:.1f}x"
-            lines.append(f"| {workload} | {label} | {cells} |")
+        peer_runs = [r for r in results if (r.client, r.workload) == ("guidellm", workload)]
+        mine = [r.client for r in results if r.workload == workload and r.client.startswith("llm")]
+        ours_clients = dict.fromkeys(mine)
+        for client in ours_clients:
+            our_runs = [r for r in results if (r.client, r.workload) == (client, workload)]
+            for label, value in METRICS:
+                ours, peer = _spread(our_runs, value), _spread(peer_runs, value)
+                if ours is None or peer is None:
+                    continue
+                if label.startswith("client CPU"):
+                    cells = f"{_pct_range(ours)} | {_pct_range(peer)} | -"
+                else:
+                    ratio = f"{ours[0] / peer[0]:.1f}x" if peer[0] else "-"
+                    cells = f"{_range(ours)} | {_range(peer)} | {ratio}"
+                mode = client.removeprefix("llmecon").strip() or "default (fast)"
+                lines.append(f"| {workload} | {mode} | {label} | {cells} |")
     return lines
+
+
+def _spread(
+    runs: list[bc.Result], value: Callable[[bc.Result], float | None]
+) -> tuple[float, float, float] | None:
+    known = [v for v in (value(r) for r in runs) if v is not None]
+    if not known:
+        return None
+    return bc.median(list(known)) or 0.0, min(known), max(known)
+
+
+def _range(spread: tuple[float, float, float]) -> str:
+    middle, low, high = spread
+    return f"{bc.fmt(middle)} ({bc.fmt(low)}-{bc.fmt(high)})"
+
+
+def _pct_range(spread: tuple[float, float, float]) -> str:
+    middle, low, high = spread
+    return f"{bc.pct(middle)} ({bc.pct(low)}-{bc.pct(high)})"
 
 
 def parse_args() -> argparse.Namespace:
@@ -153,7 +246,34 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--server-core", type=int, default=1)
     parser.add_argument("--peer-workers", type=int, default=4,
                         help="GUIDELLM__MAX_WORKER_PROCESSES (its default is 10).")  # fmt: skip
+    parser.add_argument("--parse", choices=["fast", "full", "both"], default="both",
+                        help="SSE parsing (both: the SSE workload each way).")  # fmt: skip
+    parser.add_argument("--no-wrk", action="store_true", help="Skip the wrk ceiling check.")
     return parser.parse_args()
+
+
+def round_order(args: argparse.Namespace, workload: bc.Workload, round_: int) -> list[str]:
+    """ABBA: llmecon's modes then guidellm, reversed every other round; wrk last."""
+    ours = [f"llmecon:{mode}" for mode in bc.parse_modes(args.parse, workload)]
+    order = [*ours, "guidellm"] if round_ % 2 == 0 else ["guidellm", *ours[::-1]]
+    if WRK is not None and not args.no_wrk:
+        order.append("wrk")
+    return order
+
+
+def run_client(
+    client: str, args: argparse.Namespace, server: bc.Server, workload: bc.Workload, *,
+    sampler: bc.CpuSampler, prompts: Path, scratch: Path,
+) -> bc.Result:  # fmt: skip
+    core, duration = args.client_core, args.duration
+    if client == "wrk":
+        return run_wrk(server, workload, core, duration, sampler=sampler, prompts=prompts,
+                       scratch=scratch)  # fmt: skip
+    if client.startswith("llmecon"):
+        return bc.run_llmecon(server, workload, core, duration, sampler=sampler,
+                              parse=client.split(":")[1])  # fmt: skip
+    return run_guidellm(server, workload, core, duration, sampler=sampler, prompts=prompts,
+                        workers=args.peer_workers, scratch=scratch)  # fmt: skip
 
 
 def main() -> None:
@@ -177,19 +297,11 @@ def main() -> None:
             write_prompts(workload, prompts)
             with bc.serve(workload, args.server_core, args.server) as server:
                 for round_ in range(args.rounds):
-                    order = ("llmecon", "guidellm") if round_ % 2 == 0 else ("guidellm", "llmecon")
-                    for client in order:
-                        if client == "llmecon":
-                            result = bc.run_llmecon(server, workload, args.client_core,
-                                                    args.duration, sampler=sampler)  # fmt: skip
-                        else:
-                            result = run_guidellm(
-                                server, workload, args.client_core, args.duration,
-                                sampler=sampler, prompts=prompts, workers=args.peer_workers,
-                                scratch=scratch,
-                            )  # fmt: skip
-                        print(f"  {client} {workload.name}: {result.requests_per_s:,.0f} req/s",
-                              file=sys.stderr)  # fmt: skip
+                    for client in round_order(args, workload, round_):
+                        result = run_client(client, args, server, workload, sampler=sampler,
+                                            prompts=prompts, scratch=scratch)  # fmt: skip
+                        print(f"  {result.client} {workload.name}: "
+                              f"{result.requests_per_s:,.0f} req/s", file=sys.stderr)  # fmt: skip
                         results.append(result)
     print(f"\nllmecon vs guidellm against the {args.server} server, "
           f"{args.duration:g} s measured per run, {args.rounds} runs each:\n")  # fmt: skip
@@ -197,7 +309,8 @@ def main() -> None:
         print(f"- {workload.describe()}")
     print("\n" + "\n".join(bc.markdown_rows(results)))
     print("\nMedians:\n\n" + "\n".join(bc.summary_rows(results)))
-    print("\nRatios (medians):\n\n" + "\n".join(ratio_rows(results)))
+    print("\nRatios of medians (min-max over the runs in brackets):\n\n"
+          + "\n".join(ratio_rows(results)))  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 from collections.abc import Callable, Iterator
 from itertools import pairwise
 from pathlib import Path
@@ -12,6 +14,7 @@ import pytest
 import yaml
 
 from conftest import Run
+from llmecon.bench.client import Connection, Endpoint, Exchange, Pool
 from llmecon.bench.metrics import Record, percentile, summarize
 from llmecon.bench.runner import Load
 from llmecon.bench.session import BenchSpec, run_bench
@@ -109,7 +112,8 @@ def test_client_counts_tokens_when_the_server_sends_no_usage() -> None:
 @pytest.mark.parametrize(
     ("fault", "kind"),
     [("http_500", "http_500"), ("http_429", "http_429"), ("cut", "cut"),
-     ("malformed", "malformed"), ("close", "closed"), ("hang", "timeout")],
+     ("malformed", "malformed"), ("close", "closed"), ("hang", "timeout"),
+     ("error_event", "answer_error")],
 )  # fmt: skip
 def test_faults_are_counted_not_fatal(fault: str, kind: str) -> None:
     settings = MockSettings(ttft_ms=2, itl_ms=1, output_tokens=8, fault=fault, fault_every=3)
@@ -118,6 +122,16 @@ def test_faults_are_counted_not_fatal(fault: str, kind: str) -> None:
         (run,) = _bench(url, output_tokens=8, loads=(load,)).runs
     assert run.summary.errors == {kind: 3}
     assert run.summary.completed == 6
+
+
+@pytest.mark.parametrize("ending", ["crlf", "cr"])
+def test_crlf_and_cr_streams(ending: Any) -> None:
+    settings = MockSettings(ttft_ms=2, itl_ms=1, output_tokens=8, line_ending=ending)
+    with running(settings) as url:
+        (run,) = _bench(url, output_tokens=8, loads=(Load(concurrency=2, requests=6),)).runs
+    assert run.summary.errors == {} and run.summary.completed == 6
+    assert run.summary.token_source == "server"
+    assert run.summary.output_tokens is not None and run.summary.output_tokens.mean == 8
 
 
 def test_connection_refused_is_counted() -> None:
@@ -236,3 +250,164 @@ def test_bench_against_the_embedded_model(llmecon: Callable[..., Run]) -> None:
     assert summary["completed"] == 4 and summary["errors"] == {}
     assert summary["token_source"] == "client"  # llama-cpp-python streams no usage
     assert summary["ttft_ms"]["p50"] < summary["e2e_ms"]["p50"]
+
+
+def test_open_loop_reuses_no_connection_the_server_closed() -> None:
+    # The server closes keep-alive connections idle for 10 ms; Poisson gaps straddle that.
+    settings = MockSettings(ttft_ms=1, itl_ms=0, output_tokens=4, keep_alive_s=0.01)
+    load = Load(rate=100, requests=300, arrivals="poisson", seed=1, timeout_s=5.0)
+    with running(settings) as url:
+        (run,) = _bench(url, output_tokens=4, loads=(load,)).runs
+    # Not one client-side failure shows up as a server error (timeout, no_content, closed):
+    # the only possible failure is a close that crossed a request already on the wire, which
+    # RFC 9112 forbids retrying for a POST; it is named for what it is.
+    assert set(run.summary.errors) <= {"closed_on_reuse"}
+    assert run.summary.completed + run.summary.errors.get("closed_on_reuse", 0) == 300
+    assert run.summary.errors.get("closed_on_reuse", 0) <= 6
+    assert run.summary.retries == sum(record.retries for record in run.records)
+
+
+class _DeadTransport(asyncio.Transport):
+    """A kept-alive connection that looks open but fails the first write (nothing sent)."""
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        raise RuntimeError("unable to perform operation: the handler is closed")
+
+    def is_closing(self) -> bool:
+        return False
+
+    def abort(self) -> None:
+        pass
+
+
+def test_a_request_that_could_not_be_written_is_retried_once_on_a_new_connection(
+    timed: str,
+) -> None:
+    endpoint = Endpoint.parse(timed)
+    body = b'{"model":"mock","max_tokens":2,"messages":[{"role":"user","content":"hi"}]}'
+    request = endpoint.request_head("/chat/completions", len(body)) + body
+
+    async def send() -> Exchange:
+        pool = Pool(endpoint)
+        stale = Connection()
+        stale.connection_made(_DeadTransport())
+        stale.idle_since = time.perf_counter()
+        pool.idle.append(stale)
+        exchange = Exchange(t_sched=time.perf_counter(), stream=False)
+        await pool.send(exchange, request, 5.0)
+        pool.close()
+        return exchange
+
+    exchange = asyncio.run(send())
+    assert exchange.ok and exchange.status == 200
+    assert exchange.retries == 1
+
+
+# --- a bench that says when it failed, and why ------------------------------------------------
+
+
+def test_dead_url_exits_1_with_the_cause(llmecon: Callable[..., Run]) -> None:
+    run = llmecon("bench", "http://127.0.0.1:9/v1", "--model", "m", "--requests", "3")
+    assert run.code == 1
+    assert "NO" in run.out and "connection refused at 127.0.0.1:9" in run.out
+    assert "bench run 1 failed: connection refused at 127.0.0.1:9 (3 of 3 requests)" in run.err
+    data = json.loads(
+        llmecon("bench", "http://127.0.0.1:9/v1", "--model", "m", "--requests", "2",
+                "--format", "json").out
+    )  # fmt: skip
+    health = data["runs"][0]["health"]
+    assert health["valid"] is False
+    assert (
+        health["reasons"][0]
+        == "no request succeeded: connection refused at 127.0.0.1:9 (2 of 2 requests)"
+    )
+
+
+def test_missing_v1_exits_1_with_a_hint(timed: str, llmecon: Callable[..., Run]) -> None:
+    root = timed.removesuffix("/v1")
+    run = llmecon("bench", root, "--model", "mock", "--requests", "2")
+    assert run.code == 1
+    assert f"404 from /chat/completions: did you mean {root}/v1?" in run.err
+    listing = llmecon("bench", root, "--requests", "2")  # and asking it for its model
+    assert listing.code == 2
+    assert f"404 from /models: did you mean {root}/v1?" in listing.err
+
+
+def test_no_valid_stream_exits_1() -> None:
+    settings = MockSettings(ttft_ms=1, itl_ms=0, output_tokens=4, fault="malformed", fault_every=1)
+    with running(settings) as url:
+        run = _cli(url, "--requests", "3")
+    assert run.code == 1
+    assert "is not what an OpenAI API sends" in run.err and "(3 of 3 requests)" in run.err
+
+
+def _cli(*args: str) -> Run:
+    import io
+    from contextlib import redirect_stderr, redirect_stdout
+
+    from llmecon.cli import main  # the fixture's runner, usable inside a `with`
+
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), redirect_stderr(err), pytest.raises(SystemExit) as stop:
+        main(["bench", *args])
+    code = stop.value.code if isinstance(stop.value.code, int) else 1
+    return Run(code, out.getvalue(), err.getvalue())
+
+
+def test_model_defaults_to_the_only_served_one(timed: str, tmp_path: Path) -> None:
+    requests = tmp_path / "requests.jsonl"
+    run = _cli(timed, "--requests", "4", "--concurrency", "2", "--output-tokens", "32",
+               "--requests-output", str(requests))  # fmt: skip
+    assert run.code == 0, run.err
+    assert "model: mock (the one" in run.err
+    rows = [json.loads(line) for line in requests.read_text().splitlines()]
+    assert len(rows) == 4
+    for row in rows:
+        assert row["ok"] is True and row["status"] == 200 and row["error"] is None
+        assert row["output_tokens"] == 32 and row["input_tokens"] > 200  # the mock counts words
+        assert 0 <= row["t_send"] < row["t_first"] <= row["t_last"] <= row["t_done"]
+        assert row["ttft_ms"] == pytest.approx(80, abs=5)
+
+
+def test_requests_output_records_failures(tmp_path: Path) -> None:
+    requests = tmp_path / "r.jsonl"
+    run = _cli("http://127.0.0.1:9/v1", "--model", "m", "--requests", "2",
+               "--requests-output", str(requests))  # fmt: skip
+    assert run.code == 1
+    rows = [json.loads(line) for line in requests.read_text().splitlines()]
+    assert [(r["ok"], r["error"], r["detail"]) for r in rows] == [
+        (False, "connect", "connection refused at 127.0.0.1:9")
+    ] * 2
+
+
+def test_several_served_models_must_be_chosen(tmp_path: Path) -> None:
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    class Models(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = json.dumps({"data": [{"id": "a"}, {"id": "b"}]}).encode()
+            self.send_response(200)
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Models)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        run = _cli(f"http://127.0.0.1:{server.server_port}/v1", "--requests", "1")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert run.code == 2
+    assert "serves 2 models (a, b); choose one with --model NAME" in run.err
+
+
+def test_model_lookup_at_a_dead_url_says_why() -> None:
+    run = _cli("http://127.0.0.1:9/v1", "--requests", "1")
+    assert run.code == 2
+    assert "connection refused at 127.0.0.1:9" in run.err and "give --model NAME" in run.err

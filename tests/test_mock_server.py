@@ -269,6 +269,11 @@ def _observe_stream(kind: Fault, client: httpx.Client, url: str) -> None:
     elif kind == "cut":
         with pytest.raises(httpx.RemoteProtocolError, match="incomplete chunked read"):
             _stream(client, url)
+    elif kind == "error_event":
+        lines = [line for _, line in _stream(client, url)[1]]
+        errors = [json.loads(line[6:]) for line in lines if line.startswith('data: {"error"')]
+        assert [e["error"]["code"] for e in errors] == ["mock_fault"]
+        assert lines[-1] == "data: [DONE]"
     else:
         lines = [line for _, line in _stream(client, url)[1]]
         bad = [line for line in lines if not line.startswith(("data: {", "data: [DONE]"))]
@@ -286,6 +291,9 @@ def _observe_body(kind: Fault, client: httpx.Client, url: str) -> None:
     if kind in BODY_FAULTS:
         with pytest.raises(BODY_FAULTS[kind]):
             client.post(f"{url}/completions", json={"prompt": "x"}, timeout=0.3).json()
+    elif kind == "error_event":
+        response = client.post(f"{url}/completions", json={"prompt": "x"})
+        assert response.status_code == 200 and response.json()["error"]["code"] == "mock_fault"
     else:
         _error(client.post(f"{url}/completions", json={"prompt": "x"}), int(kind[-3:]))
 
@@ -316,6 +324,16 @@ def test_official_openai_client(fast: str) -> None:
         assert [m.id for m in api.models.list()] == ["mock"]
 
 
+@pytest.mark.parametrize(("ending", "separator"), [("crlf", b"\r\n\r\n"), ("cr", b"\r\r")])
+def test_sse_line_endings(ending: str, separator: bytes, client: httpx.Client) -> None:
+    settings = MockSettings(ttft_ms=0, itl_ms=0, output_tokens=3, line_ending=ending)  # type: ignore[arg-type]
+    with running(settings) as url:
+        body = {"model": "mock", "stream": True, "messages": CHAT}
+        raw = client.post(f"{url}/chat/completions", json=body).content
+    assert raw.endswith(b"data: [DONE]" + separator)
+    assert raw.count(separator) == 6 and b"\n" not in raw.replace(b"\r\n", b"")
+
+
 def test_settings_reject_bad_values() -> None:
     cases: list[tuple[dict[str, Any], str]] = [
         ({"ttft_ms": -1.0}, "ttft_ms must be a finite number >= 0"),
@@ -325,6 +343,8 @@ def test_settings_reject_bad_values() -> None:
         ({"fault": "cut"}, "needs fault_every >= 1"),
         ({"fault_every": 3}, "needs a fault"),
         ({"fault": "boom", "fault_every": 1}, "unknown fault 'boom'; use one of http_500"),
+        ({"line_ending": "crcr"}, "line_ending must be one of lf, crlf, cr"),
+        ({"keep_alive_s": 0.0}, "keep_alive_s must be a number > 0"),
     ]
     for bad, needle in cases:
         with pytest.raises(ValueError, match=needle):
@@ -336,7 +356,8 @@ def test_settings_reject_bad_values() -> None:
 def test_command_line_round_trip() -> None:
     settings = MockSettings(
         model="m x", ttft_ms=1.25, itl_ms=0.1, output_tokens=7, tokens_per_chunk=3,
-        role_delta=False, usage=False, fault="hang", fault_every=4,
+        role_delta=False, usage=False, fault="hang", fault_every=4, line_ending="crlf",
+        keep_alive_s=0.25,
     )  # fmt: skip
     assert parse_settings(["--port", "9", *settings_args(settings)]) == (settings, "127.0.0.1", 9)
     assert parse_settings([])[0] == MockSettings()

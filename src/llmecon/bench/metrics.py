@@ -31,6 +31,9 @@ class Record:
     token_source: str  # "server" or "client"
     error: str | None = None
     count_mismatch: bool = False  # client count differs from the server's usage
+    status: int = 0  # HTTP status (0: no response)
+    detail: str = ""  # what the error was, in words
+    retries: int = 0  # resent on a new connection (a reused one failed before writing)
 
     @property
     def ok(self) -> bool:
@@ -110,6 +113,7 @@ class Summary:
     slos: Mapping[str, float]
     goodput_requests_per_second: float | None
     slo_attainment: float | None
+    retries: int = 0  # client-side resends, not server errors (RFC 9112 9.3.1)
 
 
 def summarize(records: Sequence[Record], slos: Mapping[str, float] | None = None) -> Summary:
@@ -141,6 +145,7 @@ def summarize(records: Sequence[Record], slos: Mapping[str, float] | None = None
         slos=slos,
         goodput_requests_per_second=_rate(len(good), window) if slos else None,
         slo_attainment=len(good) / len(done) if slos and done else None,
+        retries=sum(r.retries for r in records),
     )
 
 

@@ -52,6 +52,9 @@ def _record(
         count_mismatch=(
             isinstance(server_out, int) and counted is not None and _differs(server_out, counted)
         ),
+        status=exchange.status,
+        detail=exchange.detail,
+        retries=exchange.retries,
     )
 
 
@@ -70,13 +73,17 @@ class Health:
     achieved_send_rate: float | None
     valid: bool
     reasons: tuple[str, ...]
+    failure: str | None = None  # the most common failure, in words
 
 
-def health_of(raw: RawRun) -> Health:
-    """CPU (judged on runs of at least a second), send lateness and rate shortfall."""
+def health_of(raw: RawRun, completed: int | None = None, failure: str | None = None) -> Health:
+    """Whether any request succeeded, CPU (judged on runs of at least a second), send
+    lateness and rate shortfall; `failure` says what went wrong most often, in words."""
     exchanges = raw.exchanges
     cpu = raw.cpu_s / raw.wall_s if raw.wall_s > 0 else 0.0
     reasons = []
+    if completed == 0:
+        reasons.append(f"no request succeeded: {failure or 'no request was sent'}")
     if cpu >= CPU_LIMIT and raw.wall_s >= MIN_JUDGED_S:
         reasons.append(f"client CPU at {cpu:.0%} of a core: the client may be the bottleneck")
     lateness = scheduled = achieved = None
@@ -88,7 +95,8 @@ def health_of(raw: RawRun) -> Health:
             reasons.append(f"sends were late (p99 {lateness.p99:.1f} ms behind schedule)")
         if scheduled and achieved is not None and achieved < RATE_SHORTFALL * scheduled:
             reasons.append(f"sent {achieved:.1f} req/s of the {scheduled:.1f} scheduled")
-    return Health(cpu, lateness, raw.load.rate, scheduled, achieved, not reasons, tuple(reasons))
+    return Health(cpu, lateness, raw.load.rate, scheduled, achieved, not reasons, tuple(reasons),
+                  failure)  # fmt: skip
 
 
 def _rate(count: int, span: float) -> float | None:

@@ -8,6 +8,7 @@ measured. The run also measures the client itself: CPU time and send lateness.
 from __future__ import annotations
 
 import asyncio
+import functools
 import itertools
 import time
 from collections.abc import Callable, Sequence
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 from llmecon.bench.client import Endpoint, Exchange, Pool
 from llmecon.bench.schedule import arrival_offsets
 
-Progress = Callable[[int], None]
+Progress = Callable[[int, int], None]  # requests finished, of which failed
 
 
 @dataclass(frozen=True)
@@ -58,10 +59,12 @@ async def run_load(
     bodies: Sequence[bytes],
     load: Load,
     progress: Progress | None = None,
+    *,
+    parse: str = "fast",
 ) -> RawRun:
     """Send the load; every request ends as an exchange with an outcome."""
     requests = [endpoint.request_head(path, len(body)) + body for body in bodies]
-    pool = Pool(endpoint)
+    pool = Pool(endpoint, parse=parse)
     try:
         if load.warmup_requests:
             warm = Load(concurrency=load.concurrency or 4, requests=load.warmup_requests,
@@ -82,10 +85,12 @@ async def _closed(
 ) -> list[Exchange]:
     results: list[Exchange] = []
     counter = itertools.count()
+    failed = 0
     stop_at = time.perf_counter() + load.duration_s if load.duration_s else None
     stream = b'"stream":true' in requests[0]
 
     async def worker() -> None:
+        nonlocal failed
         while True:
             index = next(counter)
             now = time.perf_counter()
@@ -97,7 +102,8 @@ async def _closed(
             await pool.send(exchange, requests[index % len(requests)], load.timeout_s)
             results.append(exchange)
             if progress is not None:
-                progress(len(results))
+                failed += exchange.error is not None
+                progress(len(results), failed)
 
     await asyncio.gather(*(worker() for _ in range(load.concurrency or 1)))
     return results
@@ -110,14 +116,15 @@ async def _open(
     results: list[Exchange] = []
     pending: set[asyncio.Task[None]] = set()
     stream = b'"stream":true' in requests[0]
-    finished = 0
+    finished = failed = 0
 
-    def done(task: asyncio.Task[None]) -> None:
-        nonlocal finished
+    def done(task: asyncio.Task[None], exchange: Exchange) -> None:
+        nonlocal finished, failed
         pending.discard(task)
         finished += 1
+        failed += exchange.error is not None
         if progress is not None:
-            progress(finished)
+            progress(finished, failed)
 
     start = time.perf_counter() + 0.005
     offsets = arrival_offsets(load.rate, load.arrivals, load.seed)
@@ -134,7 +141,7 @@ async def _open(
         task = asyncio.create_task(pool.send(exchange, requests[index % len(requests)],
                                              load.timeout_s))  # fmt: skip
         pending.add(task)
-        task.add_done_callback(done)
+        task.add_done_callback(functools.partial(done, exchange=exchange))
         results.append(exchange)
     if pending:
         await asyncio.gather(*pending)

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from llmecon.bench.cause import failure_cause
 from llmecon.bench.client import Endpoint, Exchange, Pool
 from llmecon.bench.metrics import Record, Summary, summarize
 from llmecon.bench.outcome import Health, health_of, to_records
@@ -42,6 +43,7 @@ class BenchSpec:
     slos: Mapping[str, float] = field(default_factory=dict)
     ignore_eos: str = "auto"  # auto: probe once, use it when the server accepts it
     seed: int = 0
+    parse: str = "fast"  # fast: classify chunks without decoding them; full: decode every one
 
 
 @dataclass(frozen=True)
@@ -93,10 +95,13 @@ async def _bench(
     bodies = [request_body(shape, prompt) for prompt in prompts]
     runs = []
     for load in spec.loads:
-        raw = await run_load(endpoint, path, bodies, load, progress(load) if progress else None)
+        raw = await run_load(
+            endpoint, path, bodies, load, progress(load) if progress else None, parse=spec.parse
+        )
         records = to_records(raw, prompt_tokens, tokenizer)
         summary = summarize(records, spec.slos)
-        runs.append(RunResult(load, summary, health_of(raw), tuple(records)))
+        health = health_of(raw, summary.completed, failure_cause(records, endpoint, path))
+        runs.append(RunResult(load, summary, health, tuple(records)))
     name = "tokenizer.json" if spec.tokenizer_file else "tiktoken cl100k_base"
     return BenchResult(spec, tuple(runs), ignore_eos, name)
 

@@ -1,31 +1,104 @@
 """The `llmecon` command: parse, validate, call one library function, render.
 
-Each command group lives in its own module; errors from the library become one line on stderr
-and exit status 2.
+Each command group lives in its own module, imported only when that command runs (so
+`llmecon --help` and every other command skip the others' imports); errors from the library
+become one line on stderr and exit status 2.
 """
 
 from __future__ import annotations
 
+import importlib
 import sys
+from collections.abc import MutableMapping
+from typing import Any
 
 import click
 
 from llmecon import __version__
-from llmecon.cli.bench import bench
-from llmecon.cli.compare import compare
-from llmecon.cli.estimate import estimate
-from llmecon.cli.keys import keys
-from llmecon.cli.mock_server import mock_server
-from llmecon.cli.plan import plan
-from llmecon.cli.prices import prices
-from llmecon.cli.serve import serve
-from llmecon.cli.usage import usage
 from llmecon.errors import LlmeconError
 
-__all__ = ["cli", "main"]
+__all__ = ["COMMANDS", "cli", "main"]
+
+# name: (module, attribute, short help); tests/test_cli_lazy.py checks each help is the command's
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "bench": ("llmecon.cli.bench", "bench",
+              "Measure an OpenAI-compatible endpoint: latency, throughput, goodput, cost."),
+    "compare": ("llmecon.cli.compare", "compare", "Compare paid APIs and self-hosted options at "
+                "each volume; find the break-evens."),
+    "estimate": ("llmecon.cli.estimate", "estimate", "Estimate memory fit, latency and "
+                 "throughput of one replica (roofline model)."),
+    "keys": ("llmecon.cli.keys", "keys", "Create, list and revoke gateway API keys."),
+    "mock-server": ("llmecon.cli.mock_server", "mock_server", "Serve an OpenAI-compatible mock "
+                    "with exact timings (server side: ~0.1 ms)."),
+    "plan": ("llmecon.cli.plan", "plan", "Search instances, GPU counts, precisions and replicas "
+             "for the cheapest self-hosting."),
+    "prices": ("llmecon.cli.prices", "prices", "List, show and update dated, sourced prices "
+               "(APIs, instances, Lambda, API Gateway)."),
+    "serve": ("llmecon.cli.serve", "serve", "Serve models behind an OpenAI-compatible gateway "
+              "that records what each request cost."),
+    "usage": ("llmecon.cli.usage", "usage", "Report requests, tokens, self-hosted cost (idle "
+              "included) and API counterfactuals."),
+}  # fmt: skip
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class LazyGroup(click.Group):
+    """A group whose commands are imported when used; `--help` lists them from COMMANDS.
+
+    Reading `.commands` imports them all (for tests and documentation); running one command
+    or `--help` imports none but that command.
+    """
+
+    def __init__(self, *args: Any, lazy: dict[str, tuple[str, str, str]], **kwargs: Any) -> None:
+        self._loaded: dict[str, click.Command] = {}
+        self.lazy = lazy
+        super().__init__(*args, **kwargs)
+
+    @property
+    def commands(self) -> MutableMapping[str, click.Command]:
+        context = click.Context(self)
+        for name in self.lazy:
+            self.get_command(context, name)
+        return self._loaded
+
+    @commands.setter
+    def commands(self, value: MutableMapping[str, click.Command]) -> None:
+        self._loaded = dict(value)
+
+    def add_command(self, cmd: click.Command, name: str | None = None) -> None:
+        name = name or cmd.name
+        assert name is not None
+        self._loaded[name] = cmd
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*self.lazy, *self._loaded})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self._loaded and cmd_name in self.lazy:
+            module, attribute, _ = self.lazy[cmd_name]
+            self._loaded[cmd_name] = getattr(importlib.import_module(module), attribute)
+        return self._loaded.get(cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        names = self.list_commands(ctx)
+        limit = formatter.width - 6 - max(len(name) for name in names)
+        # click's own shortening, applied to the help kept in COMMANDS
+        rows = [(name, click.Command(name, help=self._short_help(ctx, name))
+                 .get_short_help_str(limit)) for name in names]  # fmt: skip
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+    def _short_help(self, ctx: click.Context, name: str) -> str:
+        if name in self.lazy:
+            return self.lazy[name][2]
+        command = self._loaded.get(name)
+        return command.get_short_help_str(1000) if command is not None else ""
+
+
+@click.group(
+    cls=LazyGroup,
+    lazy=COMMANDS,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
 @click.version_option(__version__, prog_name="llmecon")
 def cli() -> None:
     """Paid LLM API or self-hosted open model: costs, capacity and break-even, with sources.
@@ -35,17 +108,6 @@ def cli() -> None:
       llmecon compare examples/article-2023.yaml --details
       llmecon prices list --provider openai
     """
-
-
-cli.add_command(compare)
-cli.add_command(prices)
-cli.add_command(estimate)
-cli.add_command(plan)
-cli.add_command(bench)
-cli.add_command(mock_server)
-cli.add_command(serve)
-cli.add_command(keys)
-cli.add_command(usage)
 
 
 def main(argv: list[str] | None = None) -> None:

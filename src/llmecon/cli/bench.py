@@ -6,10 +6,10 @@ import json
 import os
 import sys
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 import click
 
@@ -19,12 +19,13 @@ if TYPE_CHECKING:
     from llmecon.bench.runner import Load, Progress
 
 SLO_KEYS = ("ttft_ms", "itl_ms", "e2e_ms")
+PROGRESS_AFTER_S = 2.0  # shorter runs show no progress line
 POSITIVE = click.FloatRange(min=0, min_open=True)
 
 
 @click.command()
 @click.argument("base_url")
-@click.option("--model", help="Model name sent in each request (default for `embedded`).")
+@click.option("--model", help="Model name sent in each request (default: the endpoint's only one).")
 @click.option("--api-key", envvar="LLMECON_API_KEY", help="Bearer key (or $LLMECON_API_KEY).")
 @click.option("--requests", type=click.IntRange(min=1), help="Requests per run (default 100).")
 @click.option("--duration", type=POSITIVE, help="Seconds per run instead of a request count.")
@@ -69,17 +70,28 @@ POSITIVE = click.FloatRange(min=0, min_open=True)
 @click.option("--output", type=Path, help="Write the JSON result (a capacity profile) here.")
 @click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table")
 @click.option("--plot", type=Path, help="Latency against throughput over the sweep (.png).")
+@click.option(
+    "--requests-output", type=Path, metavar="FILE.jsonl",
+    help="One JSON line per request: times, tokens, status, error.",
+)  # fmt: skip
+@click.option(
+    "--parse", type=click.Choice(["fast", "full"]), default="fast", show_default=True,
+    help="fast: classify stream chunks without decoding (exactly as a decode would); "
+    "full: JSON-decode every chunk, as other load tools do.",
+)  # fmt: skip
 def bench(base_url: str, **options: Any) -> None:
     """Measure an OpenAI-compatible endpoint: latency, throughput, goodput, cost.
 
     BASE_URL is the API base, like http://127.0.0.1:8000/v1, or `embedded` to start the
-    embedded SmolLM2-135M model (llama.cpp) for the run. The JSON result is what a scenario's
-    `capacity: {profile: FILE}` reads.
+    embedded SmolLM2-135M model (llama.cpp) for the run. Without --model, the model is the
+    one the endpoint lists at BASE_URL/models. The JSON result is what a scenario's
+    `capacity: {profile: FILE}` reads. Exit status 1 when a run had no successful request
+    (the cause is printed), 2 for bad input.
 
     \b
     Example:
       llmecon bench embedded --requests 8 --input-tokens 64 --output-tokens 32
-      llmecon bench http://127.0.0.1:8000/v1 --model mock --requests 200 --concurrency 8
+      llmecon bench http://127.0.0.1:8000/v1 --requests 200 --concurrency 8
       llmecon bench http://127.0.0.1:8000/v1 --model mock --rate 20 --duration 10 \\
           --sweep 10,20,40 --slo ttft_ms=500 --hourly-price 1.006 --api gpt-4o-mini
     """
@@ -87,24 +99,36 @@ def bench(base_url: str, **options: Any) -> None:
 
     loads = _loads(options)
     hourly, apis = _pricing(options)
-    with _endpoint(base_url, options["model"]) as (url, model), _progress() as progress:
+    slos = _slos(options["slos"])
+    with _endpoint(base_url, options) as (url, model), _progress() as progress:
         spec = BenchSpec(
             base_url=url, model=model, loads=loads,
-        api_key=options["api_key"], endpoint=options["kind"], stream=options["stream"],
-        input_tokens=options["input_tokens"], output_tokens=options["output_tokens"],
-        prompts_file=options["prompts"], tokenizer_file=options["tokenizer"],
-        slos=_slos(options["slos"]), ignore_eos=options["ignore_eos"], seed=options["seed"],
+            api_key=options["api_key"], endpoint=options["kind"], stream=options["stream"],
+            input_tokens=options["input_tokens"], output_tokens=options["output_tokens"],
+            prompts_file=options["prompts"], tokenizer_file=options["tokenizer"],
+            slos=slos, ignore_eos=options["ignore_eos"], seed=options["seed"],
+            parse=options["parse"],
         )  # fmt: skip
         result = run_bench(spec, progress)
     _report(result, hourly, apis, options)
+    failed = [(i, run) for i, run in enumerate(result.runs, start=1) if not run.summary.completed]
+    for index, run in failed:
+        click.echo(f"llmecon: bench run {index} failed: {run.health.failure}", err=True)
+    if failed:
+        click.get_current_context().exit(1)
 
 
 @contextmanager
-def _endpoint(base_url: str, model: str | None) -> Iterator[tuple[str, str]]:
+def _endpoint(base_url: str, options: dict[str, Any]) -> Iterator[tuple[str, str]]:
     """The URL and model to bench; `embedded` runs the embedded model for the duration."""
+    model = options["model"]
     if base_url != "embedded":
         if model is None:
-            raise LlmeconError("give --model NAME (the model name the endpoint serves)")
+            from llmecon.bench.client import Endpoint  # noqa: PLC0415
+            from llmecon.bench.models import default_model  # noqa: PLC0415
+
+            model = default_model(Endpoint.parse(base_url, options["api_key"]))
+            click.echo(f"model: {model} (the one {base_url}/models lists)", err=True)
         yield base_url, model
         return
     from llmecon.engine.embedded import running_embedded  # noqa: PLC0415
@@ -181,18 +205,32 @@ def _pricing(options: dict[str, Any]) -> tuple[Any, list[Any]]:
 
 @contextmanager
 def _progress() -> Iterator[Callable[[Load], Progress]]:
+    """A live line per run on a terminal (shown once a run has lasted PROGRESS_AFTER_S)."""
+    import time  # noqa: PLC0415
+
     from rich.console import Console  # noqa: PLC0415
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn  # noqa: PLC0415
+    from rich.progress import BarColumn, MofNCompleteColumn, TimeElapsedColumn  # noqa: PLC0415
+    from rich.progress import Progress as Bar  # noqa: PLC0415
 
     console = Console(stderr=True)
-    with Progress(
-        "{task.description}", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+    with Bar(
+        "{task.description}", BarColumn(), MofNCompleteColumn(),
+        "[red]{task.fields[failed]} failed", "{task.fields[rate]}", TimeElapsedColumn(),
         console=console, transient=True, disable=not console.is_terminal,
     ) as bar:  # fmt: skip
 
-        def start(load: Load) -> Callable[[int], None]:
-            task = bar.add_task(load.describe(), total=load.requests)
-            return lambda done: bar.update(task, completed=done)
+        def start(load: Load) -> Progress:
+            total = load.requests
+            task = bar.add_task(load.describe(), total=total, visible=False, failed=0, rate="")
+            began = time.perf_counter()
+
+            def update(done: int, failed: int) -> None:
+                elapsed = time.perf_counter() - began
+                rate = f"{done / elapsed:,.1f} req/s" if elapsed > 0 else ""
+                visible = elapsed >= PROGRESS_AFTER_S
+                bar.update(task, completed=done, failed=failed, rate=rate, visible=visible)
+
+            return update
 
         yield start
 
@@ -208,23 +246,45 @@ def _report(result: Any, hourly: Any, apis: list[Any], options: dict[str, Any]) 
     costs = [cost_report(run.summary, hourly, apis) if hourly else None for run in result.runs]
     if options["output"] is not None:
         _write_json(options["output"], bench_to_dict(result, costs))
+    if options["requests_output"] is not None:
+        from llmecon.report.bench_view import request_rows  # noqa: PLC0415
+
+        _write_lines(options["requests_output"], request_rows(result))
     if options["plot"] is not None:
         from llmecon.report.bench_plot import write_bench_plot  # noqa: PLC0415
 
         write_bench_plot(result, options["plot"])
     render = render_bench_json if options["output_format"] == "json" else render_bench_table
     render(result, costs, sys.stdout)
-    for path, what in ((options["output"], "result"), (options["plot"], "plot")):
+    written = (
+        (options["output"], "result"),
+        (options["plot"], "plot"),
+        (options["requests_output"], "requests"),
+    )
+    for path, what in written:
         if path is not None:
             click.echo(f"{what} written to {path}", err=True)
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:
+    _write(path, "--output", lambda out: json.dump(data, out, indent=2))
+
+
+def _write_lines(path: Path, rows: Iterable[dict[str, Any]]) -> None:
+    def dump(out: TextIO) -> None:
+        for row in rows:
+            out.write(json.dumps(row) + "\n")
+
+    _write(path, "--requests-output", dump)
+
+
+def _write(path: Path, option: str, dump: Callable[[TextIO], None]) -> None:
+    """Write through a temporary file, so a failed write leaves no half file behind."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".llmecon-", suffix=".json")
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".llmecon-", suffix=".tmp")
         with os.fdopen(handle, "w") as out:
-            json.dump(data, out, indent=2)
+            dump(out)
         Path(temporary).replace(path)
     except OSError as error:
-        raise LlmeconError(f"--output {path}: cannot write ({error.strerror})") from None
+        raise LlmeconError(f"{option} {path}: cannot write ({error.strerror})") from None

@@ -9,10 +9,10 @@ import click
 from llmecon.errors import LlmeconError
 
 if TYPE_CHECKING:
-    from llmecon.mock.settings import Fault
+    from llmecon.mock.settings import Fault, LineEnding
 
 # the same as llmecon.mock.FAULTS (a test checks), kept here so `--help` imports no server code
-FAULT_NAMES = ("http_500", "http_429", "cut", "malformed", "hang", "close")
+FAULT_NAMES = ("http_500", "http_429", "cut", "malformed", "error_event", "hang", "close")
 MS = click.FloatRange(min=0)
 
 
@@ -37,6 +37,14 @@ MS = click.FloatRange(min=0)
     "--fault-every", type=click.IntRange(min=0), default=0, show_default=True,
     help="Inject --fault into every Nth completion request (1 = all).",
 )  # fmt: skip
+@click.option(
+    "--line-ending", type=click.Choice(["lf", "crlf", "cr"]), default="lf", show_default=True,
+    help="How SSE lines end (all three are valid SSE).",
+)  # fmt: skip
+@click.option(
+    "--keep-alive-s", type=click.FloatRange(min=0, min_open=True), default=5.0,
+    show_default=True, help="Close keep-alive connections idle this long.",
+)  # fmt: skip
 def mock_server(
     host: str,
     port: int,
@@ -49,13 +57,16 @@ def mock_server(
     no_usage: bool,
     fault: str | None,
     fault_every: int,
+    line_ending: str,
+    keep_alive_s: float,
 ) -> None:
     """Serve an OpenAI-compatible mock with exact timings (server side: ~0.1 ms).
 
     Streams send the first token at t0 + TTFT and token i at t0 + TTFT + i * ITL, where t0
     is when the request body arrived. Routes: /v1/chat/completions, /v1/completions,
     /v1/models, /healthz. Faults: http_500, http_429, cut (close mid-stream), malformed (a
-    non-JSON event), hang (headers, then silence), close (no response at all).
+    non-JSON event), error_event (an error object mid-stream), hang (headers, then silence),
+    close (no response at all).
 
     \b
     Example:
@@ -70,6 +81,7 @@ def mock_server(
             model=model, ttft_ms=ttft_ms, itl_ms=itl_ms, output_tokens=output_tokens,
             tokens_per_chunk=tokens_per_chunk, role_delta=not no_role_delta,
             usage=not no_usage, fault=cast("Fault | None", fault), fault_every=fault_every,
+            line_ending=cast("LineEnding", line_ending), keep_alive_s=keep_alive_s,
         )  # fmt: skip
     except ValueError as error:
         raise LlmeconError(str(error).replace("fault_every", "--fault-every")) from None

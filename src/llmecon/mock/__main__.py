@@ -6,7 +6,7 @@ import argparse
 from typing import cast
 
 from llmecon.mock.run import serve
-from llmecon.mock.settings import FAULT_HELP, FAULTS, Fault, MockSettings
+from llmecon.mock.settings import FAULT_HELP, FAULTS, LINE_ENDINGS, Fault, LineEnding, MockSettings
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -28,6 +28,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--fault-every", type=int, default=defaults.fault_every,
         help="inject --fault into every Nth completion request (1 = all)",
     )  # fmt: skip
+    parser.add_argument("--line-ending", choices=LINE_ENDINGS, default=defaults.line_ending)
+    parser.add_argument("--keep-alive-s", type=float, default=defaults.keep_alive_s)
     return parser
 
 
@@ -41,6 +43,7 @@ def parse_settings(argv: list[str] | None = None) -> tuple[MockSettings, str, in
             output_tokens=args.output_tokens, tokens_per_chunk=args.tokens_per_chunk,
             role_delta=args.role_delta, usage=args.usage,
             fault=cast("Fault | None", args.fault), fault_every=args.fault_every,
+            line_ending=cast("LineEnding", args.line_ending), keep_alive_s=args.keep_alive_s,
         )  # fmt: skip
     except ValueError as error:
         parser.error(str(error))

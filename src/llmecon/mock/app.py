@@ -27,10 +27,12 @@ from llmecon.mock.payload import (
     Shape,
     cut,
     error_body,
+    error_event,
     malform,
     parse_request,
     plan_body,
     plan_stream,
+    with_line_ending,
 )
 from llmecon.mock.settings import Fault, MockSettings
 
@@ -42,6 +44,7 @@ FaultHandler = Callable[[Request, Receive, Send], Awaitable[None]]
 
 JSON_TYPE = (b"content-type", b"application/json")
 SSE_HEADERS = ((b"content-type", b"text/event-stream"), (b"cache-control", b"no-cache"))
+ENDINGS = MappingProxyType({"lf": b"\n", "crlf": b"\r\n", "cr": b"\r"})
 ROUTES = "POST /v1/chat/completions, POST /v1/completions, GET /v1/models and GET /healthz"
 HEALTHY = b'{"status":"ok"}'
 
@@ -102,6 +105,7 @@ class MockApp:
         plan = planner(shape, self.settings, request, f"{shape.id_prefix}{number}")
         if fault in PLAN_FAULTS:
             plan = PLAN_FAULTS[fault](plan)
+        plan = with_line_ending(plan, ENDINGS[self.settings.line_ending])
         await self._play(plan, t0, receive, send)
 
     async def _play(self, plan: Plan, t0: float, receive: Receive, send: Send) -> None:
@@ -215,5 +219,5 @@ EARLY_FAULTS: Mapping[Fault | None, FaultHandler] = MappingProxyType(
     }
 )
 PLAN_FAULTS: Mapping[Fault | None, Callable[[Plan], Plan]] = MappingProxyType(
-    {"cut": cut, "malformed": malform}
+    {"cut": cut, "malformed": malform, "error_event": error_event}
 )

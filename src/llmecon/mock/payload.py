@@ -24,6 +24,7 @@ TOKEN = "tok "
 TOKEN_BYTES = TOKEN.encode()
 DONE = b"data: [DONE]\n\n"
 MALFORMED = b"data: mock fault: this event is not JSON\n\n"
+ERROR_MESSAGE = "mock fault: an error half-way through the answer (see --fault)"
 END = b"]}\n\n"
 NOT_FINISHED = b',"logprobs":null,"finish_reason":null}'
 Event = tuple[float, bytes]
@@ -194,6 +195,14 @@ def plan_body(shape: Shape, settings: MockSettings, request: Request, ident: str
     return Plan([(when, body[:half]), (when, body[half:])], mid=1, length=len(body))
 
 
+def with_line_ending(plan: Plan, ending: bytes) -> Plan:
+    """The same stream with its SSE lines ending in `ending` (CRLF or CR) instead of LF."""
+    if plan.length is not None or ending == b"\n":
+        return plan
+    events = [(offset, data.replace(b"\n", ending)) for offset, data in plan.events]
+    return Plan(events, plan.mid, plan.length, plan.close)
+
+
 def cut(plan: Plan) -> Plan:
     """Fault: stop half-way and close the connection (no final chunk, no [DONE])."""
     return Plan(plan.events[: plan.mid], plan.mid, plan.length, close=True)
@@ -205,6 +214,17 @@ def malform(plan: Plan) -> Plan:
     events.insert(plan.mid, (events[plan.mid - 1][0], MALFORMED))
     length = None if plan.length is None else plan.length + len(MALFORMED)
     return Plan(events, plan.mid, length, plan.close)
+
+
+def error_event(plan: Plan) -> Plan:
+    """Fault: an OpenAI error object half-way through a stream (as vLLM sends one); a body
+    becomes that error object (with status 200)."""
+    error = error_body(ERROR_MESSAGE, "server_error", code="mock_fault")
+    if plan.length is not None:
+        return Plan([(plan.events[-1][0], error)], 0, len(error), plan.close)
+    events = [*plan.events]
+    events.insert(plan.mid, (events[plan.mid - 1][0], b"data: " + error + b"\n\n"))
+    return Plan(events, plan.mid, plan.length, plan.close)
 
 
 def error_body(message: str, kind: str, param: str | None = None, code: str | None = None) -> bytes:

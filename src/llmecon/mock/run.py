@@ -26,6 +26,7 @@ def serve(settings: MockSettings, host: str = "127.0.0.1", port: int = 8000) -> 
         create_app(settings), host=host, port=port, loop="uvloop", http="httptools",
         access_log=False, log_level="warning", lifespan="off", server_header=False,
         date_header=False, timeout_graceful_shutdown=1,
+        timeout_keep_alive=settings.keep_alive_s,  # type: ignore[arg-type]  # a float works
     )  # fmt: skip
 
 
@@ -35,7 +36,8 @@ def settings_args(settings: MockSettings) -> list[str]:
         "--model", settings.model, "--ttft-ms", repr(settings.ttft_ms),
         "--itl-ms", repr(settings.itl_ms), "--output-tokens", str(settings.output_tokens),
         "--tokens-per-chunk", str(settings.tokens_per_chunk),
-        "--fault-every", str(settings.fault_every),
+        "--fault-every", str(settings.fault_every), "--line-ending", settings.line_ending,
+        "--keep-alive-s", repr(settings.keep_alive_s),
     ]  # fmt: skip
     if not settings.role_delta:
         args.append("--no-role-delta")

@@ -6,13 +6,17 @@ import math
 from dataclasses import dataclass
 from typing import Literal, get_args
 
-Fault = Literal["http_500", "http_429", "cut", "malformed", "hang", "close"]
+Fault = Literal["http_500", "http_429", "cut", "malformed", "error_event", "hang", "close"]
 FAULTS: tuple[Fault, ...] = get_args(Fault)
+LineEnding = Literal["lf", "crlf", "cr"]
+LINE_ENDINGS: tuple[LineEnding, ...] = get_args(LineEnding)
 FAULT_HELP = {
     "http_500": "answer 500 with an OpenAI error body",
     "http_429": "answer 429 (rate limited) with an OpenAI error body",
     "cut": "close the connection half-way through the response, without [DONE]",
     "malformed": "send an SSE event whose data is not JSON half-way through the stream",
+    "error_event": "send an OpenAI error object as an SSE event half-way through the stream "
+    "(as vLLM does), or as a 200 body",
     "hang": "send the headers, then nothing until the client gives up",
     "close": "close the connection before sending any response",
 }
@@ -31,6 +35,8 @@ class MockSettings:
     role_delta: chat streams start at once with {"role": "assistant", "content": ""}.
     usage: report token usage (False: never, like llama-cpp-python's server when streaming).
     fault, fault_every: every fault_every-th completion request (1-based) gets the fault.
+    line_ending: how SSE lines end: "lf" (what servers send), "crlf" or "cr" (also valid SSE).
+    keep_alive_s: an idle keep-alive connection is closed after this many seconds.
     """
 
     model: str = "mock"
@@ -42,8 +48,17 @@ class MockSettings:
     usage: bool = True
     fault: Fault | None = None
     fault_every: int = 0
+    line_ending: LineEnding = "lf"
+    keep_alive_s: float = 5.0
 
     def __post_init__(self) -> None:
+        if self.line_ending not in LINE_ENDINGS:
+            raise ValueError(f"line_ending must be one of {', '.join(LINE_ENDINGS)}, "
+                             f"got {self.line_ending!r}")  # fmt: skip
+        if not math.isfinite(self.keep_alive_s) or self.keep_alive_s <= 0:
+            raise ValueError(
+                f"keep_alive_s must be a number > 0 (seconds), got {self.keep_alive_s}"
+            )
         for name in ("ttft_ms", "itl_ms"):
             value = getattr(self, name)
             if not math.isfinite(value) or value < 0:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import asdict
 from typing import Any, TextIO
 
@@ -69,10 +70,12 @@ def run_to_dict(run: RunResult, cost: CostReport | None) -> dict[str, Any]:
                 else clean(s.goodput_requests_per_second)
             ),
             "slo_attainment": s.slo_attainment,
+            "client_retries": s.retries,
         },
         "health": {
             "valid": h.valid,
             "reasons": list(h.reasons),
+            "failure": h.failure,
             "client_cpu": clean(h.client_cpu),
             "send_lateness_ms": _dist(h.lateness_ms),
             "requested_rate": h.requested_rate,
@@ -104,6 +107,28 @@ def bench_to_dict(result: BenchResult, costs: CostReports) -> dict[str, Any]:
     }
 
 
+def request_rows(result: BenchResult) -> Iterator[dict[str, Any]]:
+    """One row per request (--requests-output): times in seconds from the run's first send."""
+    for index, run in enumerate(result.runs, start=1):
+        records = run.records
+        origin = min((r.t_sched for r in records), default=0.0)
+
+        def at(value: float | None, origin: float = origin) -> float | None:
+            return None if value is None or value == 0.0 else round(value - origin, 6)
+
+        for number, r in enumerate(records):
+            yield {
+                "run": index, "request": number, "t_sched": at(r.t_sched), "t_send": at(r.t_send),
+                "t_first": at(r.t_first), "t_last": at(r.t_last), "t_done": at(r.t_done),
+                "ttft_ms": round(r.ttft_ms, 3) if r.ok else None,
+                "e2e_ms": round(r.e2e_ms, 3) if r.ok else None,
+                "input_tokens": r.input_tokens, "output_tokens": r.output_tokens,
+                "token_source": r.token_source, "status": r.status or None, "ok": r.ok,
+                "error": None if r.ok else (r.error or "no_content"),
+                "detail": None if r.ok else (r.detail or None), "retries": r.retries,
+            }  # fmt: skip
+
+
 def render_bench_json(result: BenchResult, costs: CostReports, out: TextIO) -> None:
     json.dump(bench_to_dict(result, costs), out, indent=2)
     out.write("\n")
@@ -124,6 +149,14 @@ def render_bench_table(result: BenchResult, costs: CostReports, out: TextIO) -> 
         if run.summary.errors:
             errors = ", ".join(f"{kind} x{n}" for kind, n in sorted(run.summary.errors.items()))
             console.print(f"  run {index} errors: {errors}", markup=False)
+            if run.summary.completed and run.health.failure:
+                console.print(f"  run {index} most common: {run.health.failure}", markup=False)
+        if run.summary.retries:
+            console.print(
+                f"  run {index}: {run.summary.retries} requests resent on a new connection "
+                "(a kept-alive one had closed before they were written; not server errors)",
+                markup=False,
+            )
         if run.summary.token_source in {"client", "mixed"}:
             console.print(
                 f"  run {index}: output tokens counted by the client ({result.tokenizer}); "

@@ -1,0 +1,44 @@
+"""`llmecon --help` imports no command module and lists each command as the command would."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import click
+from click.testing import CliRunner
+
+from llmecon.cli import COMMANDS, cli
+
+
+def test_listed_help_is_each_commands_own() -> None:
+    commands = cli.commands  # imports them all
+    assert set(commands) == set(COMMANDS)
+    for name, (_, _, short) in COMMANDS.items():
+        real = commands[name].get_short_help_str(1000)
+        assert real == short, f"update COMMANDS[{name!r}] in llmecon/cli/__init__.py to {real!r}"
+
+
+def test_help_is_what_an_eager_group_prints() -> None:
+    eager = click.Group(
+        "llmecon", help=cli.help, params=cli.params, context_settings=cli.context_settings
+    )
+    for name, command in cli.commands.items():
+        eager.add_command(command, name)
+    runner = CliRunner()
+    lazy_help = runner.invoke(cli, ["--help"], prog_name="llmecon").output
+    assert lazy_help == runner.invoke(eager, ["--help"], prog_name="llmecon").output
+    assert "bench        Measure an OpenAI-compatible endpoint" in lazy_help
+
+
+def test_help_imports_no_command_module() -> None:
+    code = (
+        "import sys\n"
+        "from llmecon.cli import main\n"
+        "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+        "print(sorted(m for m in sys.modules if m.startswith('llmecon.cli.')))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip().splitlines()[-1] == "[]"
