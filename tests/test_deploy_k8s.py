@@ -224,10 +224,16 @@ def test_serve_config_keys_are_serve_options() -> None:
     assert "ledger" not in config and "redis" not in config
 
 
-def test_deployment_args_parse_with_serve() -> None:
-    container = _only(build(BASE), "Deployment")["spec"]["template"]["spec"]["containers"][0]
+def test_deployment_args_parse_with_serve(tmp_path: Path) -> None:
+    resources = build(BASE)
+    container = _only(resources, "Deployment")["spec"]["template"]["spec"]["containers"][0]
     assert container["args"][0] == "serve"
-    args = container["args"][1:]
+    config = tmp_path / "serve.yaml"  # the ConfigMap's file, where the pod would see it
+    config.write_text(_only(resources, "ConfigMap")["data"]["serve.yaml"])
+    args = [
+        f"--config={config}" if arg == "--config=/etc/llmecon/serve.yaml" else arg
+        for arg in container["args"][1:]
+    ]
     if "config" not in _serve_options():  # `serve --config` is not in this checkout yet
         args = [arg for arg in args if not arg.startswith("--config=")]
     with serve.make_context("serve", args):
