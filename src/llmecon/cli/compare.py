@@ -54,12 +54,19 @@ _QUICK_FLAGS = {"apis": "--api", "instances": "--self-hosted"}
     help="Quick form: share of each prompt billed at the API's cached-input rate.",
 )  # fmt: skip
 @click.option("--batch", is_flag=True, default=None, help="Quick form: the APIs' batch rates.")
+@click.option(
+    "--traffic", metavar="FILE", help="Observed traffic as the workload (`llmecon traffic show`): "
+    "APIs priced per request, fleets sized for the busiest hour.",
+)  # fmt: skip
+@click.option("--traffic-format", metavar="FORMAT", help="The --traffic file's format.")
 def compare(
     scenario_file: Path | None,
     output_format: str,
     plot: Path | None,
     details: bool,
     as_of: date | None,
+    traffic: str | None,
+    traffic_format: str | None,
     **quick: Any,
 ) -> None:
     """Compare paid APIs and self-hosted options at each volume; find the break-evens.
@@ -73,7 +80,16 @@ def compare(
     from llmecon.pricebook.loader import load_pricebook  # noqa: PLC0415 - keeps --help fast
 
     book = load_pricebook()
+    found = None
+    if traffic is not None:
+        from llmecon.core.traffic_workload import apply_traffic  # noqa: PLC0415
+        from llmecon.scenario.traffic_source import load_traffic_workload  # noqa: PLC0415
+
+        found = load_traffic_workload(traffic, traffic_format, book)
+        quick = traffic_quick(quick, found.observed) if scenario_file is None else quick
     scenario = _scenario(scenario_file, quick, book, as_of)
+    if found is not None:
+        scenario = apply_traffic(scenario, found.observed)
     comparison = compare_scenario(scenario)
     renderer = COMPARISON_FORMATS[output_format]
     if plot is not None:
@@ -82,6 +98,10 @@ def compare(
 
         write_plot(comparison, cost_series(scenario, volume_span(comparison)), plot)
     renderer(comparison, sys.stdout, details=details, price_book=book.version)
+    if found is not None and output_format == "table":
+        from llmecon.report.traffic_summary import traffic_summary  # noqa: PLC0415
+
+        click.echo(traffic_summary(comparison, found))
     if plot is not None:
         click.echo(f"plot written to {plot}", err=True)
 
@@ -107,6 +127,18 @@ def _scenario(
             "(see `llmecon compare --help`)"
         )
     return scenario_from_data(quick_scenario(quick), book, QUICK_FORM_LABEL, as_of)
+
+
+def traffic_quick(quick: dict[str, Any], observed: Any) -> dict[str, Any]:
+    """The quick form with the observed volume and mean tokens filled in."""
+    if quick["requests_per_day"] or any(
+        quick[k] is not None for k in ("tokens_per_request", "input_tokens", "output_tokens")
+    ):
+        raise LlmeconError("--traffic gives the volume and tokens; drop --requests-per-day and "
+                           "the token flags")  # fmt: skip
+    tokens = observed.tokens
+    return {**quick, "requests_per_day": (observed.requests_per_day,),
+            "input_tokens": tokens.input, "output_tokens": tokens.output}  # fmt: skip
 
 
 def quick_scenario(quick: dict[str, Any]) -> dict[str, Any]:

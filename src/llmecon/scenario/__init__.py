@@ -9,11 +9,13 @@ from typing import Any
 from pydantic import ValidationError
 
 from llmecon.core.comparison import Scenario
+from llmecon.core.traffic_workload import apply_traffic
 from llmecon.errors import LlmeconError
 from llmecon.pricebook.book import PriceBook
 from llmecon.scenario.build import build_scenario
 from llmecon.scenario.problems import describe
 from llmecon.scenario.schema import ScenarioSpec
+from llmecon.scenario.traffic_source import load_traffic_workload, split_traffic
 from llmecon.scenario.yaml_source import parse_yaml, read_text
 
 __all__ = ["load_scenario", "scenario_from_data"]
@@ -34,8 +36,13 @@ def scenario_from_data(
             f"{label}: top level: expected a mapping with name, workload and options; "
             "see the README's scenario format"
         )
+    data, named = split_traffic(data, label)
     try:
         spec = ScenarioSpec.model_validate(data)
     except ValidationError as error:
         raise LlmeconError(describe(error, label, ScenarioSpec)) from None
-    return build_scenario(spec, book, label, as_of, base)
+    scenario = build_scenario(spec, book, label, as_of, base)
+    if named is None:
+        return scenario
+    found = load_traffic_workload(*named, book, base)
+    return apply_traffic(scenario, found.observed)
