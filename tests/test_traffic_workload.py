@@ -134,3 +134,22 @@ def test_traffic_show_cli(llmecon: Callable[..., Run], tmp_path: Path) -> None:
     bad.write_text("timestamp,model,prompt_tokens,completion_tokens\n2026-10-01T00:00:00,m,1,2\n")
     run = llmecon("traffic", "show", str(bad))
     assert run.code == 2 and "has no time zone" in run.err and run.err.count("\n") == 1
+
+
+def test_plan_traffic_equals_the_flags_it_stands_for(llmecon: Callable[..., Run]) -> None:
+    from llmecon.traffic import profile_traffic, read_traffic
+
+    fixture = str(Path(__file__).parent / "fixtures" / "traffic" / "openai_usage_export.csv")
+    found = profile_traffic(read_traffic(fixture))
+    common = ("plan", "--model", "llama-3.1-8b", "--format", "json", "--top", "2")
+    by_traffic = llmecon(*common, "--traffic", fixture)
+    by_flags = llmecon(
+        *common, "--requests-per-day", repr(found.requests_per_day),
+        "--input-tokens", str(round(found.prompt.mean)),
+        "--output-tokens", str(round(found.completion.mean)),
+        "--peak-factor", repr(found.peak_factor),
+    )  # fmt: skip
+    assert by_traffic.code == 0, by_traffic.err
+    assert by_traffic.out == by_flags.out
+    clash = llmecon(*common, "--traffic", fixture, "--requests-per-day", "5")
+    assert clash.code == 2 and "drop --requests-per-day" in clash.err
