@@ -59,6 +59,16 @@ _QUICK_FLAGS = {"apis": "--api", "instances": "--self-hosted"}
     "APIs priced per request, fleets sized for the busiest hour.",
 )  # fmt: skip
 @click.option("--traffic-format", metavar="FORMAT", help="The --traffic file's format.")
+@click.option(
+    "--growth", metavar="RATE", help="Project monthly cost: volume growth, e.g. 8%/month."
+)
+@click.option("--months", type=click.IntRange(min=1), help="Months to project (default 24).")
+@click.option("--monthly-volumes", metavar="V,V,...", help="Project these requests/day by month.")
+@click.option(
+    "--price-change", "price_changes", multiple=True, metavar="OPTION=+50%@YYYY-MM",
+    help="In the projection, an option's bill changes by this much from that month on.",
+)  # fmt: skip
+@click.option("--start", metavar="YYYY-MM", help="The projection's first month (default: now).")
 def compare(
     scenario_file: Path | None,
     output_format: str,
@@ -67,6 +77,11 @@ def compare(
     as_of: date | None,
     traffic: str | None,
     traffic_format: str | None,
+    growth: str | None,
+    months: int | None,
+    monthly_volumes: str | None,
+    price_changes: tuple[str, ...],
+    start: str | None,
     **quick: Any,
 ) -> None:
     """Compare paid APIs and self-hosted options at each volume; find the break-evens.
@@ -77,8 +92,10 @@ def compare(
       llmecon compare --requests-per-day 1000 --requests-per-day 1000000 \\
           --input-tokens 500 --output-tokens 167 --api gpt-4o-mini --self-hosted ml.g5.4xlarge
     """
+    from llmecon.cli.projection_options import projection_request  # noqa: PLC0415
     from llmecon.pricebook.loader import load_pricebook  # noqa: PLC0415 - keeps --help fast
 
+    projection = projection_request(growth, months, monthly_volumes, price_changes, start)
     book = load_pricebook()
     found = None
     if traffic is not None:
@@ -90,6 +107,9 @@ def compare(
     scenario = _scenario(scenario_file, quick, book, as_of)
     if found is not None:
         scenario = apply_traffic(scenario, found.observed)
+    if projection is not None and output_format == "json":
+        _project(scenario, projection, json_output=True)
+        return
     comparison = compare_scenario(scenario)
     renderer = COMPARISON_FORMATS[output_format]
     if plot is not None:
@@ -104,6 +124,34 @@ def compare(
         click.echo(traffic_summary(comparison, found))
     if plot is not None:
         click.echo(f"plot written to {plot}", err=True)
+    if projection is not None:
+        _project(scenario, projection, json_output=False)
+
+
+def _project(scenario: Scenario, request: tuple[Any, ...], *, json_output: bool) -> None:
+    from llmecon.cli.projection_options import parse_price_change  # noqa: PLC0415
+    from llmecon.core.projection import monthly_volumes, project  # noqa: PLC0415
+    from llmecon.report import projection_view  # noqa: PLC0415
+
+    volumes, months, changes, first = request
+    if not isinstance(volumes, tuple):
+        volumes = monthly_volumes(scenario.workload.volumes[0], volumes, months)
+    parsed = tuple(parse_price_change(change, first) for change in changes)
+    names = {option.name for option in scenario.options}
+    for change in parsed:
+        if change.option not in names:
+            raise LlmeconError(
+                f"--price-change {change.label}: no option {change.option!r}; use one of "
+                f"{', '.join(sorted(names))}"
+            )
+    try:
+        result = project(scenario, volumes, changes=parsed)
+    except ValueError as error:
+        raise LlmeconError(str(error)) from None
+    if json_output:
+        projection_view.render_projection_json(result, first, sys.stdout)
+    else:
+        projection_view.render_projection_table(result, first, sys.stdout)
 
 
 def _scenario(

@@ -13,6 +13,7 @@ from llmecon.core.traffic_workload import apply_traffic
 from llmecon.errors import LlmeconError
 from llmecon.pricebook.book import PriceBook
 from llmecon.scenario.build import build_scenario
+from llmecon.scenario.one_off import with_one_off_costs
 from llmecon.scenario.problems import describe
 from llmecon.scenario.schema import ScenarioSpec
 from llmecon.scenario.traffic_source import load_traffic_workload, split_traffic
@@ -41,7 +42,7 @@ def scenario_from_data(
         spec = ScenarioSpec.model_validate(data)
     except ValidationError as error:
         raise LlmeconError(describe(error, label, ScenarioSpec)) from None
-    scenario = build_scenario(spec, book, label, as_of, base)
+    scenario = with_one_off_costs(build_scenario(spec, book, label, as_of, base), spec, label)
     if named is None:
         return scenario
     found = load_traffic_workload(*named, book, base)
