@@ -18,6 +18,7 @@ from llmecon.cli.keys import keys
 from llmecon.cli.mock_server import mock_server
 from llmecon.cli.plan import plan
 from llmecon.cli.prices import prices
+from llmecon.cli.sensitivity import sensitivity
 from llmecon.cli.serve import serve
 from llmecon.cli.traffic import traffic
 from llmecon.cli.usage import usage
@@ -48,6 +49,7 @@ cli.add_command(serve)
 cli.add_command(keys)
 cli.add_command(usage)
 cli.add_command(traffic)
+cli.add_command(sensitivity)
 
 
 def main(argv: list[str] | None = None) -> None:
