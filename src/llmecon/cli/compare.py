@@ -22,6 +22,8 @@ _QUICK_FLAGS = {"apis": "--api", "instances": "--self-hosted"}
 
 @click.command()
 @click.argument("scenario_file", metavar="[SCENARIO.yaml]", required=False, type=Path)
+@click.argument("other_file", metavar="[B.yaml]", required=False, type=Path)
+@click.option("--diff", is_flag=True, help="With two scenarios: what changed, and its effect.")
 @click.option(
     "--format", "output_format", type=click.Choice(sorted(COMPARISON_FORMATS)), default="table",
     show_default=True, help="Output format.",
@@ -71,6 +73,8 @@ _QUICK_FLAGS = {"apis": "--api", "instances": "--self-hosted"}
 @click.option("--start", metavar="YYYY-MM", help="The projection's first month (default: now).")
 def compare(
     scenario_file: Path | None,
+    other_file: Path | None,
+    diff: bool,
     output_format: str,
     plot: Path | None,
     details: bool,
@@ -97,6 +101,11 @@ def compare(
 
     projection = projection_request(growth, months, monthly_volumes, price_changes, start)
     book = load_pricebook()
+    if other_file is not None and not diff:
+        raise LlmeconError("two scenario files: add --diff to compare them")
+    if diff:
+        _diff(scenario_file, other_file, book, as_of, output_format)
+        return
     found = None
     if traffic is not None:
         from llmecon.core.traffic_workload import apply_traffic  # noqa: PLC0415
@@ -126,6 +135,26 @@ def compare(
         click.echo(f"plot written to {plot}", err=True)
     if projection is not None:
         _project(scenario, projection, json_output=False)
+
+
+def _diff(
+    first: Path | None, second: Path | None, book: PriceBook, as_of: date | None, fmt: str
+) -> None:
+    from llmecon.core.scenario_diff import diff_comparisons  # noqa: PLC0415
+    from llmecon.report import diff_view  # noqa: PLC0415
+    from llmecon.scenario import load_scenario  # noqa: PLC0415
+    from llmecon.scenario.diff import scenario_changes  # noqa: PLC0415
+
+    if first is None or second is None:
+        raise LlmeconError(
+            "--diff compares two scenario files: llmecon compare A.yaml B.yaml --diff"
+        )
+    result = diff_comparisons(
+        compare_scenario(load_scenario(first, book, as_of)),
+        compare_scenario(load_scenario(second, book, as_of)),
+    )
+    render = diff_view.render_diff_json if fmt == "json" else diff_view.render_diff_table
+    render((str(first), str(second)), scenario_changes(first, second), result, sys.stdout)
 
 
 def _project(scenario: Scenario, request: tuple[Any, ...], *, json_output: bool) -> None:
