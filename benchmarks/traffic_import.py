@@ -35,16 +35,19 @@ def generate(path: Path, rows: int) -> None:
 
 
 _MEASURE = """
-import resource, sys, time
+import os, resource, sys, time
 from llmecon.traffic import profile_traffic, read_traffic
-began = time.perf_counter()
+began, cpu = time.perf_counter(), time.process_time()
 traffic = read_traffic(sys.argv[1])
-read = time.perf_counter() - began
+read, read_cpu = time.perf_counter() - began, time.process_time() - cpu
 profile = profile_traffic(traffic)
-total = time.perf_counter() - began
+total, total_cpu = time.perf_counter() - began, time.process_time() - cpu
 rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-print(f"rows {len(traffic):,}: read {read:.1f} s ({len(traffic) / read:,.0f} rows/s), "
-      f"read + profile {total:.1f} s ({len(traffic) / total:,.0f} rows/s), peak RSS {rss:,.0f} MB")
+rows = len(traffic)
+print(f"rows {rows:,}: read {read:.1f} s wall ({rows / read:,.0f} rows/s; "
+      f"{rows / read_cpu:,.0f} rows per CPU-second), read + profile {total:.1f} s "
+      f"({rows / total:,.0f} rows/s; {rows / total_cpu:,.0f} per CPU-second), "
+      f"peak RSS {rss:,.0f} MB, load average {os.getloadavg()[0]:.1f}")
 """
 
 
