@@ -106,16 +106,12 @@ def compare(
     if diff:
         _diff(scenario_file, other_file, book, as_of, output_format)
         return
-    found = None
-    if traffic is not None:
-        from llmecon.core.traffic_workload import apply_traffic  # noqa: PLC0415
-        from llmecon.scenario.traffic_source import load_traffic_workload  # noqa: PLC0415
+    from llmecon.scenario.traffic_source import traffic_for  # noqa: PLC0415
 
-        found = load_traffic_workload(traffic, traffic_format, book)
-        quick = traffic_quick(quick, found.observed) if scenario_file is None else quick
-    scenario = _scenario(scenario_file, quick, book, as_of)
-    if found is not None:
-        scenario = apply_traffic(scenario, found.observed)
+    found = traffic_for(scenario_file, traffic, traffic_format, book)
+    if found is not None and scenario_file is None:
+        quick = traffic_quick(quick, found.observed)
+    scenario = _scenario(scenario_file, quick, book, as_of, found)
     if projection is not None and output_format == "json":
         _project(scenario, projection, json_output=True)
         return
@@ -184,8 +180,9 @@ def _project(scenario: Scenario, request: tuple[Any, ...], *, json_output: bool)
 
 
 def _scenario(
-    path: Path | None, quick: dict[str, Any], book: PriceBook, as_of: date | None
-) -> Scenario:
+    path: Path | None, quick: dict[str, Any], book: PriceBook, as_of: date | None,
+    traffic: Any = None,
+) -> Scenario:  # fmt: skip
     from llmecon.scenario import load_scenario, scenario_from_data  # noqa: PLC0415 - pydantic
 
     used = [name for name, value in quick.items() if value not in (None, (), 1)]
@@ -197,13 +194,13 @@ def _scenario(
                 _QUICK_FLAGS.get(name, f"--{name.replace('_', '-')}") for name in used
             )
             raise LlmeconError(f"give a scenario file or the quick-form flags ({flags}), not both")
-        return load_scenario(path, book, as_of)
+        return load_scenario(path, book, as_of, traffic)
     if not quick["requests_per_day"] or not (quick["apis"] or quick["instances"]):
         raise LlmeconError(
             "give a scenario file, or --requests-per-day with at least one --api or --self-hosted "
             "(see `llmecon compare --help`)"
         )
-    return scenario_from_data(quick_scenario(quick), book, QUICK_FORM_LABEL, as_of)
+    return scenario_from_data(quick_scenario(quick), book, QUICK_FORM_LABEL, as_of, traffic=traffic)
 
 
 def traffic_quick(quick: dict[str, Any], observed: Any) -> dict[str, Any]:

@@ -33,14 +33,11 @@ def sensitivity(
     from llmecon.pricebook.loader import load_pricebook  # noqa: PLC0415
     from llmecon.report import sensitivity_view  # noqa: PLC0415
     from llmecon.scenario import load_scenario  # noqa: PLC0415
+    from llmecon.scenario.traffic_source import traffic_for  # noqa: PLC0415
 
     book = load_pricebook()
-    scenario = load_scenario(scenario_file, book)
-    if traffic is not None:
-        from llmecon.core.traffic_workload import apply_traffic  # noqa: PLC0415
-        from llmecon.scenario.traffic_source import load_traffic_workload  # noqa: PLC0415
-
-        scenario = apply_traffic(scenario, load_traffic_workload(traffic, None, book).observed)
+    found = traffic_for(scenario_file, traffic, None, book)
+    scenario = load_scenario(scenario_file, book, traffic=found)
     if volume is not None:
         workload = replace(scenario.workload, volumes=(volume,))
         scenario = replace(scenario, workload=workload)

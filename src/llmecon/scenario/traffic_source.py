@@ -101,6 +101,39 @@ def split_traffic(data: Any, label: str) -> tuple[Any, tuple[str, str | None] | 
     return {**data, "workload": placeholder}, (source, format_name)
 
 
-def mean_tokens(observed: ObservedTraffic) -> tuple[float, float]:
+def workload_data(found: TrafficWorkload) -> dict[str, Any]:
+    """The scenario workload that the observed traffic stands for (volume, mean tokens)."""
+    observed = found.observed
     total = observed.total_requests
-    return float(np.sum(observed.prompt)) / total, float(np.sum(observed.completion)) / total
+    return {
+        "requests_per_day": observed.requests_per_day,
+        "input_tokens": float(np.sum(observed.prompt)) / total,
+        "output_tokens": float(np.sum(observed.completion)) / total,
+    }
+
+
+def named_traffic(data: Any) -> tuple[str, str | None] | None:
+    """The (file, format) a scenario's `workload.traffic` names, if any (unchecked)."""
+    workload = data.get("workload") if isinstance(data, dict) else None
+    if isinstance(workload, dict) and isinstance(workload.get("traffic"), str):
+        return workload["traffic"], workload.get("format")
+    return None
+
+
+def traffic_for(
+    scenario: Path | None, flag: str | None, format_name: str | None, book: PriceBook
+) -> TrafficWorkload | None:
+    """The observed traffic a command works on: `--traffic FILE` (relative to the current
+    folder), else the scenario's own `workload.traffic` (relative to the scenario), else None."""
+    if flag is not None:
+        return load_traffic_workload(flag, format_name, book)
+    if scenario is None:
+        return None
+    from llmecon.scenario.yaml_source import parse_yaml, read_text  # noqa: PLC0415
+
+    data = parse_yaml(read_text(scenario), str(scenario))
+    named = named_traffic(data)
+    if named is None:
+        return None
+    split_traffic(data, str(scenario))  # the one-line errors for other workload keys
+    return load_traffic_workload(*named, book, scenario.parent)
