@@ -153,3 +153,35 @@ def test_plan_traffic_equals_the_flags_it_stands_for(llmecon: Callable[..., Run]
     assert by_traffic.out == by_flags.out
     clash = llmecon(*common, "--traffic", fixture, "--requests-per-day", "5")
     assert clash.code == 2 and "drop --requests-per-day" in clash.err
+
+
+def test_long_context_tier_is_chosen_per_request() -> None:
+    import numpy as np
+
+    from llmecon.core.options import ApiOption
+    from llmecon.core.prices import ContextTier, Price
+    from llmecon.core.token_pricing import TokenPricing
+    from llmecon.core.traffic_workload import ObservedTraffic, observed_items
+
+    def per_1m(amount: float) -> Price:
+        return Price(amount, "1M tokens", "test", per=1e6)
+
+    pricing = TokenPricing(
+        input=per_1m(1.0), output=per_1m(4.0), cached_input=per_1m(0.25),
+        tiers=(ContextTier(200_000, per_1m(2.0), per_1m(8.0)),),
+    )  # fmt: skip
+    prompts = [1_000, 250_000, 199_999, 300_000]
+    outputs = [100, 200, 300, 400]
+    cached = [500, 0, 0, 100_000]
+    traffic = ObservedTraffic(
+        np.ones(4, dtype=np.int64), np.array(prompts), np.array(outputs), np.array(cached),
+        days=2.0, peak_factor=1.0, hour_of_day=(1.0,) * 24,
+    )  # fmt: skip
+    items = observed_items(ApiOption("m", pricing), traffic)
+    by_hand = 0.0
+    for prompt, output, hit in zip(prompts, outputs, cached, strict=True):
+        rate_in, rate_out = (2.0, 8.0) if prompt > 200_000 else (1.0, 4.0)
+        cached_rate = 0.25 * rate_in  # the tier raises cached tokens by the same ratio
+        by_hand += ((prompt - hit) * rate_in + hit * cached_rate + output * rate_out) / 1e6
+    assert sum(i.daily_cost for i in items) * 2.0 == pytest.approx(by_hand, rel=1e-12)
+    assert any("prompt > 200,000 tokens" in i.name for i in items)

@@ -68,9 +68,8 @@ def observed_items(option: ApiOption, traffic: ObservedTraffic) -> tuple[LineIte
     pricing = option.pricing
     label = option.model or option.name
     days = traffic.days
-    if pricing.is_flat:
-        flat = pricing.total or pricing.input
-        assert flat is not None
+    if pricing.total is not None:  # one rate for every token
+        flat = pricing.total
         tokens = float(traffic.prompt.sum() + traffic.completion.sum())
         return (LineItem.priced(f"{label} tokens", tokens / days, flat),)
     used = traffic.requests > 0
