@@ -99,3 +99,33 @@ def test_one_off_costs_name_real_options(tmp_path: Path, llmecon: Callable[..., 
     path.write_text(yaml.safe_dump(data))
     run = llmecon("compare", str(path))
     assert run.code == 2 and "one_off_costs[0].applies_to: no option 'flet'" in run.err
+
+
+def test_growth_observed_uses_the_traffic_trend(
+    tmp_path: Path, llmecon: Callable[..., Run]
+) -> None:
+    from datetime import UTC, datetime
+
+    lines = ["timestamp,model,prompt_tokens,completion_tokens"]
+    for day in range(60):
+        count = round(100 * 1.08 ** (day / (365.25 / 12)))
+        lines += [
+            f"{datetime.fromtimestamp(1788220800 + day * 86400 + i * 60, UTC).isoformat()},m,10,5"
+            for i in range(count)
+        ]
+    traffic = tmp_path / "grow.csv"
+    traffic.write_text("\n".join(lines) + "\n")
+    args = ("compare", "--traffic", str(traffic), "--api", "gpt-4o-mini", "--months", "3")
+    run = llmecon(*args, "--growth", "observed", "--format", "json")
+    assert run.code == 0, run.err
+    months = json.loads(run.out)["projection"]["months"]
+    ratio = months[1]["requests_per_day"] / months[0]["requests_per_day"]
+    assert ratio == pytest.approx(1.08, abs=0.005)
+    short = tmp_path / "short.csv"
+    short.write_text("\n".join(lines[:500]) + "\n")
+    run = llmecon(
+        "compare", "--traffic", str(short), "--api", "gpt-4o-mini", "--growth", "observed"
+    )
+    assert (
+        run.code == 2 and "--growth observed needs traffic with at least 14 whole days" in run.err
+    )

@@ -113,7 +113,7 @@ def compare(
         quick = traffic_quick(quick, found.observed)
     scenario = _scenario(scenario_file, quick, book, as_of, found)
     if projection is not None and output_format == "json":
-        _project(scenario, projection, json_output=True)
+        _project(scenario, projection, found, json_output=True)
         return
     comparison = compare_scenario(scenario)
     renderer = COMPARISON_FORMATS[output_format]
@@ -130,7 +130,7 @@ def compare(
     if plot is not None:
         click.echo(f"plot written to {plot}", err=True)
     if projection is not None:
-        _project(scenario, projection, json_output=False)
+        _project(scenario, projection, found, json_output=False)
 
 
 def _diff(
@@ -153,12 +153,20 @@ def _diff(
     render((str(first), str(second)), scenario_changes(first, second), result, sys.stdout)
 
 
-def _project(scenario: Scenario, request: tuple[Any, ...], *, json_output: bool) -> None:
-    from llmecon.cli.projection_options import parse_price_change  # noqa: PLC0415
+def _project(
+    scenario: Scenario, request: tuple[Any, ...], found: Any, *, json_output: bool
+) -> None:
+    from llmecon.cli.projection_options import (  # noqa: PLC0415
+        OBSERVED,
+        observed_growth,
+        parse_price_change,
+    )
     from llmecon.core.projection import monthly_volumes, project  # noqa: PLC0415
     from llmecon.report import projection_view  # noqa: PLC0415
 
     volumes, months, changes, first = request
+    if volumes == OBSERVED:
+        volumes = observed_growth(found.growth_per_month if found is not None else None)
     if not isinstance(volumes, tuple):
         volumes = monthly_volumes(scenario.workload.volumes[0], volumes, months)
     parsed = tuple(parse_price_change(change, first) for change in changes)

@@ -64,10 +64,22 @@ def parse_price_change(text: str, start: date) -> PriceChange:
     return PriceChange(found["name"].strip(), 1 + percent / 100, month, text.strip())
 
 
+OBSERVED = "observed"  # --growth observed: the traffic's fitted monthly trend
+
+
+def observed_growth(growth: float | None) -> float:
+    if growth is None:
+        raise LlmeconError(
+            "--growth observed needs traffic with at least 14 whole days (a fitted trend); "
+            "give a rate such as 8%/month"
+        )
+    return growth
+
+
 def projection_request(
     growth: str | None, months: int | None, volumes: str | None, changes: tuple[str, ...],
     start: str | None,
-) -> tuple[tuple[float, ...] | float, int, tuple[str, ...], date] | None:  # fmt: skip
+) -> tuple[tuple[float, ...] | float | str, int, tuple[str, ...], date] | None:  # fmt: skip
     """None when no projection is asked for; else (volumes or growth rate, months, changes,
     start month)."""
     if growth is None and volumes is None:
@@ -83,7 +95,8 @@ def projection_request(
             raise LlmeconError(f"--months {months} but --monthly-volumes lists {len(listed)}")
         return listed, len(listed), changes, first
     assert growth is not None
-    return parse_growth(growth), months or 24, changes, first
+    rate = OBSERVED if growth.strip() == OBSERVED else parse_growth(growth)
+    return rate, months or 24, changes, first
 
 
 def _start(text: str | None) -> date:

@@ -26,6 +26,7 @@ class TrafficWorkload:
     end: datetime
     peak_rps: float
     paid: tuple[tuple[str, float | None], ...]  # (model, cost over the period; None: unpriced)
+    growth_per_month: float | None = None  # the fitted trend (None: under 14 whole days)
 
 
 def load_traffic_workload(
@@ -45,8 +46,9 @@ def load_traffic_workload(
     if observed.total_requests == 0:
         raise LlmeconError(f"{source}: the traffic has no requests; export a busier period")
     return TrafficWorkload(
-        observed, profile.start, profile.end, profile.peak_rps, _paid(traffic, observed, book)
-    )
+        observed, profile.start, profile.end, profile.peak_rps, _paid(traffic, observed, book),
+        profile.growth_per_month,
+    )  # fmt: skip
 
 
 def _paid(
