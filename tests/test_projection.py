@@ -41,7 +41,7 @@ def test_payback_month_matches_a_hand_count(book: PriceBook) -> None:
     assert result.months[-1].cumulative["api"] == pytest.approx(api_total)
     # the fleet is cheaper per month once 100,000 x 1.08^(m-1) x $0.002 > $240: from month 4
     assert result.first_win("fleet") is not None
-    assert result.first_win("fleet").month == 4  # type: ignore[union-attr]
+    assert result.first_win("fleet").month == 4
 
 
 def test_price_change_applies_from_its_month(book: PriceBook) -> None:

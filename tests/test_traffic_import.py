@@ -108,16 +108,16 @@ def test_openai_usage_api_matches_an_independent_count(name: str) -> None:
     profile = profile_traffic(read_traffic(str(FIXTURES / name)))
     assert profile.format == "openai-usage-json"
     assert not profile.per_request
-    assert profile.requests == sum(int(r["num_model_requests"]) for r in results)  # type: ignore[call-overload]
-    assert profile.prompt_tokens == sum(int(r["input_tokens"]) for r in results)  # type: ignore[call-overload]
-    assert profile.completion_tokens == sum(int(r.get("output_tokens", 0)) for r in results)  # type: ignore[call-overload]
-    assert profile.cached_tokens == sum(int(r.get("input_cached_tokens", 0)) for r in results)  # type: ignore[call-overload]
+    assert profile.requests == sum(int(r["num_model_requests"]) for r in results)
+    assert profile.prompt_tokens == sum(int(r["input_tokens"]) for r in results)
+    assert profile.completion_tokens == sum(int(r.get("output_tokens", 0)) for r in results)
+    assert profile.cached_tokens == sum(int(r.get("input_cached_tokens", 0)) for r in results)
     per_hour: Counter[int] = Counter()
     for r in results:
-        start, end = int(r["start_time"]), int(r["end_time"])  # type: ignore[call-overload]
+        start, end = int(r["start_time"]), int(r["end_time"])
         hours = (end - start) // 3600
         for h in range(hours):
-            per_hour[start // 3600 + h] += int(r["num_model_requests"]) / hours  # type: ignore[call-overload]
+            per_hour[start // 3600 + h] += int(r["num_model_requests"]) / hours
     assert profile.peak_hour_requests == pytest.approx(max(per_hour.values()))
     assert sum(profile.hourly) == pytest.approx(profile.requests)
 
@@ -143,8 +143,8 @@ def test_weighted_percentiles_of_bucket_means() -> None:
     results = _openai_results("openai_usage_completions.json")
     means = []
     for r in results:
-        means += [int(r["input_tokens"]) / int(r["num_model_requests"])] * int(  # type: ignore[call-overload]
-            r["num_model_requests"]  # type: ignore[call-overload]
+        means += [int(r["input_tokens"]) / int(r["num_model_requests"])] * int(
+            r["num_model_requests"]
         )
     profile = profile_traffic(read_traffic(str(FIXTURES / "openai_usage_completions.json")))
     ordered = sorted(means)
