@@ -63,9 +63,14 @@ def summary_lines(profile: TrafficProfile) -> list[str]:
         else f"{profile.growth_per_month:+.1%}/month (fitted to daily requests)"
     )
     basis = "per request" if profile.per_request else "over bucket means (bucketed source)"
+    per_day = sorted(requests for _, requests, _ in profile.daily)
+    tokens = profile.prompt_tokens + profile.completion_tokens
     return [
         f"requests: {volume(profile.requests)} ({volume(profile.requests_per_day)}/day, "
         f"{profile.average_rps:.3g} req/s on average)",
+        f"per UTC day: {volume(per_day[0])} to {volume(per_day[-1])} requests (median "
+        f"{volume(per_day[len(per_day) // 2])}); {volume(tokens / profile.days)} tokens/day "
+        f"({volume(profile.cached_tokens)} cached prompt tokens in all); per-day rows in JSON",
         f"peak hour: {profile.peak_hour:%Y-%m-%d %H:00} UTC, {volume(profile.peak_hour_requests)} "
         f"requests ({profile.peak_rps:.3g} req/s), peak-hour factor {profile.peak_factor:.2f}",
         f"prompt tokens {basis}: mean {profile.prompt.mean:,.0f}, p50 {profile.prompt.p50:,.0f}, "
