@@ -48,6 +48,7 @@ FORBIDDEN = {
         "llmecon.bench",
     ),
     "engine": ("llmecon.cli", "llmecon.report", "llmecon.gateway", "llmecon.ledger"),
+    "traffic": ("llmecon.cli", "llmecon.report", "llmecon.scenario", "llmecon.gateway"),
 }
 IMPURE = ("sqlite3", "socket", "http", "urllib", "requests", "httpx", "time", "random", "os")
 

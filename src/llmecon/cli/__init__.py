@@ -34,8 +34,13 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
              "for the cheapest self-hosting."),
     "prices": ("llmecon.cli.prices", "prices", "List, show and update dated, sourced prices "
                "(APIs, instances, Lambda, API Gateway)."),
+    "sensitivity": ("llmecon.cli.sensitivity", "sensitivity", "Vary API price, instance price, "
+                    "utilisation, tokens, volume and throughput; show which flip the cheapest "
+                    "option (tornado table and plot)."),
     "serve": ("llmecon.cli.serve", "serve", "Serve models behind an OpenAI-compatible gateway "
               "that records what each request cost."),
+    "traffic": ("llmecon.cli.traffic", "traffic", "Read usage exports and logs (OpenAI, "
+                "LiteLLM, CSV/JSONL, the ledger); show the profile."),
     "usage": ("llmecon.cli.usage", "usage", "Report requests, tokens, self-hosted cost (idle "
               "included) and API counterfactuals."),
 }  # fmt: skip

@@ -22,6 +22,8 @@ _QUICK_FLAGS = {"apis": "--api", "instances": "--self-hosted"}
 
 @click.command()
 @click.argument("scenario_file", metavar="[SCENARIO.yaml]", required=False, type=Path)
+@click.argument("other_file", metavar="[B.yaml]", required=False, type=Path)
+@click.option("--diff", is_flag=True, help="With two scenarios: what changed, and its effect.")
 @click.option(
     "--format", "output_format", type=click.Choice(sorted(COMPARISON_FORMATS)), default="table",
     show_default=True, help="Output format.",
@@ -54,12 +56,36 @@ _QUICK_FLAGS = {"apis": "--api", "instances": "--self-hosted"}
     help="Quick form: share of each prompt billed at the API's cached-input rate.",
 )  # fmt: skip
 @click.option("--batch", is_flag=True, default=None, help="Quick form: the APIs' batch rates.")
+@click.option(
+    "--traffic", metavar="FILE", help="Observed traffic as the workload (`llmecon traffic show`): "
+    "APIs priced per request, fleets sized for the busiest hour.",
+)  # fmt: skip
+@click.option("--traffic-format", metavar="FORMAT", help="The --traffic file's format.")
+@click.option(
+    "--growth", metavar="RATE", help="Project monthly cost: volume growth, e.g. 8%/month."
+)
+@click.option("--months", type=click.IntRange(min=1), help="Months to project (default 24).")
+@click.option("--monthly-volumes", metavar="V,V,...", help="Project these requests/day by month.")
+@click.option(
+    "--price-change", "price_changes", multiple=True, metavar="OPTION=+50%@YYYY-MM",
+    help="In the projection, an option's bill changes by this much from that month on.",
+)  # fmt: skip
+@click.option("--start", metavar="YYYY-MM", help="The projection's first month (default: now).")
 def compare(
     scenario_file: Path | None,
+    other_file: Path | None,
+    diff: bool,
     output_format: str,
     plot: Path | None,
     details: bool,
     as_of: date | None,
+    traffic: str | None,
+    traffic_format: str | None,
+    growth: str | None,
+    months: int | None,
+    monthly_volumes: str | None,
+    price_changes: tuple[str, ...],
+    start: str | None,
     **quick: Any,
 ) -> None:
     """Compare paid APIs and self-hosted options at each volume; find the break-evens.
@@ -70,10 +96,25 @@ def compare(
       llmecon compare --requests-per-day 1000 --requests-per-day 1000000 \\
           --input-tokens 500 --output-tokens 167 --api gpt-4o-mini --self-hosted ml.g5.4xlarge
     """
+    from llmecon.cli.projection_options import projection_request  # noqa: PLC0415
     from llmecon.pricebook.loader import load_pricebook  # noqa: PLC0415 - keeps --help fast
 
+    projection = projection_request(growth, months, monthly_volumes, price_changes, start)
     book = load_pricebook()
-    scenario = _scenario(scenario_file, quick, book, as_of)
+    if other_file is not None and not diff:
+        raise LlmeconError("two scenario files: add --diff to compare them")
+    if diff:
+        _diff(scenario_file, other_file, book, as_of, output_format)
+        return
+    from llmecon.scenario.traffic_source import traffic_for  # noqa: PLC0415
+
+    found = traffic_for(scenario_file, traffic, traffic_format, book)
+    if found is not None and scenario_file is None:
+        quick = traffic_quick(quick, found.observed)
+    scenario = _scenario(scenario_file, quick, book, as_of, found)
+    if projection is not None and output_format == "json":
+        _project(scenario, projection, found, json_output=True)
+        return
     comparison = compare_scenario(scenario)
     renderer = COMPARISON_FORMATS[output_format]
     if plot is not None:
@@ -82,13 +123,74 @@ def compare(
 
         write_plot(comparison, cost_series(scenario, volume_span(comparison)), plot)
     renderer(comparison, sys.stdout, details=details, price_book=book.version)
+    if found is not None and output_format == "table":
+        from llmecon.report.traffic_summary import traffic_summary  # noqa: PLC0415
+
+        click.echo(traffic_summary(comparison, found))
     if plot is not None:
         click.echo(f"plot written to {plot}", err=True)
+    if projection is not None:
+        _project(scenario, projection, found, json_output=False)
+
+
+def _diff(
+    first: Path | None, second: Path | None, book: PriceBook, as_of: date | None, fmt: str
+) -> None:
+    from llmecon.core.scenario_diff import diff_comparisons  # noqa: PLC0415
+    from llmecon.report import diff_view  # noqa: PLC0415
+    from llmecon.scenario import load_scenario  # noqa: PLC0415
+    from llmecon.scenario.diff import scenario_changes  # noqa: PLC0415
+
+    if first is None or second is None:
+        raise LlmeconError(
+            "--diff compares two scenario files: llmecon compare A.yaml B.yaml --diff"
+        )
+    result = diff_comparisons(
+        compare_scenario(load_scenario(first, book, as_of)),
+        compare_scenario(load_scenario(second, book, as_of)),
+    )
+    render = diff_view.render_diff_json if fmt == "json" else diff_view.render_diff_table
+    render((str(first), str(second)), scenario_changes(first, second), result, sys.stdout)
+
+
+def _project(
+    scenario: Scenario, request: tuple[Any, ...], found: Any, *, json_output: bool
+) -> None:
+    from llmecon.cli.projection_options import (  # noqa: PLC0415
+        OBSERVED,
+        observed_growth,
+        parse_price_change,
+    )
+    from llmecon.core.projection import monthly_volumes, project  # noqa: PLC0415
+    from llmecon.report import projection_view  # noqa: PLC0415
+
+    volumes, months, changes, first = request
+    if volumes == OBSERVED:
+        volumes = observed_growth(found.growth_per_month if found is not None else None)
+    if not isinstance(volumes, tuple):
+        volumes = monthly_volumes(scenario.workload.volumes[0], volumes, months)
+    parsed = tuple(parse_price_change(change, first) for change in changes)
+    names = {option.name for option in scenario.options}
+    for change in parsed:
+        if change.option not in names:
+            raise LlmeconError(
+                f"--price-change {change.label}: no option {change.option!r}; use one of "
+                f"{', '.join(sorted(names))}"
+            )
+    try:
+        result = project(scenario, volumes, changes=parsed)
+    except ValueError as error:
+        raise LlmeconError(str(error)) from None
+    if json_output:
+        projection_view.render_projection_json(result, first, sys.stdout)
+    else:
+        projection_view.render_projection_table(result, first, sys.stdout)
 
 
 def _scenario(
-    path: Path | None, quick: dict[str, Any], book: PriceBook, as_of: date | None
-) -> Scenario:
+    path: Path | None, quick: dict[str, Any], book: PriceBook, as_of: date | None,
+    traffic: Any = None,
+) -> Scenario:  # fmt: skip
     from llmecon.scenario import load_scenario, scenario_from_data  # noqa: PLC0415 - pydantic
 
     used = [name for name, value in quick.items() if value not in (None, (), 1)]
@@ -100,13 +202,25 @@ def _scenario(
                 _QUICK_FLAGS.get(name, f"--{name.replace('_', '-')}") for name in used
             )
             raise LlmeconError(f"give a scenario file or the quick-form flags ({flags}), not both")
-        return load_scenario(path, book, as_of)
+        return load_scenario(path, book, as_of, traffic)
     if not quick["requests_per_day"] or not (quick["apis"] or quick["instances"]):
         raise LlmeconError(
             "give a scenario file, or --requests-per-day with at least one --api or --self-hosted "
             "(see `llmecon compare --help`)"
         )
-    return scenario_from_data(quick_scenario(quick), book, QUICK_FORM_LABEL, as_of)
+    return scenario_from_data(quick_scenario(quick), book, QUICK_FORM_LABEL, as_of, traffic=traffic)
+
+
+def traffic_quick(quick: dict[str, Any], observed: Any) -> dict[str, Any]:
+    """The quick form with the observed volume and mean tokens filled in."""
+    if quick["requests_per_day"] or any(
+        quick[k] is not None for k in ("tokens_per_request", "input_tokens", "output_tokens")
+    ):
+        raise LlmeconError("--traffic gives the volume and tokens; drop --requests-per-day and "
+                           "the token flags")  # fmt: skip
+    tokens = observed.tokens
+    return {**quick, "requests_per_day": (observed.requests_per_day,),
+            "input_tokens": tokens.input, "output_tokens": tokens.output}  # fmt: skip
 
 
 def quick_scenario(quick: dict[str, Any]) -> dict[str, Any]:

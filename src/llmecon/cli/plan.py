@@ -25,9 +25,13 @@ POSITIVE = click.FloatRange(min=0, min_open=True)
 
 @click.command()
 @click.option("--model", help="Open model to host (e.g. llama-3.1-8b; or --model-config).")
-@click.option("--requests-per-day", type=POSITIVE, required=True)
-@click.option("--input-tokens", type=click.IntRange(min=1), required=True)
-@click.option("--output-tokens", type=click.IntRange(min=0), required=True)
+@click.option("--requests-per-day", type=POSITIVE, help="Required unless --traffic.")
+@click.option("--input-tokens", type=click.IntRange(min=1), help="Required unless --traffic.")
+@click.option("--output-tokens", type=click.IntRange(min=0), help="Required unless --traffic.")
+@click.option(
+    "--traffic", metavar="FILE", help="Observed traffic (`llmecon traffic show`): its volume, "
+    "mean tokens and peak-hour factor replace the three flags above and --peak-factor.",
+)  # fmt: skip
 @click.option("--ttft-p95", type=POSITIVE, help="Time-to-first-token target, ms.")
 @click.option("--tpot", type=POSITIVE, help="Time-per-output-token target, ms.")
 @click.option(
@@ -94,7 +98,8 @@ POSITIVE = click.FloatRange(min=0, min_open=True)
 @click.option("--top", type=click.IntRange(min=1), default=10, show_default=True)
 @click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table")
 def plan(
-    model: str, requests_per_day: float, input_tokens: int, output_tokens: int,
+    model: str, requests_per_day: float | None, input_tokens: int | None,
+    output_tokens: int | None, traffic: str | None,
     ttft_p95: float | None, tpot: float | None, apis: tuple[str, ...], hosted: bool,
     precisions: tuple[str, ...], service: str, clouds: str, pricing: str, peak_factor: float | None,
     daily_profile: str | None, autoscale: bool, target_utilization: float,
@@ -118,6 +123,14 @@ def plan(
     from llmecon.report.plan_view import render_plan_json, render_plan_table  # noqa: PLC0415
 
     spec = resolve_model(model, engine.pop("model_config"))
+    if traffic is not None:
+        requests_per_day, input_tokens, output_tokens, peak_factor = _traffic_workload(
+            traffic, (requests_per_day, input_tokens, output_tokens, peak_factor)
+        )
+    if requests_per_day is None or input_tokens is None or output_tokens is None:
+        raise LlmeconError(
+            "give --requests-per-day, --input-tokens and --output-tokens, or --traffic FILE"
+        )
     profile = _profile(daily_profile)
     if profile is not None and peak_factor is not None:
         raise LlmeconError("--daily-profile gives the peak; drop --peak-factor")
@@ -256,3 +269,21 @@ def measured_machines(
 
 def _measured_error(key: str, problem: str) -> LlmeconError:
     return LlmeconError(f"{key}: {problem}")
+
+
+def _traffic_workload(
+    source: str, given: tuple[float | None, ...]
+) -> tuple[float, int, int, float]:
+    """Volume, mean tokens (rounded) and peak-hour factor of observed traffic."""
+    from llmecon.traffic import profile_traffic, read_traffic  # noqa: PLC0415
+
+    if any(value is not None for value in given):
+        raise LlmeconError(
+            "--traffic gives the volume, tokens and peak; drop --requests-per-day, "
+            "--input-tokens, --output-tokens and --peak-factor"
+        )
+    found = profile_traffic(read_traffic(source))
+    return (
+        found.requests_per_day, max(1, round(found.prompt.mean)), round(found.completion.mean),
+        max(1.0, found.peak_factor),
+    )  # fmt: skip

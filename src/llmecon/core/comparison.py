@@ -9,6 +9,7 @@ from itertools import combinations
 from llmecon.core.audit import audit
 from llmecon.core.bill import Bill
 from llmecon.core.breakeven import Breakeven, solve_breakeven
+from llmecon.core.one_off import OneOffCost
 from llmecon.core.options import Option
 from llmecon.core.workload import Tokens, Workload
 
@@ -21,6 +22,7 @@ class Scenario:
     workload: Workload
     options: tuple[Option, ...]
     notes: tuple[str, ...] = ()
+    one_off_costs: tuple[OneOffCost, ...] = ()  # set-up, migration: paid once (projections)
 
 
 @dataclass(frozen=True)

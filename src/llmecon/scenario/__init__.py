@@ -9,33 +9,52 @@ from typing import Any
 from pydantic import ValidationError
 
 from llmecon.core.comparison import Scenario
+from llmecon.core.traffic_workload import apply_traffic
 from llmecon.errors import LlmeconError
 from llmecon.pricebook.book import PriceBook
 from llmecon.scenario.build import build_scenario
+from llmecon.scenario.one_off import with_one_off_costs
 from llmecon.scenario.problems import describe
 from llmecon.scenario.schema import ScenarioSpec
+from llmecon.scenario.traffic_source import (
+    TrafficWorkload,
+    load_traffic_workload,
+    split_traffic,
+    workload_data,
+)
 from llmecon.scenario.yaml_source import parse_yaml, read_text
 
 __all__ = ["load_scenario", "scenario_from_data"]
 
 
-def load_scenario(path: Path, book: PriceBook, as_of: date | None = None) -> Scenario:
-    """Read, validate and resolve the scenario file at `path`."""
+def load_scenario(
+    path: Path, book: PriceBook, as_of: date | None = None,
+    traffic: TrafficWorkload | None = None,
+) -> Scenario:  # fmt: skip
+    """Read, validate and resolve the scenario file at `path`; `traffic` (observed traffic)
+    replaces its workload."""
     data = parse_yaml(read_text(path), str(path))
-    return scenario_from_data(data, book, str(path), as_of, base=path.parent)
+    return scenario_from_data(data, book, str(path), as_of, base=path.parent, traffic=traffic)
 
 
 def scenario_from_data(
-    data: Any, book: PriceBook, label: str, as_of: date | None = None, base: Path | None = None
-) -> Scenario:
+    data: Any, book: PriceBook, label: str, as_of: date | None = None, base: Path | None = None,
+    *, traffic: TrafficWorkload | None = None,
+) -> Scenario:  # fmt: skip
     """Validate plain data (as parsed from YAML or built from flags) into a Scenario."""
     if not isinstance(data, dict):
         raise LlmeconError(
             f"{label}: top level: expected a mapping with name, workload and options; "
             "see the README's scenario format"
         )
+    data, named = split_traffic(data, label)
+    if named is not None and traffic is None:
+        traffic = load_traffic_workload(*named, book, base)
+    if traffic is not None:  # the observed volume and mean tokens (capacity estimates use them)
+        data = {**data, "workload": workload_data(traffic)}
     try:
         spec = ScenarioSpec.model_validate(data)
     except ValidationError as error:
         raise LlmeconError(describe(error, label, ScenarioSpec)) from None
-    return build_scenario(spec, book, label, as_of, base)
+    scenario = with_one_off_costs(build_scenario(spec, book, label, as_of, base), spec, label)
+    return scenario if traffic is None else apply_traffic(scenario, traffic.observed)

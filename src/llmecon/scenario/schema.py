@@ -224,6 +224,14 @@ class FixedCostsSpec(_Strict):
     applies_to: list[Name] | None = None
 
 
+class OneOffCostSpec(_Strict):
+    """A cost paid once (set-up, migration labour), for projections and payback."""
+
+    name: Name
+    amount: NonNegative
+    applies_to: list[Name] | None = None
+
+
 class OptionSpec(_Strict):
     name: Name
     api: ApiSpec | None = None
@@ -244,6 +252,7 @@ class ScenarioSpec(_Strict):
     workload: WorkloadSpec
     options: Annotated[list[OptionSpec], Field(min_length=1)]
     fixed_costs: FixedCostsSpec | None = None
+    one_off_costs: list[OneOffCostSpec] = []
     notes: list[str] = []
 
     @field_validator("options")
