@@ -14,6 +14,7 @@ from llmecon import __version__
 from llmecon.cli.bench import bench
 from llmecon.cli.compare import compare
 from llmecon.cli.estimate import estimate
+from llmecon.cli.eval import eval_command
 from llmecon.cli.keys import keys
 from llmecon.cli.mock_server import mock_server
 from llmecon.cli.plan import plan
@@ -46,6 +47,7 @@ cli.add_command(mock_server)
 cli.add_command(serve)
 cli.add_command(keys)
 cli.add_command(usage)
+cli.add_command(eval_command)
 
 
 def main(argv: list[str] | None = None) -> None:
