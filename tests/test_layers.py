@@ -48,6 +48,14 @@ FORBIDDEN = {
         "llmecon.bench",
     ),
     "engine": ("llmecon.cli", "llmecon.report", "llmecon.gateway", "llmecon.ledger"),
+    "eval": (
+        "llmecon.cli",
+        "llmecon.report",
+        "llmecon.scenario",
+        "llmecon.mock",
+        "llmecon.gateway",
+        "llmecon.ledger",
+    ),
 }
 IMPURE = ("sqlite3", "socket", "http", "urllib", "requests", "httpx", "time", "random", "os")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -54,12 +55,18 @@ _QUICK_FLAGS = {"apis": "--api", "instances": "--self-hosted"}
     help="Quick form: share of each prompt billed at the API's cached-input rate.",
 )  # fmt: skip
 @click.option("--batch", is_flag=True, default=None, help="Quick form: the APIs' batch rates.")
+@click.option(
+    "--min-accuracy", type=click.FloatRange(0, 1),
+    help="Quality bar (with a scenario's quality:): options below it are marked, and "
+    "break-evens are found among the options that meet it.",
+)  # fmt: skip
 def compare(
     scenario_file: Path | None,
     output_format: str,
     plot: Path | None,
     details: bool,
     as_of: date | None,
+    min_accuracy: float | None,
     **quick: Any,
 ) -> None:
     """Compare paid APIs and self-hosted options at each volume; find the break-evens.
@@ -73,7 +80,7 @@ def compare(
     from llmecon.pricebook.loader import load_pricebook  # noqa: PLC0415 - keeps --help fast
 
     book = load_pricebook()
-    scenario = _scenario(scenario_file, quick, book, as_of)
+    scenario = with_min_accuracy(_scenario(scenario_file, quick, book, as_of), min_accuracy)
     comparison = compare_scenario(scenario)
     renderer = COMPARISON_FORMATS[output_format]
     if plot is not None:
@@ -107,6 +114,18 @@ def _scenario(
             "(see `llmecon compare --help`)"
         )
     return scenario_from_data(quick_scenario(quick), book, QUICK_FORM_LABEL, as_of)
+
+
+def with_min_accuracy(scenario: Scenario, min_accuracy: float | None) -> Scenario:
+    """The scenario with --min-accuracy as its quality bar (it needs a `quality:` block)."""
+    if min_accuracy is None:
+        return scenario
+    if scenario.quality is None:
+        raise LlmeconError(
+            "--min-accuracy needs accuracy per option: add a quality: block to the scenario "
+            "(quality: {from: eval.json}, see docs/eval.md)"
+        )
+    return replace(scenario, quality=replace(scenario.quality, min_accuracy=min_accuracy))
 
 
 def quick_scenario(quick: dict[str, Any]) -> dict[str, Any]:

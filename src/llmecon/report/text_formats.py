@@ -9,6 +9,7 @@ from typing import TextIO
 from llmecon.core.comparison import Comparison
 from llmecon.report.contract import comparison_to_dict
 from llmecon.report.numbers import clean, money, volume
+from llmecon.report.quality_view import render_quality_markdown
 from llmecon.report.words import summary_sentences
 
 CSV_COLUMNS = (
@@ -68,6 +69,9 @@ def render_markdown(
                         f"/ {item.unit} | | {money(item.daily_cost)} | | {item.source} |\n"
                     )
         out.write("\n")
+    if comparison.quality is not None:
+        prices = [{b.option: b.cost_per_request for b in r.bills} for r in comparison.results]
+        render_quality_markdown(comparison.quality, out, prices)
     kinds = {bill.option: bill.kind for bill in comparison.results[0].bills}
     out.write("### Break-even\n\n")
     for sentence in summary_sentences(comparison.breakevens, kinds):

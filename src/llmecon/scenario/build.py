@@ -26,6 +26,7 @@ from llmecon.pricebook.entries import ApiModelPrice, InstancePrice
 from llmecon.pricebook.hosted import resolve_hosted
 from llmecon.scenario.capacity_source import throughput
 from llmecon.scenario.ownership import with_fixed_costs
+from llmecon.scenario.quality_source import build_quality
 from llmecon.scenario.schema import (
     ApiGatewaySpec,
     ApiSpec,
@@ -87,7 +88,13 @@ def build_scenario(
     )
     if spec.fixed_costs is not None:
         options = with_fixed_costs(options, spec.fixed_costs, label)
-    return Scenario(spec.name, workload, options, tuple(context.notes) + tuple(spec.notes))
+    quality = None
+    if spec.quality is not None:
+        names = [option.name for option in spec.options]
+        quality, quality_notes = build_quality(spec.quality, names, label, context.base)
+        context.notes.extend(quality_notes)
+    notes = tuple(context.notes) + tuple(spec.notes)
+    return Scenario(spec.name, workload, options, notes, quality=quality)
 
 
 def _workload(spec: WorkloadSpec) -> Workload:

@@ -237,6 +237,34 @@ class OptionSpec(_Strict):
         return self
 
 
+class MeasuredAccuracySpec(_Strict):
+    correct: Annotated[int, Field(ge=0)]
+    total: Annotated[int, Field(ge=1)]
+
+    @model_validator(mode="after")
+    def _at_most_total(self) -> MeasuredAccuracySpec:
+        if self.correct > self.total:
+            raise ValueError(f"correct ({self.correct}) is more than total ({self.total})")
+        return self
+
+
+class QualitySpec(_Strict):
+    """Accuracy per option: from a `llmecon eval` result and/or given (issue 17, docs/eval.md)."""
+
+    from_: Name | None = Field(default=None, alias="from")
+    endpoints: dict[Name, Name] = {}  # option name -> endpoint name in the eval result
+    accuracy: dict[Name, MeasuredAccuracySpec] = {}  # option name -> correct of total
+    min_accuracy: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)] | None = None
+
+    @model_validator(mode="after")
+    def _some_source(self) -> QualitySpec:
+        if self.from_ is None and not self.accuracy:
+            raise ValueError("give from (a `llmecon eval --output` file) and/or accuracy")
+        if self.endpoints and self.from_ is None:
+            raise ValueError("endpoints maps options to the endpoints of `from`; add from")
+        return self
+
+
 class ScenarioSpec(_Strict):
     version: Literal[1] = 1
     name: Name
@@ -244,6 +272,7 @@ class ScenarioSpec(_Strict):
     workload: WorkloadSpec
     options: Annotated[list[OptionSpec], Field(min_length=1)]
     fixed_costs: FixedCostsSpec | None = None
+    quality: QualitySpec | None = None
     notes: list[str] = []
 
     @field_validator("options")
