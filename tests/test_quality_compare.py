@@ -168,3 +168,24 @@ def test_eval_result_feeds_compare(llmecon: Callable[..., Any], tmp_path: Path) 
     row = next(o for o in data["quality"]["results"][0]["options"] if o["name"] == "self")
     assert (row["correct"], row["items"]) == (8, 10)
     assert row["cost_per_correct_answer"] == pytest.approx(0.024 / 0.8)
+
+
+def test_measured_tokens_replace_the_workload_average(
+    llmecon: Callable[..., Any], tmp_path: Path
+) -> None:
+    evaluation = json.loads(json.dumps(EVAL))
+    evaluation["endpoints"][1]["tokens"] = {"input_per_request": 200, "output_per_request": 50}
+    scenario = {**SCENARIO, "quality": {**SCENARIO["quality"], "tokens": "measured"}}
+    data = json.loads(llmecon("compare", str(write(tmp_path, scenario, evaluation)),
+                              "--format", "json").out)  # fmt: skip
+    bills = {o["name"]: o for o in data["results"][0]["options"]}
+    # api-small: 200 x $0.15/1M + 50 x $0.60/1M = $0.00006 per request (not 500/100's $0.000135)
+    assert bills["api-small"]["cost_per_request"] == pytest.approx(0.00006)
+    assert bills["api-big"]["cost_per_request"] == pytest.approx(0.00225)  # no tokens measured
+    assert any("api-small: billed at 200 input + 50 output tokens" in n for n in data["notes"])
+    row = next(o for o in data["quality"]["results"][0]["options"] if o["name"] == "api-small")
+    assert row["cost_per_correct_answer"] == pytest.approx(0.00006 / 0.70)
+    bad = {**SCENARIO, "quality": {"accuracy": {"self": {"correct": 1, "total": 1}},
+                                   "tokens": "measured"}}  # fmt: skip
+    run = llmecon("compare", str(write(tmp_path, bad)))
+    assert run.code == 2 and "tokens: measured takes the tokens of `from`" in run.err

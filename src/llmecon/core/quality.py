@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 from llmecon.core.bill import Bill
 from llmecon.core.breakeven import Breakeven
+from llmecon.core.options import Option
+from llmecon.core.workload import Tokens
 
 Z_95 = 1.959963984540054  # two-sided 95% normal quantile
 
@@ -86,6 +88,27 @@ class QualityView:
     volumes: tuple[VolumeQuality, ...]
     qualifying: tuple[str, ...]  # options meeting the bar (every measured one without a bar)
     breakevens: tuple[Breakeven, ...]  # between qualifying options only
+
+
+@dataclass(frozen=True)
+class MeasuredTokens:
+    """An option billed at the tokens per request measured on the task (an eval), not at the
+    workload's assumed average: a verbose model pays for its longer answers."""
+
+    option: Option
+    tokens: Tokens
+    source: str
+
+    @property
+    def name(self) -> str:
+        return self.option.name
+
+    @property
+    def kind(self) -> str:
+        return self.option.kind
+
+    def bill(self, requests_per_day: float, tokens: Tokens) -> Bill:
+        return self.option.bill(requests_per_day, self.tokens)
 
 
 def cost_per_correct(cost_per_request: float | None, accuracy: float) -> float | None:

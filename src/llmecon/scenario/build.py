@@ -26,7 +26,7 @@ from llmecon.pricebook.entries import ApiModelPrice, InstancePrice
 from llmecon.pricebook.hosted import resolve_hosted
 from llmecon.scenario.capacity_source import throughput
 from llmecon.scenario.ownership import with_fixed_costs
-from llmecon.scenario.quality_source import build_quality
+from llmecon.scenario.quality_source import build_quality, with_measured_tokens
 from llmecon.scenario.schema import (
     ApiGatewaySpec,
     ApiSpec,
@@ -92,7 +92,8 @@ def build_scenario(
     if spec.quality is not None:
         names = [option.name for option in spec.options]
         quality, quality_notes = build_quality(spec.quality, names, label, context.base)
-        context.notes.extend(quality_notes)
+        options, token_notes = with_measured_tokens(options, spec.quality, label, context.base)
+        context.notes.extend(quality_notes + token_notes)
     notes = tuple(context.notes) + tuple(spec.notes)
     return Scenario(spec.name, workload, options, notes, quality=quality)
 

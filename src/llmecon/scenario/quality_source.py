@@ -11,7 +11,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from llmecon.core.quality import Accuracy, Quality
+from llmecon.core.options import Option
+from llmecon.core.quality import Accuracy, MeasuredTokens, Quality
+from llmecon.core.workload import Tokens
 from llmecon.errors import LlmeconError
 from llmecon.scenario.schema import QualitySpec
 
@@ -105,3 +107,36 @@ def _from_eval(
     for name, value in found.items():
         notes.append(f"{name}: accuracy {value.correct}/{value.total} from {value.source}.")
     return found
+
+
+def with_measured_tokens(
+    options: tuple[Option, ...], spec: QualitySpec, label: str, base: Path
+) -> tuple[tuple[Option, ...], list[str]]:
+    """With `tokens: measured`, each option matched to an eval endpoint is billed at that
+    endpoint's measured input and output tokens per request."""
+    if spec.tokens != "measured" or spec.from_ is None:
+        return options, []
+    entries = read_eval(base / spec.from_, f"{label}: quality.from")
+    wrapped: list[Option] = []
+    notes = []
+    for option in options:
+        entry = entries.get(spec.endpoints.get(option.name, option.name))
+        measured = _measured(entry)
+        if entry is None or measured is None:
+            wrapped.append(option)
+            continue
+        source = f"measured by llmecon eval at {entry['name']} ({spec.from_})"
+        wrapped.append(MeasuredTokens(option, measured, source))
+        notes.append(
+            f"{option.name}: billed at {measured.input:g} input + {measured.output:g} output "
+            f"tokens per request, {source}, not the workload's average."
+        )
+    return tuple(wrapped), notes
+
+
+def _measured(entry: dict[str, Any] | None) -> Tokens | None:
+    tokens = (entry or {}).get("tokens") or {}
+    prompt, completion = tokens.get("input_per_request"), tokens.get("output_per_request")
+    if not isinstance(prompt, int | float) or not isinstance(completion, int | float):
+        return None
+    return Tokens.of_split(float(prompt), float(completion))

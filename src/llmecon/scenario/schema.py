@@ -255,9 +255,12 @@ class QualitySpec(_Strict):
     endpoints: dict[Name, Name] = {}  # option name -> endpoint name in the eval result
     accuracy: dict[Name, MeasuredAccuracySpec] = {}  # option name -> correct of total
     min_accuracy: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)] | None = None
+    tokens: Literal["workload", "measured"] = "workload"  # measured: each option's eval means
 
     @model_validator(mode="after")
     def _some_source(self) -> QualitySpec:
+        if self.tokens == "measured" and self.from_ is None:
+            raise ValueError("tokens: measured takes the tokens of `from`; add from")
         if self.from_ is None and not self.accuracy:
             raise ValueError("give from (a `llmecon eval --output` file) and/or accuracy")
         if self.endpoints and self.from_ is None:
