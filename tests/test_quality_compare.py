@@ -189,3 +189,24 @@ def test_measured_tokens_replace_the_workload_average(
                                    "tokens": "measured"}}  # fmt: skip
     run = llmecon("compare", str(write(tmp_path, bad)))
     assert run.code == 2 and "tokens: measured takes the tokens of `from`" in run.err
+
+
+def test_demo_scenario_reads_a_fresh_eval(llmecon: Callable[..., Any], tmp_path: Path) -> None:
+    root = Path(__file__).resolve().parent.parent
+    (tmp_path / "examples").mkdir()
+    (tmp_path / "out").mkdir()
+    scenario = (root / "examples" / "embedded-quality.yaml").read_text()
+    (tmp_path / "examples" / "embedded-quality.yaml").write_text(scenario)
+    measured = json.loads((root / "examples" / "sentiment-eval.json").read_text())
+    measured["endpoints"][0]["name"] = "smollm2-on-c5"  # the demo's endpoint name
+    (tmp_path / "out" / "eval-embedded.json").write_text(json.dumps(measured))
+    run = llmecon("compare", str(tmp_path / "examples" / "embedded-quality.yaml"), "--format",
+                  "json")  # fmt: skip
+    assert run.code == 0, run.err
+    quality = json.loads(run.out)["quality"]
+    assert quality["qualifying"] == ["gpt-4o-mini", "smollm2-on-c5"]
+    bills = {o["name"]: o for o in json.loads(run.out)["results"][0]["options"]}
+    assert bills["smollm2-on-c5"]["line_items"]
+    missing = llmecon("compare", str(root / "examples" / "embedded-quality.yaml"))
+    if not (root / "out" / "eval-embedded.json").exists():
+        assert missing.code == 2 and "write it with `llmecon eval" in missing.err

@@ -71,7 +71,8 @@ def eval_command(dataset: Path, **options: Any) -> None:
             items, tuple(targets), judge, options["concurrency"], options["timeout"],
             options["max_tokens"],
         )  # fmt: skip
-        runs = run_eval(spec)
+        with _progress(len(items)) as progress:
+            runs = run_eval(spec, progress)
     judge_info = None if judge is None else {"url": judge.base_url, "model": judge.model}
     document = eval_document(str(dataset), runs, judge_info, price)
     _check_answered(document)
@@ -86,6 +87,25 @@ def eval_command(dataset: Path, **options: Any) -> None:
         render_eval_table(document, sys.stdout)
     if options["output"] is not None:
         click.echo(f"result written to {options['output']}", err=True)
+
+
+@contextlib.contextmanager
+def _progress(total: int) -> Iterator[Any]:
+    """A progress bar per endpoint on stderr (only on a terminal)."""
+    from rich.console import Console  # noqa: PLC0415
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn  # noqa: PLC0415
+
+    console = Console(stderr=True)
+    with Progress(
+        "{task.description}", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=console, transient=True, disable=not console.is_terminal,
+    ) as bar:  # fmt: skip
+
+        def start(target: Any) -> Any:
+            task = bar.add_task(target.name, total=total)
+            return lambda done: bar.advance(task, done)
+
+        yield start
 
 
 def _pairs(values: tuple[str, ...], flag: str, form: str) -> dict[str, str]:
