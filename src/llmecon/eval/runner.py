@@ -13,7 +13,7 @@ import asyncio
 import json
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from llmecon.bench.client import Endpoint, Exchange, Pool
@@ -37,7 +37,7 @@ class Target:
 
 @dataclass(frozen=True)
 class EvalSpec:
-    items: tuple[Item, ...]
+    items: tuple[Item, ...] = field(repr=False)  # asyncio reprs coroutine arguments: keep small
     targets: tuple[Target, ...]
     judge: Target | None = None
     concurrency: int = 8
@@ -73,7 +73,7 @@ class Outcome:
 @dataclass(frozen=True)
 class TargetRun:
     target: Target
-    outcomes: tuple[Outcome, ...]
+    outcomes: tuple[Outcome, ...] = field(repr=False)
     wall_s: float
 
 
@@ -86,12 +86,29 @@ def run_eval(
     """Every item of `spec` at every target, one target after the other."""
     if any(item.grader.rubric is not None for item in spec.items) and spec.judge is None:
         raise ValueError("judge items need a judge endpoint")
-    tokenizer = load_tokenizer(None)
+    tokenizer = _LazyTokenizer()
     runs = []
     for target in spec.targets:
         tick = progress(target) if progress is not None else None
         runs.append(_loop_run(_run_target(spec, target, tokenizer, tick)))
     return runs
+
+
+class _LazyTokenizer:
+    """The bench tokenizer, loaded on first use (only servers without usage need it)."""
+
+    def __init__(self) -> None:
+        self._tokenizer: Tokenizer | None = None
+
+    def encode(self, text: str) -> list[int]:
+        if self._tokenizer is None:
+            self._tokenizer = load_tokenizer(None)
+        return self._tokenizer.encode(text)
+
+    def decode(self, tokens: list[int]) -> str:
+        if self._tokenizer is None:
+            self._tokenizer = load_tokenizer(None)
+        return self._tokenizer.decode(tokens)
 
 
 def _loop_run(coroutine: Any) -> TargetRun:
