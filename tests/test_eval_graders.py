@@ -170,6 +170,14 @@ def test_choice(answer: str, correct: bool) -> None:
     assert grade("choice", "positive", answer, labels=LABELS) is correct
 
 
+def test_choice_prefers_the_longer_label_it_contains() -> None:
+    labels = ["positive", "very positive", "negative"]
+    assert grade("choice", "very positive", "Very positive!", labels=labels)
+    assert not grade("choice", "positive", "very positive", labels=labels)
+    assert grade("choice", "positive", "positive", labels=labels)
+    assert not grade("choice", "positive", "very positive, or negative", labels=labels)
+
+
 @pytest.mark.parametrize(
     ("kind", "expected", "params", "message"),
     [

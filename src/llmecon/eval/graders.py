@@ -221,6 +221,7 @@ def _choice(params: Params, expected: Any) -> Grader:
     def check(answer: str) -> Verdict:
         text = normalize(answer)
         named = [label for label, pattern in patterns.items() if pattern.search(text)]
+        named = [a for a in named if not any(_inside(a, b) for b in named if b != a)]
         if len(named) != 1:
             reason = "names no label" if not named else f"names several labels: {named}"
             return Verdict(False, reason)
@@ -228,6 +229,12 @@ def _choice(params: Params, expected: Any) -> Grader:
         return Verdict(ok, "" if ok else f"chose {named[0]!r}, expected {want!r}")
 
     return Grader("choice", check)
+
+
+def _inside(short: str, long: str) -> bool:
+    """True when label `short` is a whole-word part of label `long` ("positive" in "very
+    positive"): an answer naming the long one names the short one only through it."""
+    return re.search(rf"\b{re.escape(normalize(short))}\b", normalize(long)) is not None
 
 
 def _judge(params: Params, expected: Any) -> Grader:
