@@ -32,6 +32,7 @@ class Oracle:
         self.usage = usage
         self.calls = 0
         self.judge_calls = 0
+        self.keys: set[str] = set()  # Authorization headers seen
 
     def reply(self, request: dict[str, Any]) -> str:
         messages = request["messages"]
@@ -50,6 +51,9 @@ class Oracle:
     ) -> None:
         if scope["type"] != "http":
             return
+        headers = dict(scope["headers"])
+        if b"authorization" in headers:
+            self.keys.add(headers[b"authorization"].decode())
         body = b""
         while True:
             message = await receive()

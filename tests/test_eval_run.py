@@ -108,7 +108,8 @@ def test_missing_file_and_bad_flags(llmecon: Callable[..., Any], tmp_path: Path)
 
 def test_unreachable_endpoint_is_one_line(llmecon: Callable[..., Any], tmp_path: Path) -> None:
     path = write(tmp_path, [{"prompt": "a", "expected": "b", "grader": "exact"}])
-    run = llmecon("eval", str(path), "--endpoint", f"x=http://127.0.0.1:{free_port()}/v1")
+    url = f"x=http://127.0.0.1:{free_port()}/v1"
+    run = llmecon("eval", str(path), "--endpoint", url, "--retries", "0")
     assert run.code == 2 and "every request failed (connect)" in run.err
 
 
@@ -154,9 +155,17 @@ def test_mock_server_faults_count_as_errors(llmecon: Callable[..., Any], tmp_pat
     path = write(tmp_path, rows)
     with running(MockSettings(ttft_ms=0, itl_ms=0, fault="http_500", fault_every=5)) as url:
         run = llmecon("eval", str(path), "--endpoint", f"m={url}", "--format", "json",
-                      "--concurrency", "1")  # fmt: skip
+                      "--concurrency", "1", "--retries", "0")  # fmt: skip
+        retried = llmecon("eval", str(path), "--endpoint", f"m={url}", "--format", "json",
+                          "--concurrency", "1", "--answers", str(tmp_path / "a.jsonl"))  # fmt: skip
     entry = json.loads(run.out)["endpoints"][0]
     assert (entry["correct"], entry["errors"], entry["error_kinds"]) == (8, 2, {"http_500": 2})
+    # with retries (default 2) each failed request is sent again and answered
+    entry = json.loads(retried.out)["endpoints"][0]
+    assert (entry["correct"], entry["errors"], entry["retries"]) == (10, 0, 2)
+    rows = [json.loads(line) for line in (tmp_path / "a.jsonl").read_text().splitlines()]
+    assert len(rows) == 10 and sum(r["retries"] for r in rows) == 2
+    assert all(r["correct"] and r["answer"].startswith("tok") for r in rows)
 
 
 SCHEMA_A = {"kind": "json_schema", "schema": {"type": "object", "required": ["a"]}}
@@ -291,3 +300,20 @@ def test_embedded_model_through_serve(llmecon: Callable[..., Any], tmp_path: Pat
     assert (
         entry["tokens"]["input_per_request"] > 10 and 0 < entry["tokens"]["output_per_request"] <= 8
     )
+
+
+def test_keys_come_from_environment_variables(
+    llmecon: Callable[..., Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LLMECON_TEST_KEY_A", "sk-endpoint")
+    monkeypatch.setenv("LLMECON_TEST_KEY_J", "sk-judge")
+    rows = [{"prompt": "q", "expected": "a", "grader": {"kind": "judge", "rubric": "r"}}]
+    path = write(tmp_path, rows)
+    oracle, judge = Oracle({"q": "a"}), Oracle({})
+    with serving(oracle) as url, serving(judge) as judge_url:
+        run = llmecon("eval", str(path), "--endpoint", f"a={url}", "--api-key-env",
+                      "a=LLMECON_TEST_KEY_A", "--judge", judge_url, "--judge-key-env",
+                      "LLMECON_TEST_KEY_J")  # fmt: skip
+    assert run.code == 0, run.err
+    assert oracle.keys == {"Bearer sk-endpoint"} and judge.keys == {"Bearer sk-judge"}
+    assert "sk-" not in run.out + run.err

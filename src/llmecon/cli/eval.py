@@ -39,7 +39,15 @@ OUTPUT_FORMATS = ("table", "json")
 @click.option("--max-tokens", type=click.IntRange(min=1), default=256, show_default=True)
 @click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=120.0,
               show_default=True, help="Seconds per request.")  # fmt: skip
+@click.option(
+    "--retries", type=click.IntRange(min=0), default=2, show_default=True,
+    help="Send a request again after a 429, 5xx, connect error or timeout (backoff 0.5 s, x2).",
+)  # fmt: skip
 @click.option("--output", type=Path, metavar="EVAL.json", help="Write the JSON result here.")
+@click.option(
+    "--answers", type=Path, metavar="ANSWERS.jsonl",
+    help="Write every item's answer, verdict, reason, tokens and latency, one line each.",
+)  # fmt: skip
 @click.option(
     "--format", "output_format", type=click.Choice(OUTPUT_FORMATS), default="table",
     show_default=True,
@@ -69,7 +77,7 @@ def eval_command(dataset: Path, **options: Any) -> None:
     with _targets(options["endpoints"], keys) as targets:
         spec = EvalSpec(
             items, tuple(targets), judge, options["concurrency"], options["timeout"],
-            options["max_tokens"],
+            options["max_tokens"], retries=options["retries"],
         )  # fmt: skip
         with _progress(len(items)) as progress:
             runs = run_eval(spec, progress)
@@ -78,6 +86,8 @@ def eval_command(dataset: Path, **options: Any) -> None:
     _check_answered(document)
     if options["output"] is not None:
         _write_json(options["output"], document)
+    if options["answers"] is not None:
+        _write_answers(options["answers"], runs)
     if options["output_format"] == "json":
         json.dump(document, sys.stdout, indent=2)
         sys.stdout.write("\n")
@@ -85,8 +95,9 @@ def eval_command(dataset: Path, **options: Any) -> None:
         from llmecon.report.eval_view import render_eval_table  # noqa: PLC0415
 
         render_eval_table(document, sys.stdout)
-    if options["output"] is not None:
-        click.echo(f"result written to {options['output']}", err=True)
+    for path, what in ((options["output"], "result"), (options["answers"], "answers")):
+        if path is not None:
+            click.echo(f"{what} written to {path}", err=True)
 
 
 @contextlib.contextmanager
@@ -209,3 +220,15 @@ def _write_json(path: Path, data: dict[str, Any]) -> None:
         temporary.replace(path)
     except OSError as error:
         raise LlmeconError(f"--output {path}: cannot write ({error.strerror})") from None
+
+
+def _write_answers(path: Path, runs: list[Any]) -> None:
+    from llmecon.eval.result import answer_rows  # noqa: PLC0415
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("w") as out:
+            for row in answer_rows(runs):
+                out.write(json.dumps(row) + "\n")
+    except OSError as error:
+        raise LlmeconError(f"--answers {path}: cannot write ({error.strerror})") from None

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from llmecon.core.quality import wilson_interval
@@ -94,6 +94,7 @@ def target_summary(run: TargetRun, judge_price: tuple[float, float] | None) -> d
         "confidence": 0.95,
         "errors": sum(errors.values()),
         "error_kinds": dict(errors),
+        "retries": sum(o.call.retries for o in outcomes),
         "tokens": _tokens([o.call for o in outcomes]),
         "latency_ms": _latency([o.call for o in outcomes]),
         "wall_s": _round(run.wall_s, 4),
@@ -136,3 +137,24 @@ def eval_document(
         "judge": judge,
         "endpoints": [target_summary(run, judge_price) for run in runs],
     }
+
+
+def answer_rows(runs: Sequence[TargetRun]) -> Iterator[dict[str, Any]]:
+    """One row per item and endpoint: the answer, the verdict and what it cost."""
+    for run in runs:
+        for outcome in run.outcomes:
+            call = outcome.call
+            yield {
+                "endpoint": run.target.name,
+                "id": outcome.item_id,
+                "grader": outcome.grader,
+                "correct": outcome.correct,
+                "reason": outcome.reason,
+                "answer": call.text,
+                "error": call.error,
+                "input_tokens": call.prompt_tokens,
+                "output_tokens": call.completion_tokens,
+                "latency_ms": round(call.latency_s * 1e3, 3),
+                "retries": call.retries,
+                "judge": None if outcome.judge is None else outcome.judge.text,
+            }

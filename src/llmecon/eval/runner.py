@@ -23,6 +23,7 @@ from llmecon.eval.graders import Verdict
 from llmecon.eval.judge import judge_messages, parse_verdict
 
 CHAT_PATH = "/chat/completions"
+RETRYABLE = ("http_429", "http_5", "connect", "timeout", "closed")
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,8 @@ class EvalSpec:
     timeout_s: float = 120.0
     max_tokens: int = 256
     temperature: float = 0.0
+    retries: int = 2  # for 429, 5xx, connect errors and timeouts, with exponential backoff
+    backoff_s: float = 0.5
 
 
 @dataclass(slots=True)
@@ -56,6 +59,7 @@ class Call:
     counted: bool = False  # True: tokens counted by the tokenizer (no usage in the answer)
     latency_s: float = 0.0
     error: str | None = None
+    retries: int = 0  # how many times it was sent again
 
 
 @dataclass(frozen=True)
@@ -131,6 +135,17 @@ class _Caller:
         self.tokenizer = tokenizer
 
     async def chat(self, messages: Any, max_tokens: int) -> Call:
+        """One answer; a retryable failure is sent again after backoff_s x 2^attempt."""
+        call = await self._chat_once(messages, max_tokens)
+        for attempt in range(self.spec.retries):
+            if call.error is None or not call.error.startswith(RETRYABLE):
+                break
+            await asyncio.sleep(self.spec.backoff_s * 2**attempt)
+            call = await self._chat_once(messages, max_tokens)
+            call.retries = attempt + 1
+        return call
+
+    async def _chat_once(self, messages: Any, max_tokens: int) -> Call:
         body = json.dumps(
             {
                 "model": self.target.model,
