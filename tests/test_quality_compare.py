@@ -86,6 +86,11 @@ def test_table_marks_options_below_the_bar(llmecon: Callable[..., Any], tmp_path
     assert "Break-even among options meeting the bar (accuracy >= 90%: api-big, self)" in run.out
     assert "self-hosting self becomes cheaper than api-big above 10,667 requests/day" in run.out
     assert "cheapest option meeting the bar: api-big" in run.out
+    csv_rows = llmecon("compare", str(path), "--min-accuracy", "0.9", "--format", "csv").out
+    header, *rows = [line.split(",") for line in csv_rows.splitlines()]
+    assert header[-3:] == ["accuracy", "cost_per_correct_answer", "meets_bar"]
+    small = next(r for r in rows if r[0] == "1000.0" and r[2] == "api-small")
+    assert float(small[-2]) == pytest.approx(0.000135 / 0.7) and small[-1] == "False"
     markdown = llmecon("compare", str(path), "--min-accuracy", "0.9", "--format", "markdown")
     assert "### Quality (bar: accuracy >= 90%)" in markdown.out and "BELOW BAR" in markdown.out
 
