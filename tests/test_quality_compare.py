@@ -211,7 +211,11 @@ def test_demo_scenario_reads_a_fresh_eval(llmecon: Callable[..., Any], tmp_path:
     quality = json.loads(run.out)["quality"]
     assert quality["qualifying"] == ["gpt-4o-mini", "smollm2-on-c5"]
     bills = {o["name"]: o for o in json.loads(run.out)["results"][0]["options"]}
+    # billed at its measured 41.45 in + 9.6 out tokens; still audited as a self-hosted option
     assert bills["smollm2-on-c5"]["line_items"]
+    notes = json.loads(run.out)["notes"]
+    assert any("billed at 41.45 input + 9.6 output tokens" in n for n in notes)
+    assert any("free tiers" in n for n in notes)
     missing = llmecon("compare", str(root / "examples" / "embedded-quality.yaml"))
     if not (root / "out" / "eval-embedded.json").exists():
         assert missing.code == 2 and "write it with `llmecon eval" in missing.err
