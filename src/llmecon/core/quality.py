@@ -125,16 +125,23 @@ def meets(accuracy: Accuracy | None, bar: float | None) -> bool | None:
 
 
 def option_quality(bill: Bill, accuracy: Accuracy | None, bar: float | None) -> OptionQuality:
+    return quality_of(bill.option, bill.cost_per_request, accuracy, bar)
+
+
+def quality_of(
+    name: str, cost_per_request: float | None, accuracy: Accuracy | None, bar: float | None
+) -> OptionQuality:
+    """One option's accuracy, cost per correct answer (and its range) and the bar."""
     if accuracy is None:
-        return OptionQuality(bill.option, None, None, None, meets(None, bar))
+        return OptionQuality(name, None, None, None, meets(None, bar))
     low, high = accuracy.interval
-    per_correct = cost_per_correct(bill.cost_per_request, accuracy.value)
-    dearest = cost_per_correct(bill.cost_per_request, low)
-    cheapest = cost_per_correct(bill.cost_per_request, high)
+    per_correct = cost_per_correct(cost_per_request, accuracy.value)
+    dearest = cost_per_correct(cost_per_request, low)
+    cheapest = cost_per_correct(cost_per_request, high)
     span = (cheapest, dearest) if cheapest is not None and dearest is not None else None
     good = meets(accuracy, bar)
     uncertain = bool(good) and bar is not None and low < bar
-    return OptionQuality(bill.option, accuracy, per_correct, span, good, uncertain)
+    return OptionQuality(name, accuracy, per_correct, span, good, uncertain)
 
 
 def assess(
