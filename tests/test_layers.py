@@ -49,6 +49,14 @@ FORBIDDEN = {
     ),
     "engine": ("llmecon.cli", "llmecon.report", "llmecon.gateway", "llmecon.ledger"),
     "traffic": ("llmecon.cli", "llmecon.report", "llmecon.scenario", "llmecon.gateway"),
+    "eval": (
+        "llmecon.cli",
+        "llmecon.report",
+        "llmecon.scenario",
+        "llmecon.mock",
+        "llmecon.gateway",
+        "llmecon.ledger",
+    ),
 }
 IMPURE = ("sqlite3", "socket", "http", "urllib", "requests", "httpx", "time", "random", "os")
 

@@ -27,6 +27,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
                 "each volume; find the break-evens."),
     "estimate": ("llmecon.cli.estimate", "estimate", "Estimate memory fit, latency and "
                  "throughput of one replica (roofline model)."),
+    "eval": ("llmecon.cli.eval", "eval_command", "Grade each endpoint's answers on a JSONL task "
+             "set: accuracy (95% Wilson interval), tokens in/out per request, latency."),
     "keys": ("llmecon.cli.keys", "keys", "Create, list and revoke gateway API keys."),
     "mock-server": ("llmecon.cli.mock_server", "mock_server", "Serve an OpenAI-compatible mock "
                     "with exact timings (server side: ~0.1 ms)."),

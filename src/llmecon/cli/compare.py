@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -71,6 +72,11 @@ _QUICK_FLAGS = {"apis": "--api", "instances": "--self-hosted"}
     help="In the projection, an option's bill changes by this much from that month on.",
 )  # fmt: skip
 @click.option("--start", metavar="YYYY-MM", help="The projection's first month (default: now).")
+@click.option(
+    "--min-accuracy", type=click.FloatRange(0, 1),
+    help="Quality bar (with a scenario's quality:): options below it are marked, and "
+    "break-evens are found among the options that meet it.",
+)  # fmt: skip
 def compare(
     scenario_file: Path | None,
     other_file: Path | None,
@@ -86,6 +92,7 @@ def compare(
     monthly_volumes: str | None,
     price_changes: tuple[str, ...],
     start: str | None,
+    min_accuracy: float | None,
     **quick: Any,
 ) -> None:
     """Compare paid APIs and self-hosted options at each volume; find the break-evens.
@@ -111,7 +118,7 @@ def compare(
     found = traffic_for(scenario_file, traffic, traffic_format, book)
     if found is not None and scenario_file is None:
         quick = traffic_quick(quick, found.observed)
-    scenario = _scenario(scenario_file, quick, book, as_of, found)
+    scenario = with_min_accuracy(_scenario(scenario_file, quick, book, as_of, found), min_accuracy)
     if projection is not None and output_format == "json":
         _project(scenario, projection, found, json_output=True)
         return
@@ -221,6 +228,18 @@ def traffic_quick(quick: dict[str, Any], observed: Any) -> dict[str, Any]:
     tokens = observed.tokens
     return {**quick, "requests_per_day": (observed.requests_per_day,),
             "input_tokens": tokens.input, "output_tokens": tokens.output}  # fmt: skip
+
+
+def with_min_accuracy(scenario: Scenario, min_accuracy: float | None) -> Scenario:
+    """The scenario with --min-accuracy as its quality bar (it needs a `quality:` block)."""
+    if min_accuracy is None:
+        return scenario
+    if scenario.quality is None:
+        raise LlmeconError(
+            "--min-accuracy needs accuracy per option: add a quality: block to the scenario "
+            "(quality: {from: eval.json}, see docs/eval.md)"
+        )
+    return replace(scenario, quality=replace(scenario.quality, min_accuracy=min_accuracy))
 
 
 def quick_scenario(quick: dict[str, Any]) -> dict[str, Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from math import isfinite
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -97,6 +98,15 @@ POSITIVE = click.FloatRange(min=0, min_open=True)
 )
 @click.option("--top", type=click.IntRange(min=1), default=10, show_default=True)
 @click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table")
+@click.option(
+    "--quality", "quality_file", type=Path, metavar="EVAL.json",
+    help="A `llmecon eval` result: accuracy and cost per correct answer for its endpoints named "
+    "like the model (every configuration and hosted offer) or like an --api.",
+)  # fmt: skip
+@click.option(
+    "--min-accuracy", type=click.FloatRange(0, 1),
+    help="With --quality: the bar; options below it are marked and never recommended.",
+)  # fmt: skip
 def plan(
     model: str, requests_per_day: float | None, input_tokens: int | None,
     output_tokens: int | None, traffic: str | None,
@@ -104,7 +114,8 @@ def plan(
     precisions: tuple[str, ...], service: str, clouds: str, pricing: str, peak_factor: float | None,
     daily_profile: str | None, autoscale: bool, target_utilization: float,
     min_replicas: int | None, ha: bool, confidence: str | None, measured: tuple[str, ...],
-    top: int, output_format: str, **engine: Any,
+    top: int, output_format: str, quality_file: Path | None, min_accuracy: float | None,
+    **engine: Any,
 ) -> None:  # fmt: skip
     """Search instances, GPU counts, precisions and replicas for the cheapest self-hosting.
 
@@ -158,8 +169,44 @@ def plan(
         hosted=hosted_options(book, spec.name) if hosted else [],
         safety=safety_factor(confidence),
     )
+    if min_accuracy is not None and quality_file is None:
+        raise LlmeconError("--min-accuracy needs --quality EVAL.json (a `llmecon eval` result)")
+    if quality_file is not None:
+        _render_with_quality(result, quality_file, min_accuracy, output_format, top, book.version)
+        return
     render = render_plan_json if output_format == "json" else render_plan_table
     render(result, sys.stdout, top=top, price_book=book.version)
+
+
+def _render_with_quality(
+    result: Any, path: Path, bar: float | None, output_format: str, top: int, version: str
+) -> None:
+    """The plan with accuracy and cost per correct answer (issue 17)."""
+    from llmecon.core.plan_quality import rate_plan  # noqa: PLC0415
+    from llmecon.core.quality import Accuracy  # noqa: PLC0415
+    from llmecon.report.plan_quality_view import (  # noqa: PLC0415
+        render_plan_quality_json,
+        render_plan_quality_table,
+    )
+    from llmecon.report.plan_view import render_plan_table  # noqa: PLC0415
+    from llmecon.scenario.quality_source import read_eval  # noqa: PLC0415
+
+    entries = read_eval(path, "--quality")
+    accuracy = {
+        name: Accuracy(int(e["correct"]), int(e["items"]), f"llmecon eval ({path})")
+        for name, e in entries.items()
+    }
+    quality = rate_plan(result, accuracy, bar)
+    if all(row.quality.accuracy is None for row in quality.rows):
+        raise LlmeconError(
+            f"--quality {path}: no endpoint is named like the model ({result.model.name}) or "
+            f"an --api; its endpoints are {', '.join(entries)}"
+        )
+    if output_format == "json":
+        render_plan_quality_json(result, quality, sys.stdout, price_book=version)
+        return
+    render_plan_table(result, sys.stdout, top=top, price_book=version)
+    render_plan_quality_table(quality, sys.stdout, top=top)
 
 
 def _profile(text: str | None) -> tuple[float, ...] | None:
@@ -245,8 +292,6 @@ def measured_machines(
     book: PriceBook, gpus: dict[str, GpuSpec], items: tuple[str, ...]
 ) -> list[tuple[Machine, Throughput]]:
     """INSTANCE=FILE pairs: the instance's price with the throughput a bench measured on it."""
-    from pathlib import Path  # noqa: PLC0415
-
     from llmecon.core.planning import Machine  # noqa: PLC0415
     from llmecon.scenario.capacity_source import read_profile  # noqa: PLC0415
 

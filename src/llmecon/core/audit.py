@@ -14,6 +14,7 @@ from llmecon.core.options import (
     requests_in_flight,
     serial_capacity_per_day,
 )
+from llmecon.core.quality import MeasuredTokens
 from llmecon.core.workload import TOKENS_PER_WORD, Workload
 
 _LAMBDA_MEMORY_MB = range(128, 10_241)
@@ -21,6 +22,7 @@ _LAMBDA_MEMORY_MB = range(128, 10_241)
 
 def audit(workload: Workload, options: tuple[Option, ...]) -> tuple[str, ...]:
     """Plain-language notes on the assumptions in a workload and its options."""
+    options = tuple(_unwrapped(option) for option in options)
     notes = [*_workload_notes(workload)]
     notes += [note for option in options for note in _option_notes(option, workload)]
     if any(isinstance(option, SelfHostedOption) for option in options):
@@ -28,6 +30,11 @@ def audit(workload: Workload, options: tuple[Option, ...]) -> tuple[str, ...]:
             "free tiers (Lambda, API Gateway, SageMaker) are not applied: costs are list prices."
         )
     return tuple(dict.fromkeys(notes))
+
+
+def _unwrapped(option: Option) -> Option:
+    """The option itself when it is billed at measured tokens (quality: tokens: measured)."""
+    return option.option if isinstance(option, MeasuredTokens) else option
 
 
 def _workload_notes(workload: Workload) -> Iterator[str]:

@@ -11,6 +11,7 @@ from llmecon.core.bill import Bill
 from llmecon.core.breakeven import Breakeven, solve_breakeven
 from llmecon.core.one_off import OneOffCost
 from llmecon.core.options import Option
+from llmecon.core.quality import Quality, QualityView, assess
 from llmecon.core.workload import Tokens, Workload
 
 
@@ -23,6 +24,7 @@ class Scenario:
     options: tuple[Option, ...]
     notes: tuple[str, ...] = ()
     one_off_costs: tuple[OneOffCost, ...] = ()  # set-up, migration: paid once (projections)
+    quality: Quality | None = None  # accuracy per option, from a `quality:` block (issue 17)
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,7 @@ class Comparison:
     breakevens: tuple[Breakeven, ...]
     notes: tuple[str, ...]
     currency: str = "USD"
+    quality: QualityView | None = None
 
 
 def bill_at(option: Option, tokens: Tokens, requests_per_day: float) -> Bill:
@@ -70,9 +73,14 @@ def compare(scenario: Scenario) -> Comparison:
         solve_breakeven(partial(bill_at, first, tokens), partial(bill_at, second, tokens))
         for first, second in combinations(scenario.options, 2)
     )
+    quality = None
+    if scenario.quality is not None:
+        volumes = tuple((r.requests_per_day, r.bills) for r in results)
+        quality = assess(volumes, breakevens, scenario.quality)
     return Comparison(
         scenario=scenario.name,
         results=results,
         breakevens=breakevens,
         notes=audit(scenario.workload, scenario.options) + scenario.notes,
+        quality=quality,
     )

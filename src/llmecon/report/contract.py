@@ -8,6 +8,7 @@ from llmecon.core.bill import Bill, LineItem
 from llmecon.core.breakeven import Breakeven
 from llmecon.core.comparison import Comparison
 from llmecon.report.numbers import clean
+from llmecon.report.quality_view import quality_to_dict
 
 
 def _optional(value: float | None) -> float | None:
@@ -100,4 +101,12 @@ def comparison_to_dict(comparison: Comparison, price_book: str | None = None) ->
         ],
         "breakeven": [breakeven_to_dict(b) for b in comparison.breakevens],
         "notes": list(comparison.notes),
+        **_quality(comparison),
     }
+
+
+def _quality(comparison: Comparison) -> dict[str, Any]:
+    """The `quality` key, only when the scenario has a quality: block (issue 17)."""
+    if comparison.quality is None:
+        return {}
+    return {"quality": quality_to_dict(comparison.quality, breakeven_to_dict)}

@@ -10,6 +10,7 @@ from rich.table import Table
 from llmecon.core.bill import Bill
 from llmecon.core.comparison import Comparison, VolumeResult
 from llmecon.report.numbers import money, quantity, volume
+from llmecon.report.quality_view import quality_lines, quality_table, render_quality_breakevens
 from llmecon.report.words import summary_sentences
 
 
@@ -38,16 +39,29 @@ def render_table(
                 )
         if details:
             console.print(_line_items_table(result))
+        _print_quality(console, comparison, result)
     kinds = {bill.option: bill.kind for bill in comparison.results[0].bills}
     console.print("[bold]Break-even[/bold]")
     for sentence in summary_sentences(comparison.breakevens, kinds):
         console.print(f"  - {sentence}")
+    render_quality_breakevens(console, comparison.quality, kinds)
     if comparison.notes:
         console.print("[bold]Notes[/bold]")
         for note in comparison.notes:
             console.print(f"  - {note}", markup=False)
     if price_book:
         console.print(f"[dim]price book: {price_book}[/dim]")
+
+
+def _print_quality(console: Console, comparison: Comparison, result: VolumeResult) -> None:
+    """The quality table of one volume (issue 17), when the scenario has a quality: block."""
+    view = comparison.quality
+    if view is None:
+        return
+    rows = next(v for v in view.volumes if v.requests_per_day == result.requests_per_day)
+    console.print(quality_table(view, rows, {b.option: b.cost_per_request for b in result.bills}))
+    for line in quality_lines(view, rows):
+        console.print(f"  quality: {line}", markup=False)
 
 
 def _volume_table(result: VolumeResult) -> Table:

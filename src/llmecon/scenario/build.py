@@ -25,7 +25,9 @@ from llmecon.pricebook.book import PriceBook, api_pricing
 from llmecon.pricebook.entries import ApiModelPrice, InstancePrice
 from llmecon.pricebook.hosted import resolve_hosted
 from llmecon.scenario.capacity_source import throughput
+from llmecon.scenario.fine_tune_source import with_fine_tuning
 from llmecon.scenario.ownership import with_fixed_costs
+from llmecon.scenario.quality_source import build_quality, with_measured_tokens
 from llmecon.scenario.schema import (
     ApiGatewaySpec,
     ApiSpec,
@@ -87,7 +89,17 @@ def build_scenario(
     )
     if spec.fixed_costs is not None:
         options = with_fixed_costs(options, spec.fixed_costs, label)
-    return Scenario(spec.name, workload, options, tuple(context.notes) + tuple(spec.notes))
+    if spec.fine_tune is not None:
+        options, tune_notes = with_fine_tuning(options, spec.fine_tune, book, label)
+        context.notes.extend(tune_notes)
+    quality = None
+    if spec.quality is not None:
+        names = [option.name for option in spec.options]
+        quality, quality_notes = build_quality(spec.quality, names, label, context.base)
+        options, token_notes = with_measured_tokens(options, spec.quality, label, context.base)
+        context.notes.extend(quality_notes + token_notes)
+    notes = tuple(context.notes) + tuple(spec.notes)
+    return Scenario(spec.name, workload, options, notes, quality=quality)
 
 
 def _workload(spec: WorkloadSpec) -> Workload:

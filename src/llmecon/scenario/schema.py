@@ -245,6 +245,70 @@ class OptionSpec(_Strict):
         return self
 
 
+class MeasuredAccuracySpec(_Strict):
+    correct: Annotated[int, Field(ge=0)]
+    total: Annotated[int, Field(ge=1)]
+
+    @model_validator(mode="after")
+    def _at_most_total(self) -> MeasuredAccuracySpec:
+        if self.correct > self.total:
+            raise ValueError(f"correct ({self.correct}) is more than total ({self.total})")
+        return self
+
+
+class QualitySpec(_Strict):
+    """Accuracy per option: from a `llmecon eval` result and/or given (issue 17, docs/eval.md)."""
+
+    from_: Name | None = Field(default=None, alias="from")
+    endpoints: dict[Name, Name] = {}  # option name -> endpoint name in the eval result
+    accuracy: dict[Name, MeasuredAccuracySpec] = {}  # option name -> correct of total
+    min_accuracy: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)] | None = None
+    tokens: Literal["workload", "measured"] = "workload"  # measured: each option's eval means
+
+    @model_validator(mode="after")
+    def _some_source(self) -> QualitySpec:
+        if self.tokens == "measured" and self.from_ is None:
+            raise ValueError("tokens: measured takes the tokens of `from`; add from")
+        if self.from_ is None and not self.accuracy:
+            raise ValueError("give from (a `llmecon eval --output` file) and/or accuracy")
+        if self.endpoints and self.from_ is None:
+            raise ValueError("endpoints maps options to the endpoints of `from`; add from")
+        return self
+
+
+class FineTuneRunSpec(_Strict):
+    """How one option's fine-tuning run is priced: a paid API's training price, or GPU-hours."""
+
+    price_per_1m_training_tokens: NonNegative | None = None
+    training_tokens_per_second: Positive | None = None
+    hourly_price: NonNegative | None = None
+    instance: Name | None = None
+    instances: Annotated[int, Field(ge=1)] = 1
+
+    @model_validator(mode="after")
+    def _one_pricing(self) -> FineTuneRunSpec:
+        if len(_given(self, "price_per_1m_training_tokens", "training_tokens_per_second")) != 1:
+            raise ValueError(
+                "give price_per_1m_training_tokens (a paid fine-tuning API) or "
+                "training_tokens_per_second with hourly_price or instance (a run you host)"
+            )
+        hosted = _given(self, "hourly_price", "instance")
+        if self.training_tokens_per_second is not None and not hosted:
+            raise ValueError("training_tokens_per_second needs hourly_price or instance")
+        if self.price_per_1m_training_tokens is not None and (hosted or self.instances != 1):
+            raise ValueError("a paid fine-tuning API takes no hourly_price, instance or instances")
+        return self
+
+
+class FineTuneSpec(_Strict):
+    """A one-off fine-tuning run per option, amortized over `amortize_days` (issue 17)."""
+
+    training_tokens: Positive
+    epochs: Positive = 1.0
+    amortize_days: Positive
+    options: Annotated[dict[Name, FineTuneRunSpec], Field(min_length=1)]
+
+
 class ScenarioSpec(_Strict):
     version: Literal[1] = 1
     name: Name
@@ -253,6 +317,8 @@ class ScenarioSpec(_Strict):
     options: Annotated[list[OptionSpec], Field(min_length=1)]
     fixed_costs: FixedCostsSpec | None = None
     one_off_costs: list[OneOffCostSpec] = []
+    quality: QualitySpec | None = None
+    fine_tune: FineTuneSpec | None = None
     notes: list[str] = []
 
     @field_validator("options")
