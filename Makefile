@@ -25,6 +25,9 @@ demo: $(STAMP)
 	    --output-tokens 32 --instance ml.c5.xlarge --api gpt-4o-mini \
 	    --output out/bench-embedded.json
 	$(BIN)/llmecon compare examples/embedded-measured.yaml
+	$(BIN)/llmecon eval src/llmecon/data/tasks/sentiment.jsonl --endpoint smollm2-on-c5=embedded \
+	    --concurrency 2 --max-tokens 64 --output out/eval-embedded.json
+	$(BIN)/llmecon compare examples/embedded-quality.yaml
 	$(BIN)/python examples/serve_demo.py
 
 lint: $(STAMP)

