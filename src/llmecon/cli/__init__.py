@@ -18,6 +18,7 @@ from llmecon.cli.keys import keys
 from llmecon.cli.mock_server import mock_server
 from llmecon.cli.plan import plan
 from llmecon.cli.prices import prices
+from llmecon.cli.report import report
 from llmecon.cli.serve import serve
 from llmecon.cli.usage import usage
 from llmecon.errors import LlmeconError
@@ -46,6 +47,7 @@ cli.add_command(mock_server)
 cli.add_command(serve)
 cli.add_command(keys)
 cli.add_command(usage)
+cli.add_command(report)
 
 
 def main(argv: list[str] | None = None) -> None:
