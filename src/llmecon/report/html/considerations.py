@@ -116,8 +116,8 @@ def checklist(answers: dict[str, Any] | None) -> list[dict[str, Any]]:
     comments = given.get("comments") or {}
     rows = []
     for topic in TOPICS:
-        answer = given.get(topic.key)
-        consequence, lean = topic.answers.get(answer, (topic.unanswered, NEUTRAL))
+        answer = str(given.get(topic.key) or "") or None
+        consequence, lean = topic.answers.get(answer or "", (topic.unanswered, NEUTRAL))
         rows.append(
             {
                 "key": topic.key,
