@@ -20,6 +20,7 @@ from llmecon.cli.plan import plan
 from llmecon.cli.prices import prices
 from llmecon.cli.report import report
 from llmecon.cli.serve import serve
+from llmecon.cli.ui import ui
 from llmecon.cli.usage import usage
 from llmecon.errors import LlmeconError
 
@@ -48,6 +49,7 @@ cli.add_command(serve)
 cli.add_command(keys)
 cli.add_command(usage)
 cli.add_command(report)
+cli.add_command(ui)
 
 
 def main(argv: list[str] | None = None) -> None:
