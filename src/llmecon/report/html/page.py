@@ -7,6 +7,7 @@ the calculator page refreshes; `render_page` wraps it with the trade-offs, price
 from __future__ import annotations
 
 import json
+import re
 from html import escape
 from importlib.resources import files
 from typing import Any
@@ -33,9 +34,9 @@ def render_page(report: dict[str, Any]) -> str:
             f"{escape(str(report['comparison'].get('price_book')))}</p></header>",
             "<main>",
             render_results(report),
-            render_considerations(report["considerations"]),
-            render_bench(report.get("bench")),
-            render_prices(report["prices"], report["comparison"]["notes"]),
+            scrollable(render_considerations(report["considerations"])),
+            scrollable(render_bench(report.get("bench"))),
+            scrollable(render_prices(report["prices"], report["comparison"]["notes"])),
             "</main>",
         ]
     )
@@ -81,7 +82,19 @@ def render_results(report: dict[str, Any]) -> str:
             render_comparison(corrected["comparison"], "with capacity", "corrected"),
             "</section>",
         ]
-    return "\n".join(parts)
+    return scrollable("\n".join(parts))
+
+
+_TABLE = re.compile(r"<table[ >].*?<caption>(.*?)</caption>.*?</table>", re.S)
+
+
+def scrollable(html: str) -> str:
+    """Each table in a keyboard-reachable region that scrolls sideways on a narrow screen."""
+    return _TABLE.sub(
+        lambda m: f'<div class=scroll tabindex=0 role=region aria-label="{m.group(1)} (table)">'
+        f"{m.group(0)}</div>",
+        html,
+    )
 
 
 def render_chart(chart: dict[str, Any]) -> str:
