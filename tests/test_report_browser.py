@@ -18,10 +18,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from llmecon.pricebook.book import PriceBook
 from tests.conftest import EXAMPLES, ROOT, Run
 from tests.test_report import json_tables
+
+from llmecon.pricebook.book import PriceBook
 
 CHROMIUM = Path(os.environ.get("LLMECON_CHROMIUM", "/usr/bin/chromium"))
 ARGS = [
@@ -31,7 +31,6 @@ ARGS = [
 AXE = ROOT / "tests" / "vendor" / "axe-core" / "axe.min.js"
 LAPTOP = {"width": 1366, "height": 768}
 PHONE = {"width": 390, "height": 844}
-
 
 
 def _missing() -> str | None:
@@ -164,7 +163,7 @@ INPUTS = (
 
 
 def _api(url: str) -> Any:
-    with urllib.request.urlopen(url, timeout=60) as answer:  # noqa: S310 - our own test server
+    with urllib.request.urlopen(url, timeout=60) as answer:
         return json.load(answer)
 
 
@@ -190,7 +189,9 @@ def test_calculator_recomputes_on_input(
     with page.expect_download() as download:
         page.click("#download-yaml")
     download.value.save_as(tmp_path / "scenario.yaml")
-    compared = json.loads(llmecon("compare", str(tmp_path / "scenario.yaml"), "--format", "json").out)
+    compared = json.loads(
+        llmecon("compare", str(tmp_path / "scenario.yaml"), "--format", "json").out
+    )
     assert json_tables(compared) == json_tables(live["comparison"])
     with page.expect_download() as report:
         page.click("#download-report")

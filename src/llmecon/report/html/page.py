@@ -91,8 +91,10 @@ _TABLE = re.compile(r"<table[ >].*?<caption>(.*?)</caption>.*?</table>", re.S)
 def scrollable(html: str) -> str:
     """Each table in a keyboard-reachable region that scrolls sideways on a narrow screen."""
     return _TABLE.sub(
-        lambda m: f'<div class=scroll tabindex=0 role=region aria-label="{m.group(1)} (table)">'
-        f"{m.group(0)}</div>",
+        lambda m: (
+            f'<div class=scroll tabindex=0 role=region aria-label="{m.group(1)} (table)">'
+            f"{m.group(0)}</div>"
+        ),
         html,
     )
 
