@@ -136,6 +136,7 @@ def test_report_in_the_browser(
     assert serious_violations(page) == []
     page.set_viewport_size(PHONE)
     assert _no_page_overflow(page)
+    page.evaluate("window.scrollTo(0, 0)")
     page.screenshot(path=str(shots / "report-phone.png"))
     page.emulate_media(media="print")
     assert not page.locator(".tooltip").first.is_visible()
@@ -174,6 +175,7 @@ def test_calculator_recomputes_on_input(
     page.goto(calculator + INPUTS)
     page.wait_for_selector("table.costs[data-volume='1000000.0']")
     assert page.locator("#results .chart svg").count() == 1
+    assert page.locator("tr[data-option='open model on ml.g5.4xlarge']").count() == 2  # model=""
     page.fill("#requests_per_day", "5000, 2000000")
     page.wait_for_selector("table.costs[data-volume='2000000.0']")
     query = page.evaluate("window.location.search")
@@ -198,6 +200,7 @@ def test_calculator_recomputes_on_input(
     assert report.value.suggested_filename == "llmecon-report.html"
     page.set_viewport_size(PHONE)
     assert _no_page_overflow(page)
+    page.evaluate("window.scrollTo(0, 0)")
     page.screenshot(path=str(shots / "calculator-phone.png"))
     assert errors == []
     page.fill("#requests_per_day", "a lot")

@@ -21,7 +21,9 @@ def calculator_server(host: str, port: int, book: PriceBook) -> ThreadingHTTPSer
 
         def do_GET(self) -> None:
             url = urlsplit(self.path)
-            response = calculator_response(url.path, parse_qs(url.query), book)
+            response = calculator_response(
+                url.path, parse_qs(url.query, keep_blank_values=True), book
+            )
             self.send_response(response.status)
             self.send_header("Content-Type", response.content_type)
             self.send_header("Content-Length", str(len(response.body)))

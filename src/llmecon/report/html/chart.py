@@ -18,6 +18,7 @@ from llmecon.report.numbers import money, volume
 # Okabe-Ito: distinguishable with the common colour-vision deficiencies.
 PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000")
 MARKERS = ("o", "s", "^", "D", "v", "P", "X")
+_OFFSETS = ((8, -16), (8, 10), (8, -30), (8, 24))  # staggered so near labels don't overlap
 HOVER_POINTS = 48  # sampled points per line that answer the mouse
 
 
@@ -81,14 +82,18 @@ def _draw_line(axes: Any, gid: str, index: int, line: CostSeries, hover: dict[st
 def _draw_breakevens(axes: Any, comparison: Comparison) -> None:
     for result in comparison.results:
         axes.axvline(result.requests_per_day, color="0.8", linewidth=1, zorder=0)
-    for breakeven in comparison.breakevens:
-        for crossing in breakeven.crossings[:8]:
-            x, y = crossing.requests_per_day, crossing.daily_cost
-            axes.plot([x], [y], marker="*", markersize=14, color="black", zorder=6)
-            axes.annotate(
-                f"break-even {volume(x)}/day", xy=(x, y), xytext=(8, -14),
-                textcoords="offset points", fontsize=8,
-            )  # fmt: skip
+    crossings = sorted(
+        (c for b in comparison.breakevens for c in b.crossings[:8]),
+        key=lambda c: c.requests_per_day,
+    )
+    for index, crossing in enumerate(crossings):
+        x, y = crossing.requests_per_day, crossing.daily_cost
+        axes.plot([x], [y], marker="*", markersize=14, color="black", zorder=6)
+        axes.annotate(
+            f"{volume(x)}/day", xy=(x, y), xytext=_OFFSETS[index % len(_OFFSETS)],
+            textcoords="offset points", fontsize=8,
+            bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.8},
+        )  # fmt: skip
 
 
 def _style_axes(axes: Any, comparison: Comparison) -> None:
