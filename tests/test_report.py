@@ -87,6 +87,7 @@ def test_article_report_states_the_corrected_conclusion(
     assert "capacity counted" in answer.group(1)
     assert "the cheapest is chatgpt" in answer.group(1)
     assert "chatgpt is cheaper than flan-ul2-sagemaker at every volume" in answer.group(1)
+    assert "At 1,000,000 requests/day flan-ul2-sagemaker needs 58 replicas" in answer.group(1)
     corrected = tables(page)["corrected"]
     assert (
         corrected[1e6]["flan-ul2-sagemaker"]["daily_cost"] > corrected[1e6]["chatgpt"]["daily_cost"]
@@ -121,18 +122,26 @@ def test_report_shows_the_trade_offs_with_consequences(
     assert "Run an evaluation" in quality.group(1)
 
 
+@pytest.mark.parametrize(
+    ("considerations", "problem"),
+    [
+        ({"data_residency": "eu"}, "no_third_party"),
+        ({"comments": {"ops": "x"}}, "'ops': not a topic"),
+        ({"opsteam": "none"}, "ops_team"),
+    ],
+)
 def test_considerations_typo_is_a_one_line_error(
-    llmecon: Callable[..., Run], tmp_path: Path
+    llmecon: Callable[..., Run], tmp_path: Path, considerations: dict[str, Any], problem: str
 ) -> None:
     data = yaml.safe_load((EXAMPLES / "article-2023.yaml").read_text())
-    data["considerations"] = {"data_residency": "eu"}
+    data["considerations"] = considerations
     path = tmp_path / "s.yaml"
     path.write_text(yaml.safe_dump(data))
     for command in (("compare", str(path)), ("report", str(path), "-o", str(tmp_path / "r.html"))):
         run = llmecon(*command)
         assert run.code == 2
-        assert "considerations.data_residency" in run.err
-        assert "no_third_party" in run.err
+        assert "considerations" in run.err
+        assert problem in run.err
         assert len(run.err.strip().splitlines()) == 1
 
 
@@ -247,3 +256,16 @@ def test_calculator_page_and_unknown_paths(book: PriceBook) -> None:
     assert b'value="claude-haiku-4-5"' in page.body
     assert b"<datalist id=instance-names>" in page.body
     assert calculator_response("/nothing", {}, book).status == 404
+
+
+def test_docs_list_every_consideration_and_answer() -> None:
+    from llmecon.report.html.considerations import TOPICS
+    from llmecon.scenario.considerations import ConsiderationsSpec
+
+    docs = (EXAMPLES.parent / "docs" / "report.md").read_text()
+    for topic in TOPICS:
+        assert f"| {topic.key} |" in docs
+        allowed = ConsiderationsSpec.model_fields[topic.key].annotation
+        assert set(topic.answers) == set(allowed.__args__[0].__args__)  # type: ignore[union-attr]
+        for answer in topic.answers:
+            assert f"`{answer}`" in docs

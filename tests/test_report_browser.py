@@ -112,7 +112,7 @@ def _no_page_overflow(page: Any) -> bool:
 def test_report_in_the_browser(
     browser: Any, llmecon: Callable[..., Run], tmp_path: Path, shots: Path
 ) -> None:
-    scenario = str(EXAMPLES / "article-2023.yaml")
+    scenario = os.path.relpath(EXAMPLES / "article-2023.yaml")  # as a user types it
     assert llmecon("report", scenario, "-o", str(tmp_path / "report.html")).code == 0
     compared = json.loads(llmecon("compare", scenario, "--format", "json").out)
     page, errors = _page(browser, LAPTOP)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, field_validator
 
 
 class ConsiderationsSpec(BaseModel):
@@ -19,3 +19,12 @@ class ConsiderationsSpec(BaseModel):
     ops_team: Literal["none", "part_time", "dedicated"] | None = None
     price_change_exposure: Literal["acceptable", "must_be_fixed"] | None = None
     comments: dict[str, str] = {}
+
+    @field_validator("comments")
+    @classmethod
+    def _known_topics(cls, comments: dict[str, str]) -> dict[str, str]:
+        topics = [name for name in cls.model_fields if name != "comments"]
+        for key in comments:
+            if key not in topics:
+                raise ValueError(f"comment on {key!r}: not a topic; topics are {', '.join(topics)}")
+        return comments

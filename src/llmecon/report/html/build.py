@@ -55,7 +55,7 @@ def build_report(
             "chart": _chart(fixed, fixed_series, "corrected"),
             "why": _correction_reason(data, corrected_data),
             "comparison": comparison_to_dict(fixed, book.version),
-            "answer": answer(fixed),
+            "answer": answer(fixed) + fleet_sentence(fixed),
         }
     return report
 
@@ -118,6 +118,19 @@ def answer(comparison: Comparison) -> str:
     ]
     text = "; ".join([lead, *sentences])
     return text[0].upper() + text[1:] + "."
+
+
+def fleet_sentence(comparison: Comparison) -> str:
+    """' At 1,000,000 requests/day flan needs 58 replicas ($8,711.67/day).' for sized fleets."""
+    top = max(comparison.results, key=lambda r: r.requests_per_day)
+    fleets = [
+        f"{bill.option} needs {bill.replicas:,} replicas ({money(bill.daily_cost)}/day)"
+        for bill in top.bills
+        if bill.replicas is not None and bill.replicas > 1
+    ]
+    if not fleets:
+        return ""
+    return f" At {volume(top.requests_per_day)} requests/day {'; '.join(fleets)}."
 
 
 def capacity_corrected(data: dict[str, Any], comparison: Comparison) -> dict[str, Any] | None:
