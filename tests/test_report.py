@@ -269,3 +269,30 @@ def test_docs_list_every_consideration_and_answer() -> None:
         assert set(topic.answers) == set(allowed.__args__[0].__args__)  # type: ignore[union-attr]
         for answer in topic.answers:
             assert f"`{answer}`" in docs
+
+
+def test_llmecon_ui_prints_its_url_and_serves(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+    import urllib.request
+
+    env = {**os.environ, "PYTHONPATH": str(EXAMPLES.parent / "src")}
+    command = [sys.executable, "-m", "llmecon", "ui", "--port", "0"]
+    with subprocess.Popen(command, stderr=subprocess.PIPE, text=True, env=env) as server:
+        try:
+            assert server.stderr is not None
+            line = server.stderr.readline()
+            url = re.search(r"http://\S+/", line)
+            assert url is not None, line
+            with urllib.request.urlopen(url.group(0) + "api/compare?" + QUERY, timeout=60) as r:
+                assert json.load(r)["comparison"]["results"][0]["requests_per_day"] == 1000
+            busy = subprocess.run(
+                [*command[:-1], url.group(0).rsplit(":", 1)[1].strip("/")],
+                capture_output=True, text=True, env=env, timeout=60, check=False,
+            )  # fmt: skip
+            assert busy.returncode == 2
+            assert "cannot listen" in busy.stderr
+            assert len(busy.stderr.strip().splitlines()) == 1
+        finally:
+            server.terminate()
