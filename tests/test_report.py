@@ -12,8 +12,8 @@ from urllib.parse import parse_qs
 
 import pytest
 import yaml
-from tests.conftest import EXAMPLES, Run
 
+from conftest import EXAMPLES, Run
 from llmecon.pricebook.book import PriceBook
 from llmecon.report.html.calculator import calculator_response
 

@@ -18,10 +18,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.conftest import EXAMPLES, ROOT, Run
-from tests.test_report import json_tables
 
+from conftest import EXAMPLES, ROOT, Run
 from llmecon.pricebook.book import PriceBook
+from test_report import json_tables
 
 CHROMIUM = Path(os.environ.get("LLMECON_CHROMIUM", "/usr/bin/chromium"))
 ARGS = [
