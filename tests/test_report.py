@@ -296,3 +296,21 @@ def test_llmecon_ui_prints_its_url_and_serves(tmp_path: Path) -> None:
             assert len(busy.stderr.strip().splitlines()) == 1
         finally:
             server.terminate()
+
+
+def test_several_scenarios_in_one_report(llmecon: Callable[..., Run], tmp_path: Path) -> None:
+    names = ("article-2023", "article-corrected", "article-capacity")
+    bench = {"endpoint": "http://x/v1", "model": "m", "runs": [{"summary": {"completed": 3}}]}
+    (tmp_path / "bench.json").write_text(json.dumps(bench))
+    paths = [str(EXAMPLES / f"{name}.yaml") for name in names]
+    page = _report(llmecon, tmp_path, *paths, "--bench", str(tmp_path / "bench.json"))
+    articles = page.split("<article ")[1:]
+    assert len(articles) == len(names)
+    for path, article in zip(paths, articles, strict=True):
+        compared = json.loads(llmecon("compare", path, "--format", "json").out)
+        assert tables(article)["main"] == json_tables(compared)
+        assert compared["scenario"] in article
+    ids = re.findall(r"\sid=\"?([^\s\">]+)", page)
+    assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
+    assert page.count("Measured capacity (bench)") == 1
+    assert all(f'href="#s{n}-top"' in page for n in (1, 2, 3))

@@ -216,3 +216,19 @@ def test_calculator_link_restores_the_inputs(browser: Any, calculator: str) -> N
     assert page.input_value("#requests_per_day") == "42000"
     assert page.input_value("#api") == "gpt-4o-mini,claude-haiku-4-5"
     assert errors == []
+
+
+def test_several_scenarios_in_the_browser(
+    browser: Any, llmecon: Callable[..., Run], tmp_path: Path, shots: Path
+) -> None:
+    paths = [os.path.relpath(EXAMPLES / f"{name}.yaml") for name in ("article-2023", "llama-tco")]
+    assert llmecon("report", *paths, "-o", str(tmp_path / "report.html")).code == 0
+    page, errors = _page(browser, LAPTOP)
+    page.goto((tmp_path / "report.html").as_uri())
+    page.locator("#s2-main-hover-0 use").nth(3).hover(force=True)
+    assert page.locator("section[data-chart=s2-main] .tooltip").is_visible()
+    assert not page.locator("section[data-chart=s1-main] .tooltip").is_visible()
+    page.click("nav a[href='#s2-top']")
+    assert page.evaluate("window.location.hash") == "#s2-top"
+    assert serious_violations(page) == []
+    assert errors == []

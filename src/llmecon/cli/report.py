@@ -14,7 +14,7 @@ from llmecon.errors import LlmeconError
 
 
 @click.command()
-@click.argument("scenario_file", metavar="SCENARIO.yaml", type=Path)
+@click.argument("scenario_files", metavar="SCENARIO.yaml...", type=Path, nargs=-1, required=True)
 @click.option(
     "-o", "--output", type=Path, required=True, metavar="REPORT.html",
     help="Where to write the report (one HTML file: inline CSS, JS and SVG; works offline).",
@@ -23,31 +23,44 @@ from llmecon.errors import LlmeconError
     "--bench", "bench_file", type=Path, metavar="RESULT.json",
     help="Add a `llmecon bench` result (its runs: throughput, latency, $/1M tokens).",
 )  # fmt: skip
-def report(scenario_file: Path, output: Path, bench_file: Path | None) -> None:
+def report(scenario_files: tuple[Path, ...], output: Path, bench_file: Path | None) -> None:
     """Write a decision report: the answer, chart, tables, trade-offs and every price.
+
+    Several scenarios make one file with a table of contents; a bench result is shown once.
 
     \b
     Example:
       llmecon report examples/article-2023.yaml -o out/report.html
-      llmecon report examples/embedded-measured.yaml --bench out/bench-embedded.json \\
-          -o out/report-embedded.html
+      llmecon report examples/article-2023.yaml examples/article-capacity.yaml \\
+          examples/embedded-measured.yaml --bench out/bench-embedded.json -o out/report.html
     """
     from llmecon.pricebook.loader import load_pricebook  # noqa: PLC0415 - keeps --help fast
     from llmecon.report.html import build_report, render_page  # noqa: PLC0415
+    from llmecon.report.html.bench_section import bench_summary  # noqa: PLC0415
+
+    bench = None if bench_file is None else bench_summary(_read_json(bench_file))
+    book = load_pricebook()
+    many = len(scenario_files) > 1
+    reports = [
+        build_report(
+            _read_scenario(path), book, str(path), path.parent, key=f"s{n}-" if many else ""
+        )
+        for n, path in enumerate(scenario_files, start=1)
+    ]
+    write_text(output, render_page(reports, bench))
+    click.echo(f"report written to {output}", err=True)
+
+
+def _read_scenario(path: Path) -> dict[str, Any]:
     from llmecon.scenario.yaml_source import parse_yaml, read_text  # noqa: PLC0415
 
-    data = parse_yaml(read_text(scenario_file), str(scenario_file))
+    data = parse_yaml(read_text(path), str(path))
     if not isinstance(data, dict):
         raise LlmeconError(
-            f"{scenario_file}: top level: expected a mapping with name, workload and options; "
+            f"{path}: top level: expected a mapping with name, workload and options; "
             "see the README's scenario format"
         )
-    bench = None if bench_file is None else _read_json(bench_file)
-    page = render_page(
-        build_report(data, load_pricebook(), str(scenario_file), scenario_file.parent, bench)
-    )
-    write_text(output, page)
-    click.echo(f"report written to {output}", err=True)
+    return data
 
 
 def _read_json(path: Path) -> Any:

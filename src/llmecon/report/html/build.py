@@ -31,18 +31,22 @@ def build_report(
     book: PriceBook,
     label: str,
     base: Path | None = None,
+    *,
     bench: dict[str, Any] | None = None,
+    key: str = "",
 ) -> dict[str, Any]:
-    """The report for scenario `data` (as parsed from YAML), optionally with a bench result."""
+    """The report for scenario `data` (as parsed from YAML), optionally with a bench result;
+    `key` prefixes the page ids, so several reports can share one page."""
     comparison, series = _run(data, book, label, base)
     report: dict[str, Any] = {
         "contract": CONTRACT_VERSION,
+        "id": key,
         "title": comparison.scenario,
         "source": label,
         "question": question(data, comparison),
         "comparison": comparison_to_dict(comparison, book.version),
         "answer": answer(comparison),
-        "chart": _chart(comparison, series, "main"),
+        "chart": _chart(comparison, series, f"{key}main"),
         "corrected": None,
         "considerations": checklist(_considerations(data)),
         "prices": price_rows(comparison),
@@ -52,7 +56,7 @@ def build_report(
     if corrected_data is not None:
         fixed, fixed_series = _run(corrected_data, book, label, base)
         report["corrected"] = {
-            "chart": _chart(fixed, fixed_series, "corrected"),
+            "chart": _chart(fixed, fixed_series, f"{key}corrected"),
             "why": _correction_reason(data, corrected_data),
             "comparison": comparison_to_dict(fixed, book.version),
             "answer": answer(fixed) + fleet_sentence(fixed),

@@ -120,7 +120,7 @@ def _scenario_yaml(data: dict[str, Any], book: PriceBook) -> Response:
 
 
 def _report(data: dict[str, Any], book: PriceBook) -> Response:
-    page = render_page(build_report(data, book, "calculator"))
+    page = render_page([build_report(data, book, "calculator")])
     return Response(200, "text/html; charset=utf-8", page.encode(), _attachment("report.html"))
 
 

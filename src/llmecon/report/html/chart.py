@@ -61,7 +61,20 @@ def chart_svg(comparison: Comparison, series: tuple[CostSeries, ...], key: str =
     with matplotlib.rc_context({"svg.hashsalt": "llmecon", "svg.fonttype": "none"}):
         figure.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
     text = buffer.getvalue()
-    return text[text.index("<svg") :]
+    return scoped_ids(text[text.index("<svg") :], key)
+
+
+_ID = re.compile(r'(\sid="|xlink:href="#|url\(#)([^"\)]+)')
+
+
+def scoped_ids(svg: str, key: str) -> str:
+    """matplotlib's element ids (figure_1, clip paths, markers) made unique to this chart, so
+    several charts share a page; the hover groups keep their ids (already `KEY-hover-N`)."""
+    hover = f"{key}-hover-"
+    return _ID.sub(
+        lambda m: m.group(0) if m.group(2).startswith(hover) else f"{m.group(1)}{key}-{m.group(2)}",
+        svg,
+    )
 
 
 def _draw_line(axes: Any, gid: str, index: int, line: CostSeries, hover: dict[str, Any]) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from html import escape
 from importlib.resources import files
 from typing import Any
@@ -24,28 +25,60 @@ def asset(name: str) -> str:
     return (files("llmecon.report.html") / "assets" / name).read_text(encoding="utf-8")
 
 
-def render_page(report: dict[str, Any]) -> str:
-    """The whole report as one self-contained HTML document."""
-    body = "\n".join(
-        [
-            f"<header><p class=kicker>llmecon decision report</p>"
-            f"<h1>{escape(report['title'])}</h1>"
-            f"<p class=meta>Scenario: {escape(report['source'])} · price book "
-            f"{escape(str(report['comparison'].get('price_book')))}</p></header>",
-            "<main>",
-            render_results(report),
-            scrollable(render_considerations(report["considerations"])),
-            scrollable(render_bench(report.get("bench"))),
-            scrollable(render_prices(report["prices"], report["comparison"]["notes"])),
-            "</main>",
+def render_page(reports: Sequence[dict[str, Any]], bench: dict[str, Any] | None = None) -> str:
+    """One self-contained HTML document: one scenario, or several with a table of contents.
+
+    `bench` (a `bench_summary`) is shown once, after the scenarios; a single report's own
+    `bench` is shown with it.
+    """
+    if len(reports) == 1:
+        title = reports[0]["title"]
+        header = _header(title, reports[0])
+        parts = [_scenario_body(reports[0])]
+    else:
+        title = "; ".join(r["title"] for r in reports)
+        header = (
+            "<header><p class=kicker>llmecon decision report</p><h1>"
+            f"{len(reports)} scenarios</h1><nav aria-label=Scenarios><ol>"
+            + "".join(f'<li><a href="#{r["id"]}top">{escape(r["title"])}</a></li>' for r in reports)
+            + "</ol></nav></header>"
+        )
+        parts = [
+            f"<article id={r['id']}top aria-labelledby={r['id']}title>"
+            f"{_header(r['title'], r, tag='h2', heading_id=r['id'] + 'title')}"
+            f"{_scenario_body(r)}</article>"
+            for r in reports
         ]
-    )
+    parts.append(scrollable(render_bench(bench)))
+    body = "\n".join([header, "<main>", *parts, "</main>"])
     return (
         asset("page.html")
-        .replace("{{title}}", escape(report["title"]))
+        .replace("{{title}}", escape(title))
         .replace("{{css}}", asset("report.css"))
         .replace("{{js}}", asset("report.js"))
         .replace("{{body}}", body)
+    )
+
+
+def _header(title: str, report: dict[str, Any], tag: str = "h1", heading_id: str = "") -> str:
+    kicker = "<p class=kicker>llmecon decision report</p>" if tag == "h1" else ""
+    ident = f" id={heading_id}" if heading_id else ""
+    return (
+        f"<header>{kicker}<{tag}{ident}>{escape(title)}</{tag}>"
+        f"<p class=meta>Scenario: {escape(report['source'])} · price book "
+        f"{escape(str(report['comparison'].get('price_book')))}</p></header>"
+    )
+
+
+def _scenario_body(report: dict[str, Any]) -> str:
+    prefix = report.get("id", "")
+    return "\n".join(
+        [
+            render_results(report),
+            scrollable(render_considerations(report["considerations"], prefix)),
+            scrollable(render_bench(report.get("bench"), prefix)),
+            scrollable(render_prices(report["prices"], report["comparison"]["notes"], prefix)),
+        ]
     )
 
 
@@ -53,9 +86,10 @@ def render_results(report: dict[str, Any]) -> str:
     """Question, answer, chart (with its table), break-evens and the tables per volume."""
     corrected = report.get("corrected")
     comparison = report["comparison"]
+    p = report.get("id", "")
     parts = [
-        "<section id=answer aria-labelledby=answer-h><h2 id=answer-h>The question and the answer"
-        "</h2>",
+        f"<section id={p}answer aria-labelledby={p}answer-h><h2 id={p}answer-h>The question and "
+        "the answer</h2>",
         f"<p class=question><strong>Question:</strong> {escape(report['question'])}</p>",
     ]
     if corrected is not None:
@@ -75,8 +109,8 @@ def render_results(report: dict[str, Any]) -> str:
     parts.append(render_comparison(comparison, "as written" if corrected else "", "main"))
     if corrected is not None:
         parts += [
-            "<section id=corrected aria-labelledby=corrected-h>"
-            "<h2 id=corrected-h>Capacity counted</h2>",
+            f"<section id={p}corrected aria-labelledby={p}corrected-h>"
+            f"<h2 id={p}corrected-h>Capacity counted</h2>",
             f"<p>{escape(corrected['why'])}</p>",
             render_chart(corrected["chart"]),
             render_comparison(corrected["comparison"], "with capacity", "corrected"),
@@ -111,7 +145,9 @@ def render_chart(chart: dict[str, Any]) -> str:
     )
     data = json.dumps(lines).replace("</", "<\\/")
     key = chart["key"]
-    title = "Daily cost against volume" + (" (capacity counted)" if key == "corrected" else "")
+    title = "Daily cost against volume" + (
+        " (capacity counted)" if key.endswith("corrected") else ""
+    )
     return (
         f"<section class=chartblock data-chart={key} aria-labelledby={key}-chart-h>"
         f"<h2 id={key}-chart-h>{title}</h2>"
@@ -194,7 +230,7 @@ def render_breakevens(breakevens: list[dict[str, Any]]) -> str:
     return f"<h3>Break-evens</h3><ul class=breakevens>{''.join(items)}</ul>"
 
 
-def render_considerations(rows: list[dict[str, Any]]) -> str:
+def render_considerations(rows: list[dict[str, Any]], p: str = "") -> str:
     body = "".join(
         f"<tr data-topic={row['key']}><th scope=row>{escape(row['title'])}<br>"
         f"<span class=q>{escape(row['question'])}</span></th>"
@@ -206,7 +242,8 @@ def render_considerations(rows: list[dict[str, Any]]) -> str:
         for row in rows
     )
     return (
-        "<section id=tradeoffs aria-labelledby=tradeoffs-h><h2 id=tradeoffs-h>Beyond cost: the "
+        f"<section id={p}tradeoffs aria-labelledby={p}tradeoffs-h><h2 id={p}tradeoffs-h>Beyond "
+        "cost: the "
         "trade-offs</h2><p>The article's conclusion is half about things other than cost. State "
         "them in the scenario (<code>considerations:</code>); each answer's consequence is below."
         "</p><table class=tradeoffs><caption>Non-cost trade-offs</caption><thead><tr>"
@@ -215,7 +252,7 @@ def render_considerations(rows: list[dict[str, Any]]) -> str:
     )
 
 
-def render_bench(bench: dict[str, Any] | None) -> str:
+def render_bench(bench: dict[str, Any] | None, p: str = "") -> str:
     if bench is None:
         return ""
     cols = ("load", "completed", "requests_per_second", "output_tokens_per_second",
@@ -227,7 +264,8 @@ def render_bench(bench: dict[str, Any] | None) -> str:
         for run in bench["runs"]
     )
     return (
-        "<section id=bench aria-labelledby=bench-h><h2 id=bench-h>Measured capacity (bench)</h2>"
+        f"<section id={p}bench aria-labelledby={p}bench-h><h2 id={p}bench-h>Measured capacity "
+        "(bench)</h2>"
         f"<p>{escape(str(bench.get('model')))} at {escape(str(bench.get('endpoint')))}</p>"
         f"<table><caption>Bench runs</caption><thead><tr>{head}</tr></thead>"
         f"<tbody>{rows}</tbody></table></section>"
@@ -244,7 +282,7 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def render_prices(prices: list[dict[str, Any]], notes: list[str]) -> str:
+def render_prices(prices: list[dict[str, Any]], notes: list[str], p: str = "") -> str:
     rows = "".join(
         f"<tr><td>{escape(p['option'])}</td><td>{escape(p['item'])}</td>"
         f"<td>{money(p['unit_price'])} / {escape(p['unit'])}</td><td>{escape(p['source'])}</td>"
@@ -253,7 +291,8 @@ def render_prices(prices: list[dict[str, Any]], notes: list[str]) -> str:
     )
     note_items = "".join(f"<li>{escape(note)}</li>" for note in notes)
     return (
-        "<section id=assumptions aria-labelledby=assumptions-h><h2 id=assumptions-h>Every price "
+        f"<section id={p}assumptions aria-labelledby={p}assumptions-h><h2 id={p}assumptions-h>"
+        "Every price "
         "and assumption</h2><table><caption>Prices used, with source and date</caption><thead>"
         "<tr><th scope=col>option</th><th scope=col>item</th><th scope=col>price</th>"
         f"<th scope=col>source</th><th scope=col>as of</th></tr></thead><tbody>{rows}</tbody>"
