@@ -92,6 +92,9 @@ def test_article_report_states_the_corrected_conclusion(
     assert (
         corrected[1e6]["flan-ul2-sagemaker"]["daily_cost"] > corrected[1e6]["chatgpt"]["daily_cost"]
     )
+    margins = re.search(r"<section id=sensitivity.*?</section>", page, re.S)
+    assert margins is not None  # with capacity: chatgpt $1,334 vs flan $8,711.67 at 1M/day
+    assert "<td data-margin=rise>553.0%</td><td data-margin=fall>84.7%</td>" in margins.group(0)
     replicas = re.findall(r'data-option="flan-ul2-sagemaker">.*?data-field=replicas>(\d+)<', page)
     assert replicas == ["1", "1", "1", "58"]  # as written at 1K, 1M; with capacity at 1K, 1M
 

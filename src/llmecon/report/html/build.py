@@ -50,11 +50,14 @@ def build_report(
         "corrected": None,
         "considerations": checklist(_considerations(data)),
         "prices": price_rows(comparison),
+        "sensitivity": [],
         "bench": None if bench is None else bench_summary(bench),
     }
     corrected_data = capacity_corrected(data, comparison)
+    report["sensitivity"] = margins(comparison)
     if corrected_data is not None:
         fixed, fixed_series = _run(corrected_data, book, label, base)
+        report["sensitivity"] = margins(fixed)
         report["corrected"] = {
             "chart": _chart(fixed, fixed_series, f"{key}corrected"),
             "why": _correction_reason(data, corrected_data),
@@ -122,6 +125,26 @@ def answer(comparison: Comparison) -> str:
     ]
     text = "; ".join([lead, *sentences])
     return text[0].upper() + text[1:] + "."
+
+
+def margins(comparison: Comparison) -> list[dict[str, Any]]:
+    """At each volume, how far the cheapest option's daily cost may rise (or the runner-up's
+    fall) before the order flips: every cost here is linear in its prices, so the ratio says."""
+    rows = []
+    for result in comparison.results:
+        if len(result.bills) < 2 or result.bills[0].daily_cost <= 0:
+            continue
+        first, second = result.bills[0], result.bills[1]
+        rows.append(
+            {
+                "requests_per_day": result.requests_per_day,
+                "cheapest": first.option,
+                "runner_up": second.option,
+                "cheapest_may_rise": second.daily_cost / first.daily_cost - 1,
+                "runner_up_must_fall": 1 - first.daily_cost / second.daily_cost,
+            }
+        )
+    return rows
 
 
 def fleet_sentence(comparison: Comparison) -> str:

@@ -116,7 +116,32 @@ def render_results(report: dict[str, Any]) -> str:
             render_comparison(corrected["comparison"], "with capacity", "corrected"),
             "</section>",
         ]
+    parts.append(render_sensitivity(report.get("sensitivity") or [], p))
     return scrollable("\n".join(parts))
+
+
+def render_sensitivity(rows: list[dict[str, Any]], p: str = "") -> str:
+    """What flips the decision: the margin between the cheapest and the runner-up per volume."""
+    if not rows:
+        return ""
+    body = "".join(
+        f"<tr><th scope=row>{volume(r['requests_per_day'])}</th><td>{escape(r['cheapest'])}</td>"
+        f"<td>{escape(r['runner_up'])}</td><td data-margin=rise>{r['cheapest_may_rise']:,.1%}</td>"
+        f"<td data-margin=fall>{r['runner_up_must_fall']:,.1%}</td></tr>"
+        for r in rows
+    )
+    return (
+        f"<section id={p}sensitivity aria-labelledby={p}sensitivity-h><h2 id={p}sensitivity-h>"
+        "What flips the decision</h2><p>At each volume, the cheapest option stays cheapest "
+        "unless its daily cost rises by more than the first margin (a price rise, more tokens "
+        "per request, lower throughput per replica) or the runner-up's falls by more than the "
+        "second (a discount, a reserved or spot price, a faster engine). Volume changes flip it "
+        "at the break-evens above.</p><table><caption>Margins before the order flips</caption>"
+        "<thead><tr><th scope=col>requests/day</th><th scope=col>cheapest</th>"
+        "<th scope=col>runner-up</th><th scope=col>cheapest may rise by</th>"
+        f"<th scope=col>runner-up must fall by</th></tr></thead><tbody>{body}</tbody></table>"
+        "</section>"
+    )
 
 
 _TABLE = re.compile(r"<table[ >].*?<caption>(.*?)</caption>.*?</table>", re.S)
