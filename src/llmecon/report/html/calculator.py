@@ -18,6 +18,7 @@ import yaml
 
 from llmecon.errors import LlmeconError
 from llmecon.pricebook.book import PriceBook
+from llmecon.pricebook.hardware import load_models
 from llmecon.report.html.build import build_report
 from llmecon.report.html.page import asset, render_page, render_results
 
@@ -141,6 +142,7 @@ def calculator_page(query: Query, book: PriceBook) -> str:
     options = {
         "api-names": sorted(book.api_current),
         "instance-names": sorted(book.instances),
+        "model-names": sorted(load_models()),
     }
     datalists = "".join(
         f"<datalist id={key}>"

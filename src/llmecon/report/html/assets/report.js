@@ -1,6 +1,6 @@
 // Hover for the inline SVG charts: in each .chartblock, the sampled points of line N
-// (g#KEY-hover-N > use, in order) show their label from the block's chart data. Keyboard and
-// screen-reader users get the same text as an SVG <title>. No network, no library.
+// (g#KEY-hover-N > use, in order) show their label from the block's chart data, also as an
+// SVG <title>; the table under each chart carries the same data for keyboards and screen readers.
 (function () {
   "use strict";
   function attachBlock(block) {
