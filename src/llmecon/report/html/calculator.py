@@ -20,7 +20,7 @@ from llmecon.errors import LlmeconError
 from llmecon.pricebook.book import PriceBook
 from llmecon.pricebook.hardware import load_models
 from llmecon.report.html.build import build_report
-from llmecon.report.html.page import asset, render_page, render_results
+from llmecon.report.html.page import asset, render_notes, render_page, render_results
 
 Query = Mapping[str, Sequence[str]]
 DEFAULTS = {
@@ -83,7 +83,14 @@ def calculator_scenario(query: Query) -> dict[str, Any]:
         options.append({"name": f"{model or 'open model'} on {instance}", "self_hosted": hosted})
     if not options:
         raise LlmeconError("give at least one paid API or one self-hosted instance")
-    return {"name": "calculator", "workload": workload, "options": options}
+    notes = [
+        f"{option['name']}: priced as {replicas} replica(s) at every volume, whatever the "
+        "traffic; one instance serves a bounded number of requests per day. Give an open model "
+        "to size replicas from its roofline estimate."
+        for option in options
+        if "replicas" in option.get("self_hosted", {})
+    ]
+    return {"name": "calculator", "workload": workload, "options": options, "notes": notes}
 
 
 def calculator_response(path: str, query: Query, book: PriceBook) -> Response:
@@ -103,7 +110,7 @@ def calculator_response(path: str, query: Query, book: PriceBook) -> Response:
 def _compare(data: dict[str, Any], book: PriceBook) -> Response:
     report = build_report(data, book, "calculator")
     body = {
-        "html": render_results(report),
+        "html": render_results(report) + render_notes(report["comparison"]["notes"]),
         "answer": report["answer"],
         "corrected": report["corrected"],
         "comparison": report["comparison"],

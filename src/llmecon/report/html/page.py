@@ -307,6 +307,15 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
+def render_notes(notes: list[str]) -> str:
+    """The comparison's notes (what the numbers assume), for pages without the prices section."""
+    items = "".join(f"<li>{escape(note)}</li>" for note in notes)
+    return (
+        "<section id=notes aria-labelledby=notes-h><h2 id=notes-h>Notes</h2>"
+        f"<ul>{items}</ul></section>"
+    )
+
+
 def render_prices(prices: list[dict[str, Any]], notes: list[str], p: str = "") -> str:
     rows = "".join(
         f"<tr><td>{escape(p['option'])}</td><td>{escape(p['item'])}</td>"
