@@ -39,10 +39,14 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "sensitivity": ("llmecon.cli.sensitivity", "sensitivity", "Vary API price, instance price, "
                     "utilisation, tokens, volume and throughput; show which flip the cheapest "
                     "option (tornado table and plot)."),
+    "report": ("llmecon.cli.report", "report", "Write a decision report: the answer, chart, "
+               "tables, trade-offs and every price."),
     "serve": ("llmecon.cli.serve", "serve", "Serve models behind an OpenAI-compatible gateway "
               "that records what each request cost."),
     "traffic": ("llmecon.cli.traffic", "traffic", "Read usage exports and logs (OpenAI, "
                 "LiteLLM, CSV/JSONL, the ledger); show the profile."),
+    "ui": ("llmecon.cli.ui", "ui", "Start the calculator page: the quick-form compare, "
+           "recomputed as you type."),
     "usage": ("llmecon.cli.usage", "usage", "Report requests, tokens, self-hosted cost (idle "
               "included) and API counterfactuals."),
 }  # fmt: skip

@@ -7,6 +7,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from llmecon.scenario.considerations import ConsiderationsSpec
+
 NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 Name = Annotated[str, Field(min_length=1)]
@@ -319,6 +321,7 @@ class ScenarioSpec(_Strict):
     one_off_costs: list[OneOffCostSpec] = []
     quality: QualitySpec | None = None
     fine_tune: FineTuneSpec | None = None
+    considerations: ConsiderationsSpec | None = None  # non-cost trade-offs (issue 15)
     notes: list[str] = []
 
     @field_validator("options")
