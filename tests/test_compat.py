@@ -182,3 +182,69 @@ def test_mistyped_upstream_names_and_busy_ports_are_one_line_errors(
                            "--ledger", ledger, "--journal", str(tmp_path / "j"))  # fmt: skip
     assert busy.code == 2 and f"cannot listen on 127.0.0.1:{port}" in busy.err
     assert "gateway: http" not in busy.err  # nothing claimed to be serving
+
+
+def test_embeddings_are_relayed_metered_and_recorded(ledger: Ledger) -> None:
+    from llmecon.core.prices import Price
+
+    answer = {"object": "list", "data": [{"object": "embedding", "index": 0,
+                                          "embedding": [0.1, 0.2]}],
+              "model": "mock", "usage": {"prompt_tokens": 5, "total_tokens": 5}}  # fmt: skip
+    seen: list[dict[str, Any]] = []
+
+    def record(body: bytes) -> list[bytes]:
+        seen.append(json.loads(body))
+        return json_answer(answer)(body)
+
+    with bad_upstream(record) as url:
+        router = Router([Upstream("u", url, ("mock",), Price(3.6, "instance-hour", "t"))])
+
+        async def body(client: httpx.AsyncClient, app: Gateway) -> list[Any]:
+            one = await client.post("/v1/embeddings", json={"model": "mock", "input": "a b c"})
+            ids = await client.post("/v1/embeddings", json={"model": "mock", "input": [[1, 2]]})
+            return [one.json(), ids.status_code]
+
+        (reply, status) = _run(router, ledger, body, interval_s=1.0)
+    assert reply["data"][0]["embedding"] == [0.1, 0.2] and status == 200
+    assert seen[0] == {"model": "mock", "input": "a b c"}  # no limit written in
+    rows = sorted(ledger.rows(), key=lambda r: r.started_at)
+    assert [(r.endpoint, r.prompt_tokens, r.completion_tokens) for r in rows] == [
+        ("embeddings", 5, 0),
+        ("embeddings", 5, 0),
+    ]
+    assert all(r.self_hosted_nusd is not None for r in rows)  # allocated like completions
+
+
+def test_responses_are_relayed_streamed_or_not_with_usage(ledger: Ledger) -> None:
+    from bad_upstream import END, chunk, head
+
+    document = {"id": "resp_1", "object": "response", "output": [
+        {"type": "message", "content": [{"type": "output_text", "text": "hello there"}]}],
+        "usage": {"input_tokens": 7, "output_tokens": 2, "total_tokens": 9}}  # fmt: skip
+    deltas = [{"type": "response.output_text.delta", "delta": w} for w in ("hel", "lo")]
+    done = {"type": "response.completed", "response": {**document}}
+
+    def answer(body: bytes) -> list[bytes]:
+        if not json.loads(body).get("stream"):
+            return json_answer(document)(body)
+        events = [
+            chunk(f"event: {e['type']}\ndata: {json.dumps(e)}\n\n".encode())
+            for e in [*deltas, done]
+        ]
+        return [head(kind="text/event-stream"), *events, END]
+
+    with bad_upstream(answer) as url:
+
+        async def body(client: httpx.AsyncClient, app: Gateway) -> list[str]:
+            request = {"model": "mock", "input": "say hello", "instructions": "be brief"}
+            once = await client.post("/v1/responses", json=request)
+            streamed = await client.post("/v1/responses", json={**request, "stream": True})
+            return [once.text, streamed.text]
+
+        once, streamed = _run(Router([Upstream("u", url, ("mock",))]), ledger, body)
+    assert json.loads(once)["output"][0]["content"][0]["text"] == "hello there"
+    assert "event: response.completed" in streamed and streamed.count("output_text.delta") == 4
+    rows = sorted(ledger.rows(), key=lambda r: r.stream)
+    assert [(r.endpoint, r.stream, r.prompt_tokens, r.completion_tokens, r.outcome)
+            for r in rows] == [("responses", False, 7, 2, "ok"),
+                               ("responses", True, 7, 2, "ok")]  # fmt: skip

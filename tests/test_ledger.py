@@ -447,9 +447,31 @@ def test_rows_refuse_naive_times_and_bad_values() -> None:
     with pytest.raises(ValueError, match="self_hosted_nusd"):
         _row(0, self_hosted_nusd=-1)
     with pytest.raises(ValueError, match="endpoint"):
-        _row(0, endpoint="embeddings")
+        _row(0, endpoint="images")
 
 
 def test_the_facade_exports_what_it_lists() -> None:
     for name in llmecon.ledger.__all__:
         assert hasattr(llmecon.ledger, name), name
+
+
+def test_m005_keeps_rows_and_takes_embeddings_and_responses(
+    backend: Backend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import llmecon.ledger.migrations as migrations
+
+    before = _row(0, counterfactual_nusd={"gpt-4o-mini": 7})
+    monkeypatch.setattr(migrations, "MIGRATIONS", MIGRATIONS[:4])
+    with open_ledger(backend.url) as old:
+        old.record([before])
+        with pytest.raises(Exception):  # noqa: B017, PT011 - the old CHECK refuses it
+            old.record([_row(1, endpoint="embeddings")])
+    monkeypatch.setattr(migrations, "MIGRATIONS", MIGRATIONS)
+    with open_ledger(backend.url) as new:
+        assert new.migrations_applied()[-1] == "m005_endpoints"
+        assert new.rows() == [before]  # counterfactual costs still joined
+        later = [_row(2, endpoint="embeddings", completion_tokens=0), _row(3, endpoint="responses")]
+        new.record(later)
+        assert [r.endpoint for r in new.rows()] == ["chat", "embeddings", "responses"]
+        with pytest.raises(ValueError, match="endpoint"):
+            _row(4, endpoint="images")

@@ -41,9 +41,10 @@ async def relay_once(leg: Leg, outcome: Outcome) -> Outcome:
         raise leg.error(response.status, content, response.header(b"retry-after"))
     document = _document(leg, content)
     outcome.status, outcome.ttft_ms = 200, leg.elapsed_ms()
-    take_usage(outcome, document.get("usage"))
+    endpoint = leg.call.endpoint
+    take_usage(outcome, document.get("usage"), endpoint)
     if outcome.token_source == "none":
-        outcome.answer_text = answer_text(document)
+        outcome.answer_text = "" if endpoint == "embeddings" else answer_text(document)
     headers = [(b"content-type", b"application/json")]
     await leg.send({"type": "http.response.start", "status": 200, "headers": headers})
     leg.finish(leg, outcome)
@@ -88,8 +89,10 @@ def _document(leg: Leg, content: bytes) -> dict[str, Any]:
 
 
 def answer_text(document: dict[str, Any]) -> str | None:
-    """The text of every choice (message content, tool-call arguments or completion text),
-    for counting its tokens; None if the document has no choices."""
+    """The text of every choice (message content, tool-call arguments or completion text), or
+    of a Responses answer's output, for counting its tokens; None if there is neither."""
+    if isinstance(document.get("output"), list):
+        return _output_text(document["output"])
     choices = document.get("choices")
     if not isinstance(choices, list):
         return None
@@ -106,4 +109,19 @@ def answer_text(document: dict[str, Any]) -> str | None:
                     parts.append(str(function.get("arguments") or ""))
         if isinstance(choice.get("text"), str):
             parts.append(choice["text"])
+    return "\n".join(parts)
+
+
+def _output_text(output: list[Any]) -> str:
+    """The text of a Responses answer's output items (messages' text parts, function-call
+    arguments)."""
+    parts: list[str] = []
+    for item in output:
+        if not isinstance(item, dict):
+            continue
+        if isinstance(item.get("arguments"), str):
+            parts.append(item["arguments"])
+        for part in item.get("content") or []:
+            if isinstance(part, dict) and isinstance(part.get("text"), str):
+                parts.append(part["text"])
     return "\n".join(parts)

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import httpx
 
@@ -35,11 +35,12 @@ from llmecon.gateway.metering import Meter
 from llmecon.gateway.metrics import Metrics
 from llmecon.gateway.relay import relay_stream
 from llmecon.gateway.requests import ENDPOINTS, Call, parse_call
+from llmecon.gateway.responses import relay_responses_stream
 from llmecon.gateway.status import ROUTES
 from llmecon.gateway.upstream_client import UpstreamClient, UpstreamTimeouts
 from llmecon.gateway.upstreams import Route, Router
 from llmecon.ledger.keys import KeyInfo, KeyStore
-from llmecon.ledger.model import TokenSource, UsageRow, to_nano
+from llmecon.ledger.model import Endpoint, TokenSource, UsageRow, to_nano
 from llmecon.ledger.protocol import Ledger
 from llmecon.limits import Admission
 
@@ -254,6 +255,11 @@ class Gateway:
         recorder.budget_price = pricing.name
         return await door.admit(key, prompt, most, pricing), pricing
 
+    def _compared(self, call: Call) -> tuple[ApiOption, ...]:
+        """The APIs a request is priced at: chat models say nothing of an embedding's price
+        (the price snapshot has no embedding models yet), so embeddings get none."""
+        return () if call.endpoint == "embeddings" else self.config.compare_with
+
     def _prompt_tokens(self, call: Call) -> int:
         return int(self.count_tokens(call.prompt_text)) + call.prompt_token_ids
 
@@ -271,8 +277,7 @@ class Gateway:
         if meter is not None:
             meter.begin(request_id)
         try:
-            relay = relay_stream if leg.call.stream else relay_once
-            return await relay(leg, outcome)
+            return await _RELAYS[(leg.call.endpoint == "responses", leg.call.stream)](leg, outcome)
         finally:
             router.end(leg.upstream)
             if meter is not None:
@@ -303,7 +308,7 @@ class Gateway:
             key_id=recorder.key_id,
             model=call.model,
             upstream=upstream.name,
-            endpoint="chat" if call.endpoint == "chat" else "completions",
+            endpoint=_endpoint(call.endpoint),
             stream=call.stream,
             status=outcome.status or 499,
             outcome=outcome.outcome,
@@ -313,7 +318,7 @@ class Gateway:
             ttft_ms=outcome.ttft_ms,
             latency_ms=seconds * 1000,
             self_hosted_nusd=None,
-            counterfactual_nusd=counterfactual(self.config.compare_with, outcome),
+            counterfactual_nusd=counterfactual(self._compared(call), outcome),
             price_book=self.config.price_book,
             budget_price=recorder.budget_price,
         )
@@ -382,6 +387,21 @@ def _settled_tokens(outcome: Outcome | None) -> tuple[int, int] | None:
 
 def _source(name: str) -> TokenSource:
     return "upstream" if name == "upstream" else ("gateway" if name == "gateway" else "none")
+
+
+_RELAYS = {
+    (False, False): relay_once,
+    (False, True): relay_stream,
+    (True, False): relay_once,
+    (True, True): relay_responses_stream,
+}
+
+
+def _endpoint(name: str) -> Endpoint:
+    for endpoint in get_args(Endpoint):
+        if endpoint == name:
+            return endpoint  # type: ignore[no-any-return]
+    raise ValueError(f"unknown endpoint {name!r}")
 
 
 def _access_fields(row: UsageRow) -> dict[str, Any]:

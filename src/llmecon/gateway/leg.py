@@ -28,7 +28,12 @@ from llmecon.gateway.upstreams import Upstream
 log = logging.getLogger("llmecon.gateway")
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
-PATHS = {"chat": "/chat/completions", "completions": "/completions"}
+PATHS = {
+    "chat": "/chat/completions",
+    "completions": "/completions",
+    "embeddings": "/embeddings",
+    "responses": "/responses",
+}
 MAX_TOKENS_SEEN = 2**53  # a usage count at or above this is nonsense (and not exact in JSON)
 
 
@@ -115,12 +120,18 @@ def _message(body: bytes) -> str:
         return body[:300].decode(errors="replace")
 
 
-def take_usage(outcome: Outcome, usage: Any) -> None:
+def take_usage(outcome: Outcome, usage: Any, endpoint: str = "chat") -> None:
     """Note the upstream's token counts if they are plausible (ints in [0, 2^53)); otherwise
-    leave them unknown, so the gateway counts what it relayed."""
+    leave them unknown, so the gateway counts what it relayed. Responses count input and
+    output tokens; embeddings only input."""
     if not isinstance(usage, dict):
         return
-    prompt, completion = usage.get("prompt_tokens"), usage.get("completion_tokens")
+    if endpoint == "responses":
+        prompt, completion = usage.get("input_tokens"), usage.get("output_tokens")
+    else:
+        prompt, completion = usage.get("prompt_tokens"), usage.get("completion_tokens")
+    if endpoint == "embeddings" and completion is None:
+        completion = 0
     if _count(prompt) and _count(completion):
         outcome.prompt_tokens, outcome.completion_tokens = prompt, completion
         outcome.token_source = "upstream"

@@ -14,6 +14,14 @@ _MESSAGE = {
 }
 
 
+SUMMARIES = {
+    "chat": "Create a chat completion",
+    "completions": "Create a completion",
+    "embeddings": "Create embeddings",
+    "responses": "Create a response (OpenAI's Responses API)",
+}
+
+
 def _completion(kind: str, models: list[str]) -> dict[str, Any]:
     body_props: dict[str, Any] = {
         "model": {"type": "string", "enum": models} if models else {"type": "string"},
@@ -24,7 +32,24 @@ def _completion(kind: str, models: list[str]) -> dict[str, Any]:
         "temperature": {"type": "number", "minimum": 0, "maximum": 2},
     }
     required = ["model"]
-    if kind == "chat":
+    if kind == "embeddings":
+        for name in ("stream", "max_tokens", "max_completion_tokens", "n", "temperature"):
+            body_props.pop(name)
+        text_list = {"type": "array", "minItems": 1, "items": {"type": "string"}}
+        body_props["input"] = {"oneOf": [{"type": "string"}, text_list]}
+        required.append("input")
+    elif kind == "responses":
+        for name in ("max_tokens", "max_completion_tokens", "n"):
+            body_props.pop(name)
+        body_props["max_output_tokens"] = {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": MAX_TOKENS_LIMIT,
+        }
+        body_props["input"] = {"type": "string", "minLength": 1}
+        body_props["instructions"] = {"type": "string"}
+        required.append("input")
+    elif kind == "chat":
         body_props["messages"] = {"type": "array", "minItems": 1, "items": _MESSAGE}
         required.append("messages")
     else:
@@ -41,7 +66,7 @@ def _completion(kind: str, models: list[str]) -> dict[str, Any]:
         required.append("prompt")
     return {
         "post": {
-            "summary": f"Create a {'chat ' if kind == 'chat' else ''}completion",
+            "summary": SUMMARIES[kind],
             "security": [{"bearer": []}],
             "requestBody": {
                 "required": True,
@@ -85,6 +110,8 @@ def openapi_document(version: str, models: list[str]) -> dict[str, Any]:
         "paths": {
             "/v1/chat/completions": _completion("chat", models),
             "/v1/completions": _completion("completions", models),
+            "/v1/embeddings": _completion("embeddings", models),
+            "/v1/responses": _completion("responses", models),
             "/v1/models": {
                 "get": {
                     "summary": "Models served",

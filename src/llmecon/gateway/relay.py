@@ -46,7 +46,7 @@ async def relay_stream(leg: Leg, outcome: Outcome) -> Outcome:
         outcome.started, outcome.status = True, 200
         await _pump(leg, response, gone, outcome)
     except FAILURES as error:
-        await _fail(leg, outcome, leg.failure(error))
+        await fail_stream(leg, outcome, leg.failure(error))
     finally:
         gone.cancel()
         if response is not None:
@@ -61,14 +61,16 @@ async def _pump(leg: Leg, response: Response, gone: asyncio.Future[None], outcom
         try:
             events = reader.feed(chunk)
         except EventTooLargeError:
-            await _fail(leg, outcome, _bad(f"sent an event over {leg.max_event_bytes:,} bytes"))
+            await fail_stream(
+                leg, outcome, _bad(f"sent an event over {leg.max_event_bytes:,} bytes")
+            )
             return
         for event in events:
             payload = event.data
             kind = classify(payload)
             finished = finished or kind == END
             if kind == MALFORMED:
-                await _fail(leg, outcome, _bad("sent an event that is not a JSON object"))
+                await fail_stream(leg, outcome, _bad("sent an event that is not a JSON object"))
                 return
             if not _relay_worthy(leg, payload, kind, outcome):
                 continue
@@ -76,7 +78,7 @@ async def _pump(leg: Leg, response: Response, gone: asyncio.Future[None], outcom
                 outcome.outcome = "client_disconnected"
                 return
             if outcome.content_events > leg.call.most_completion_tokens(leg.cap):
-                await _fail(leg, outcome, OVER_LIMIT)
+                await fail_stream(leg, outcome, OVER_LIMIT)
                 return
             if kind == END and leg.call.wants_usage and outcome.token_source != "upstream":
                 await _send_usage(leg, outcome)
@@ -136,7 +138,7 @@ def _bad(what: str) -> GatewayError:
     return GatewayError(502, what, "upstream_error")
 
 
-async def _fail(leg: Leg, outcome: Outcome, error: GatewayError) -> None:
+async def fail_stream(leg: Leg, outcome: Outcome, error: GatewayError) -> None:
     if not outcome.started:
         raise error
     if error.code in {"upstream_error", "upstream_timeout"} and not error.message.startswith(

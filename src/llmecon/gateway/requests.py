@@ -14,7 +14,13 @@ from typing import Any
 from llmecon.gateway.errors import GatewayError
 from llmecon.ledger.model import check_name
 
-ENDPOINTS = {"/v1/chat/completions": "chat", "/v1/completions": "completions"}
+ENDPOINTS = {
+    "/v1/chat/completions": "chat",
+    "/v1/completions": "completions",
+    "/v1/embeddings": "embeddings",
+    "/v1/responses": "responses",
+}
+LIMIT_FIELD = {"responses": "max_output_tokens"}  # where a written default limit goes
 MAX_TOKENS_LIMIT = 1_000_000
 
 
@@ -39,10 +45,10 @@ class Call:
     def with_limit(self, default: int) -> Call:
         """The call with an explicit `max_tokens` when the client gave none, so the upstream
         cannot produce more than was reserved."""
-        if self.max_tokens is not None:
+        if self.max_tokens is not None or self.completions == 0:
             return self
         data = json.loads(self.body)
-        data["max_tokens"] = default
+        data[LIMIT_FIELD.get(self.endpoint, "max_tokens")] = default
         return replace(self, max_tokens=default, body=json.dumps(data).encode())
 
     def for_model(self, model: str) -> Call:
@@ -74,6 +80,12 @@ def parse_call(path: str, raw: bytes) -> Call:
     stream = data.get("stream", False)
     if not isinstance(stream, bool):
         raise GatewayError(400, "`stream` must be true or false", "invalid_type", "stream")
+    if endpoint == "embeddings":
+        text, ids = _embedding_input(data)
+        return Call(endpoint, model, False, False, None, text, raw, 0, ids)
+    if endpoint == "responses":
+        limit = _check_max_tokens(data, "max_output_tokens")
+        return Call(endpoint, model, stream, False, limit, _responses_input(data), raw)
     limits = [_check_max_tokens(data, name) for name in ("max_tokens", "max_completion_tokens")]
     given = [limit for limit in limits if limit is not None]
     max_tokens = max(given) if given else None
@@ -155,3 +167,34 @@ def _content_text(content: Any) -> str:
     if isinstance(content, list):
         return " ".join(str(part.get("text", "")) for part in content if isinstance(part, dict))
     return ""
+
+
+def _embedding_input(data: dict[str, Any]) -> tuple[str, int]:
+    """An embeddings request's input: its text and how many tokens it gives as ids."""
+    value = data.get("input")
+    if isinstance(value, str):
+        return value, 0
+    if isinstance(value, list) and value:
+        if all(isinstance(v, str) for v in value):
+            return " ".join(value), 0
+        if _token_ids(value):
+            return "", len(value)
+        if all(isinstance(v, list) and v and _token_ids(v) for v in value):
+            return "", sum(len(v) for v in value)
+    raise GatewayError(400, "`input` must be a string, a list of strings, a list of token ids "
+                       "or a list of such lists", "invalid_type", "input")  # fmt: skip
+
+
+def _responses_input(data: dict[str, Any]) -> str:
+    """A Responses request's input text (instructions included), for counting its tokens."""
+    value, parts = data.get("input"), [data.get("instructions") or ""]
+    if isinstance(value, str):
+        return " ".join([*parts, value])
+    if not isinstance(value, list) or not value:
+        raise GatewayError(400, "`input` must be a string or a non-empty list of items",
+                           "invalid_type", "input")  # fmt: skip
+    for item in value:
+        if not isinstance(item, dict):
+            raise GatewayError(400, "each `input` item must be an object", "invalid_type", "input")
+        parts.append(_content_text(item.get("content")))
+    return " ".join(parts)

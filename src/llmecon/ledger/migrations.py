@@ -146,6 +146,32 @@ _BACKFILL_POSTGRES = (
     "UPDATE idle_cost SET metered_seconds = EXTRACT(EPOCH FROM interval_end - interval_start)"
 )
 
+# m005: the usage table takes embeddings and responses rows. PostgreSQL replaces the CHECK;
+# SQLite cannot alter one, so the table is rebuilt, its child table (counterfactual_cost) set
+# aside and put back around it so no foreign key is ever broken.
+ENDPOINT_CHECK = "endpoint IN ('chat', 'completions', 'embeddings', 'responses')"
+_USAGE_M005 = (
+    _USAGE.replace("usage (", "usage_m005 (", 1)
+    .replace("endpoint IN ('chat', 'completions')", ENDPOINT_CHECK)
+    .replace("price_book TEXT NOT NULL\n)", "price_book TEXT NOT NULL,\n    budget_price TEXT\n)")
+)
+_ENDPOINTS_SQLITE = (
+    "CREATE TABLE counterfactual_m005 AS SELECT * FROM counterfactual_cost",
+    "DROP TABLE counterfactual_cost",
+    _USAGE_M005.format(**_SQLITE_TYPES),
+    "INSERT INTO usage_m005 SELECT * FROM usage",
+    "DROP TABLE usage",
+    "ALTER TABLE usage_m005 RENAME TO usage",
+    *_INDEXES[:2],
+    _COUNTERFACTUAL.format(**_SQLITE_TYPES),
+    "INSERT INTO counterfactual_cost SELECT * FROM counterfactual_m005",
+    "DROP TABLE counterfactual_m005",
+)
+_ENDPOINTS_POSTGRES = (
+    "ALTER TABLE usage DROP CONSTRAINT usage_endpoint_check",
+    f"ALTER TABLE usage ADD CONSTRAINT usage_endpoint_check CHECK ({ENDPOINT_CHECK})",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     _both("m001_usage", _USAGE, _COUNTERFACTUAL, _IDLE, *_INDEXES),
     _both("m002_api_keys", _API_KEYS),
@@ -161,6 +187,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         (*(sql.format(**_SQLITE_TYPES) for sql in _METERING), _BACKFILL_SQLITE),
         (*(sql.format(**_POSTGRES_TYPES) for sql in _METERING), _BACKFILL_POSTGRES),
     ),
+    Migration("m005_endpoints", _ENDPOINTS_SQLITE, _ENDPOINTS_POSTGRES),
 )
 
 

@@ -16,12 +16,12 @@ from typing import Literal, get_args
 from llmecon.errors import LlmeconError
 
 NANO_PER_USD = 1_000_000_000
-ENDPOINTS = ("chat", "completions")
+ENDPOINTS = ("chat", "completions", "embeddings", "responses")
 TOKEN_SOURCES = ("upstream", "gateway", "none")
 IDLE_GROUP = "(idle)"
 NO_KEY_GROUP = "(no key)"
 
-Endpoint = Literal["chat", "completions"]
+Endpoint = Literal["chat", "completions", "embeddings", "responses"]
 TokenSource = Literal["upstream", "gateway", "none"]
 UsageBy = Literal["key", "model", "day", "upstream"]
 
