@@ -488,8 +488,14 @@ def test_4_a_blackholed_postgres_gives_503_within_5_s(tmp_path: Path) -> None:
         finally:
             proxy.close()
             process.terminate()
-            process.wait(30)
-            next(schemas, None)
+            try:
+                process.wait(60)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+                raise
+            finally:
+                next(schemas, None)
 
 
 def test_7_a_non_streamed_client_that_leaves_cancels_the_upstream(tmp_path: Path) -> None:

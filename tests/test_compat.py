@@ -248,3 +248,14 @@ def test_responses_are_relayed_streamed_or_not_with_usage(ledger: Ledger) -> Non
     assert [(r.endpoint, r.stream, r.prompt_tokens, r.completion_tokens, r.outcome)
             for r in rows] == [("responses", False, 7, 2, "ok"),
                                ("responses", True, 7, 2, "ok")]  # fmt: skip
+
+
+def test_a_responses_request_with_bad_instructions_is_400(ledger: Ledger) -> None:
+    """Found by schemathesis: `instructions` that are not a string were a 500."""
+
+    async def body(client: httpx.AsyncClient, app: Gateway) -> httpx.Response:
+        request = {"model": "mock", "input": "0", "instructions": [None, None]}
+        return await client.post("/v1/responses", json=request)
+
+    reply = _run(Router([Upstream("u", "http://127.0.0.1:9/v1", ("mock",))]), ledger, body)
+    assert reply.status_code == 400 and reply.json()["error"]["param"] == "instructions"

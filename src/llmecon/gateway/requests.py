@@ -187,7 +187,10 @@ def _embedding_input(data: dict[str, Any]) -> tuple[str, int]:
 
 def _responses_input(data: dict[str, Any]) -> str:
     """A Responses request's input text (instructions included), for counting its tokens."""
-    value, parts = data.get("input"), [data.get("instructions") or ""]
+    value, instructions = data.get("input"), data.get("instructions")
+    if instructions is not None and not isinstance(instructions, str):
+        raise GatewayError(400, "`instructions` must be a string", "invalid_type", "instructions")
+    parts = [instructions or ""]
     if isinstance(value, str):
         return " ".join([*parts, value])
     if not isinstance(value, list) or not value:
