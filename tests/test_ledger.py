@@ -458,13 +458,13 @@ def test_the_facade_exports_what_it_lists() -> None:
 def test_m005_keeps_rows_and_takes_embeddings_and_responses(
     backend: Backend, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import llmecon.ledger.migrations as migrations
+    from llmecon.ledger import migrations
 
     before = _row(0, counterfactual_nusd={"gpt-4o-mini": 7})
     monkeypatch.setattr(migrations, "MIGRATIONS", MIGRATIONS[:4])
     with open_ledger(backend.url) as old:
         old.record([before])
-        with pytest.raises(Exception):  # noqa: B017, PT011 - the old CHECK refuses it
+        with pytest.raises(Exception):  # noqa: B017 - the old CHECK refuses it
             old.record([_row(1, endpoint="embeddings")])
     monkeypatch.setattr(migrations, "MIGRATIONS", MIGRATIONS)
     with open_ledger(backend.url) as new:
