@@ -516,3 +516,75 @@ def test_7_a_non_streamed_client_that_leaves_cancels_the_upstream(tmp_path: Path
         [row] = ledger.rows()
     assert (row.outcome, row.status) == ("client_disconnected", 499)
     assert row.latency_ms is not None and row.latency_ms < 2000  # not the 4 s of the answer
+
+
+# 3. token counting must not block the event loop
+
+
+def test_3_huge_prompts_are_counted_off_the_event_loop(ledger: Ledger) -> None:
+    threads: dict[int, set[str]] = {}
+
+    def count(text: str) -> int:
+        threads.setdefault(len(text), set()).add(threading.current_thread().name)
+        return len(text.split())
+
+    door = Door(open_limiter("memory://"), KeyPolicy(requests_per_minute=100))
+    with bad_upstream(json_answer(GOOD)) as url:
+
+        async def main() -> list[int]:
+            config = GatewayConfig(router=Router([Upstream("bad", url, ("bad",))]),
+                                   no_auth=True, door=door)  # fmt: skip
+            app = create_app(config, ledger, count)
+            app.start()
+            try:
+                transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
+                async with httpx.AsyncClient(transport=transport, base_url="http://gw") as client:
+                    codes = []
+                    for text in ("short prompt", " ".join(["word"] * 200_000)):
+                        request = {"model": "bad", "messages": [{"role": "user", "content": text}]}
+                        reply = await client.post("/v1/chat/completions", json=request)
+                        codes.append(reply.status_code)
+                    return codes
+            finally:
+                await app.stop()
+
+        assert asyncio.run(main()) == [200, 200]
+    loop_thread = threading.main_thread().name
+    short, long = len("short prompt"), len(" ".join(["word"] * 200_000))
+    assert threads[short] == {loop_thread}  # a short prompt is counted in place (cheaper)
+    assert loop_thread not in threads[long]  # a long one only in a worker thread
+
+
+# 7. upstream timeouts and the minor items
+
+
+def test_7_an_upstream_that_never_answers_times_out_at_the_first_byte(ledger: Ledger) -> None:
+    from llmecon.gateway.upstream_client import UpstreamTimeouts
+
+    with running(MockSettings(ttft_ms=0, itl_ms=0, fault="hang", fault_every=1)) as url:
+        started = time.monotonic()
+        timeouts = UpstreamTimeouts(first_byte=0.5, idle=0.5, total=30)
+        router = Router([Upstream("hang", url, ("mock",))])
+
+        async def body(client: httpx.AsyncClient, app: Gateway) -> httpx.Response:
+            return await client.post("/v1/chat/completions", json=_chat("mock"))
+
+        reply = _run(router, ledger, body, timeouts=timeouts)
+    assert reply.status_code == 504 and time.monotonic() - started < 5
+
+
+def test_11_minor_items(tmp_path: Path, live: Any) -> None:
+    ledger_file = Path(live.ledger.removeprefix("sqlite:///"))
+    assert ledger_file.stat().st_mode & 0o777 == 0o600
+    url = f"http://127.0.0.1:{live.port}"
+    denied = httpx.post(f"{url}/v1/chat/completions", json={})
+    assert denied.status_code == 401 and denied.headers["www-authenticate"].startswith("Bearer")
+    assert denied.headers["connection"] == "close"
+    headers = {"Authorization": f"Bearer {live.key}"}
+    big = httpx.post(f"{url}/v1/chat/completions", content=b"x" * 2_000_000, headers=headers)
+    assert big.status_code == 413 and big.headers["connection"] == "close"
+    document = httpx.get(f"{url}/openapi.json", headers=headers).json()
+    chat = document["paths"]["/v1/chat/completions"]["post"]["requestBody"]["content"]
+    fields = chat["application/json"]["schema"]["properties"]
+    assert fields["max_tokens"]["maximum"] == 1_000_000
+    assert {"max_completion_tokens", "n"} <= set(fields)

@@ -46,6 +46,7 @@ from llmecon.limits import Admission
 
 log = logging.getLogger("llmecon.gateway")
 access = logging.getLogger("llmecon.access")
+LONG_PROMPT = 4096  # characters: a prompt this long is counted in a worker thread
 JSON = [(b"content-type", b"application/json")]
 
 
@@ -204,8 +205,10 @@ class Gateway:
         leg = Leg(self.client, routes[0].upstream, call, send, receive, t0, recorder.finish,
                   max_response_bytes=self.config.max_response_bytes,
                   max_event_bytes=self.config.max_event_bytes,
-                  count_prompt=lambda: self._prompt_tokens(call))  # fmt: skip
+                  count_prompt=lambda: self._prompt_tokens(recorder, call))  # fmt: skip
         recorder.leg, recorder.current = leg, Outcome()
+        if door is not None or len(call.prompt_text) >= LONG_PROMPT:  # counted off the loop
+            recorder.prompt_tokens = await self._count(call.prompt_text) + call.prompt_token_ids
         admission, pricing = await self._admit(key, call, routes, recorder)
         task = asyncio.current_task()
         assert task is not None
@@ -248,7 +251,7 @@ class Gateway:
         door = self.config.door
         if door is None:
             return None, Pricing(None)
-        prompt = await self._count(call.prompt_text) + call.prompt_token_ids
+        prompt = self._prompt_tokens(recorder, call)
         most = call.most_completion_tokens(door.default_max_tokens)
         candidates = [(r.model, r.upstream.hourly is None) for r in routes]
         pricing = door.dearest(candidates, prompt, most)
@@ -260,12 +263,18 @@ class Gateway:
         (the price snapshot has no embedding models yet), so embeddings get none."""
         return () if call.endpoint == "embeddings" else self.config.compare_with
 
-    def _prompt_tokens(self, call: Call) -> int:
-        return int(self.count_tokens(call.prompt_text)) + call.prompt_token_ids
+    def _prompt_tokens(self, recorder: _Recorder, call: Call) -> int:
+        """The prompt's tokens: counted once per request (long prompts before forwarding, off
+        the event loop), short ones here when first needed."""
+        if recorder.prompt_tokens is None:
+            recorder.prompt_tokens = (
+                int(self.count_tokens(call.prompt_text)) + call.prompt_token_ids
+            )
+        return recorder.prompt_tokens
 
     async def _count(self, text: str) -> int:
         """Prompt tokens; a long prompt is counted off the event loop."""
-        if len(text) < 4096:
+        if len(text) < LONG_PROMPT:
             return int(self.count_tokens(text))
         return int(await asyncio.to_thread(self.count_tokens, text))
 
@@ -286,14 +295,16 @@ class Gateway:
     def _record(self, leg: Leg, recorder: _Recorder, outcome: Outcome) -> None:
         call, upstream = leg.call, leg.upstream
         seconds = time.perf_counter() - leg.t0
-        if outcome.token_source == "none" and (outcome.content_events or outcome.answer_text):
+        if outcome.token_source == "none" and (
+            outcome.content_events or outcome.answer_text is not None
+        ):
             # the upstream sent no usage: count what the client received, and the prompt
             outcome.completion_tokens = (
                 int(self.count_tokens(outcome.answer_text))
                 if outcome.answer_text is not None
                 else outcome.content_events
             )
-            outcome.prompt_tokens = self._prompt_tokens(call)
+            outcome.prompt_tokens = self._prompt_tokens(recorder, call)
             outcome.token_source = "gateway"
         tokens = (outcome.prompt_tokens, outcome.completion_tokens)
         label = call.model if call.model in self.config.router.models() else "(other)"
@@ -338,6 +349,7 @@ class _Recorder:
     key_id: str | None
     request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     budget_price: str | None = None
+    prompt_tokens: int | None = None  # counted once, when first needed
     outcome: Outcome | None = None  # as recorded
     leg: Leg = field(init=False)  # the current try
     current: Outcome = field(default_factory=Outcome)  # its outcome so far
