@@ -110,7 +110,8 @@ EMBEDDED_PRICE = "ml.c5.xlarge"  # a 4-vCPU CPU instance: what the embedded mode
     type=click.IntRange(min=1),
     default=1024,
     show_default=True,
-    help="With limits or budgets on: the completion limit written into requests that give "
+    help="With a tokens-per-minute limit or a budget on: the completion limit written into "
+    "requests that give "
     "none, so the upstream cannot produce more than was reserved.",
 )
 @click.option(
@@ -163,6 +164,11 @@ EMBEDDED_PRICE = "ml.c5.xlarge"  # a 4-vCPU CPU instance: what the embedded mode
     help="Seconds an upstream may stay silent in the middle of an answer.",
 )
 @click.option(
+    "--admin-key-env",
+    metavar="VAR",
+    help="Environment variable holding the web console's admin key (/ui; off without it).",
+)
+@click.option(
     "--log-level",
     type=click.Choice(["debug", "info", "warning", "error"]),
     default="warning",
@@ -211,6 +217,7 @@ def serve(
     first_byte_timeout: float,
     idle_timeout: float,
     redis_url: str | None,
+    admin_key_env: str | None,
     log_level: str,
     access_log: str,
     print_config: bool,
@@ -259,6 +266,7 @@ def serve(
         header_timeout,
         body_timeout,
         UpstreamTimeouts(10.0, first_byte_timeout, idle_timeout, upstream_timeout),
+        _admin_key(admin_key_env),
     )
     name = serve_setup.ledger_name(url)
     ledger = open_ledger(url)
@@ -303,6 +311,21 @@ def serve(
             supervisor.stop()
         ledger.close()
         key_store.close()
+
+
+def _admin_key(variable: str | None) -> str | None:
+    """The console's admin key, hashed (the secret itself is kept nowhere)."""
+    if variable is None:
+        return None
+    import hashlib  # noqa: PLC0415
+    import os  # noqa: PLC0415
+
+    secret = os.environ.get(variable, "")
+    if len(secret) < 16:
+        raise LlmeconError(
+            f"--admin-key-env {variable}: set it to a secret of at least 16 characters"
+        )
+    return hashlib.sha256(secret.encode()).hexdigest()
 
 
 def _named(pairs: dict[str, str], flag: str, names: set[str]) -> dict[str, str]:

@@ -37,6 +37,7 @@ class Hardening:
     header_timeout_s: float
     body_timeout_s: float
     timeouts: UpstreamTimeouts
+    admin_key_sha256: str | None = None  # the web console's key, hashed
 
 
 def run_gateway(
@@ -84,6 +85,7 @@ def run_gateway(
         interval_s=interval,
         version=__version__,
         drain_s=drain,
+        admin_key_sha256=hardening.admin_key_sha256,
     )
     app = create_app(config, ledger, lambda text: len(tokenizer.encode(text)), keys)
     limits = ConnectionLimits(

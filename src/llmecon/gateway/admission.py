@@ -53,6 +53,19 @@ class Door:
         prices = [self.price_for(model, paid=paid) for model, paid in candidates] or [self.price]
         return max((Pricing(price) for price in prices), key=lambda p: p.cost_nusd(prompt, most))
 
+    def counts_tokens(self, key: KeyInfo | None) -> bool:
+        """Whether a tokens-per-minute limit or a budget applies to the key: then a request
+        without a completion limit gets one written in (the reservation must bound it)."""
+        policy = self.policy_for(key)
+        return any(
+            limit is not None
+            for limit in (
+                policy.tokens_per_minute,
+                policy.budget_per_day_nusd,
+                policy.budget_per_month_nusd,
+            )
+        )
+
     def policy_for(self, key: KeyInfo | None) -> KeyPolicy:
         """The key's own limits, each falling back to the gateway's default."""
         if key is None:

@@ -67,6 +67,7 @@ class GatewayConfig:
     health_every_s: float = 5.0
     door: Door | None = None  # rate limits and budgets (None: none)
     drain_s: float = 10.0  # at shutdown, how long requests in flight may still finish
+    admin_key_sha256: str | None = None  # the console's key (`serve --admin-key-env`)
 
 
 @dataclass
@@ -199,7 +200,7 @@ class Gateway:
             raise GatewayError(404, message, "model_not_found", "model")
         assert self.client is not None
         door = self.config.door
-        if door is not None:
+        if door is not None and door.counts_tokens(key):
             call = call.with_limit(door.default_max_tokens)
         recorder = _Recorder(self, started, key.id if key is not None else None)
         leg = Leg(self.client, routes[0].upstream, call, send, receive, t0, recorder.finish,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
+from llmecon.gateway import console
 from llmecon.gateway.http import respond
 from llmecon.gateway.leg import Send
 from llmecon.gateway.openapi import openapi_document
@@ -84,4 +85,6 @@ ROUTES = {
     "/readyz": ready,
     "/metrics": metrics,
     "/openapi.json": openapi,
+    "/ui": console.page,
+    "/ui/api/summary": console.summary,
 }
