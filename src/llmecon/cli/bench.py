@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
-import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,6 +12,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 import click
 
 from llmecon.errors import LlmeconError
+from llmecon.output_file import write_atomically
 
 if TYPE_CHECKING:
     from llmecon.bench.runner import Load, Progress
@@ -282,9 +281,11 @@ def _write(path: Path, option: str, dump: Callable[[TextIO], None]) -> None:
     """Write through a temporary file, so a failed write leaves no half file behind."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".llmecon-", suffix=".tmp")
-        with os.fdopen(handle, "w") as out:
-            dump(out)
-        Path(temporary).replace(path)
+        write_atomically(path, lambda temporary: _dump_to(temporary, dump))
     except OSError as error:
         raise LlmeconError(f"{option} {path}: cannot write ({error.strerror})") from None
+
+
+def _dump_to(path: Path, dump: Callable[[TextIO], None]) -> None:
+    with path.open("w") as out:
+        dump(out)

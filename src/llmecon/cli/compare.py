@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from llmecon.cli.options import ISO_DATE
+from llmecon.cli.options import PAST_DATE
 from llmecon.core.comparison import Scenario
 from llmecon.core.comparison import compare as compare_scenario
 from llmecon.errors import LlmeconError
@@ -31,7 +31,7 @@ _QUICK_FLAGS = {"apis": "--api", "instances": "--self-hosted"}
 )  # fmt: skip
 @click.option("--plot", type=Path, help="Write a log-log cost plot (.png, .svg or .pdf).")
 @click.option("--details", is_flag=True, help="Show every line item with its price source.")
-@click.option("--as-of", type=ISO_DATE, help="Price API models as of this date (YYYY-MM-DD).")
+@click.option("--as-of", type=PAST_DATE, help="Price API models as of this date (YYYY-MM-DD).")
 @click.option("--requests-per-day", type=float, multiple=True, help="Quick form: a volume.")
 @click.option("--tokens-per-request", type=float, help="Quick form: prompt + completion tokens.")
 @click.option("--input-tokens", type=float, help="Quick form: prompt tokens per request.")
