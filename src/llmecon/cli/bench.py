@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import click
 
+from llmecon.cli.options import completer
 from llmecon.errors import LlmeconError
 from llmecon.output_file import write_atomically
 
@@ -64,8 +65,14 @@ POSITIVE = click.FloatRange(min=0, min_open=True)
     help="ttft_ms=500, itl_ms=50 or e2e_ms=2000 (repeatable): goodput counts these.",
 )
 @click.option("--hourly-price", type=POSITIVE, help="What the endpoint's machine costs per hour.")
-@click.option("--instance", help="Or a catalog instance for the hourly price.")
-@click.option("--api", "apis", multiple=True, metavar="MODEL", help="Paid API for break-evens.")
+@click.option(
+    "--instance", shell_complete=completer("instance"),
+    help="Or a catalog instance for the hourly price.",
+)  # fmt: skip
+@click.option(
+    "--api", "apis", multiple=True, metavar="MODEL", shell_complete=completer("api"),
+    help="Paid API for break-evens.",
+)  # fmt: skip
 @click.option("--output", type=Path, help="Write the JSON result (a capacity profile) here.")
 @click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table")
 @click.option("--plot", type=Path, help="Latency against throughput over the sweep (.png).")

@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from llmecon.cli.options import PAST_DATE
+from llmecon.cli.options import PAST_DATE, completer
 from llmecon.core.comparison import Scenario
 from llmecon.core.comparison import compare as compare_scenario
 from llmecon.errors import LlmeconError
@@ -37,14 +37,18 @@ _QUICK_FLAGS = {"apis": "--api", "instances": "--self-hosted"}
 @click.option("--input-tokens", type=float, help="Quick form: prompt tokens per request.")
 @click.option("--output-tokens", type=float, help="Quick form: completion tokens per request.")
 @click.option("--words-per-request", type=float, help="Quick form: words (x 4/3 tokens).")
-@click.option("--api", "apis", multiple=True, metavar="MODEL", help="Quick form: a paid API model.")
+@click.option(
+    "--api", "apis", multiple=True, metavar="MODEL", shell_complete=completer("api"),
+    help="Quick form: a paid API model.",
+)  # fmt: skip
 @click.option(
     "--self-hosted", "instances", multiple=True, metavar="INSTANCE",
+    shell_complete=completer("instance"),
     help="Quick form: a catalog instance running the open model.",
 )  # fmt: skip
 @click.option("--replicas", type=int, default=1, show_default=True, help="Quick form: replicas.")
 @click.option(
-    "--model", metavar="MODEL",
+    "--model", metavar="MODEL", shell_complete=completer("model"),
     help="Quick form: the open model the --self-hosted instances run; replicas are sized per "
     "volume from its roofline estimate (`llmecon estimate`).",
 )  # fmt: skip

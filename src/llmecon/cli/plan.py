@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from llmecon.cli.engine_options import engine_efficiency, engine_options, resolve_model
+from llmecon.cli.options import completer
 from llmecon.errors import LlmeconError
 from llmecon.library.calls import DEFAULT_APIS, PRECISIONS
 from llmecon.pricebook.catalog import api_options, hosted_options, machines
@@ -26,7 +27,10 @@ POSITIVE = click.FloatRange(min=0, min_open=True)
 
 
 @click.command()
-@click.option("--model", help="Open model to host (e.g. llama-3.1-8b; or --model-config).")
+@click.option(
+    "--model", shell_complete=completer("model"),
+    help="Open model to host (e.g. llama-3.1-8b; or --model-config).",
+)  # fmt: skip
 @click.option("--requests-per-day", type=POSITIVE, help="Required unless --traffic.")
 @click.option("--input-tokens", type=click.IntRange(min=1), help="Required unless --traffic.")
 @click.option("--output-tokens", type=click.IntRange(min=0), help="Required unless --traffic.")
@@ -39,6 +43,7 @@ POSITIVE = click.FloatRange(min=0, min_open=True)
 @click.option(
     "--api",
     "apis",
+    shell_complete=completer("api"),
     multiple=True,
     metavar="MODEL",
     help=f"Paid API to compare (repeatable; default: {', '.join(DEFAULT_APIS)}).",
