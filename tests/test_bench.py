@@ -468,3 +468,16 @@ def test_model_lookup_at_a_dead_url_says_why() -> None:
     run = _cli("http://127.0.0.1:9/v1", "--requests", "1")
     assert run.code == 2
     assert "connection refused at 127.0.0.1:9" in run.err and "give --model NAME" in run.err
+
+
+def test_cost_is_labelled_at_the_runs_throughput_not_a_maximum(
+    timed: str, llmecon: Callable[..., Run]
+) -> None:
+    # concurrency 1 cannot saturate anything: the table must not call its rate a maximum
+    run = llmecon("bench", f"{timed}", "--model", "mock", "--requests", "4", "--concurrency",
+                  "1", "--output-tokens", "8", "--hourly-price", "1.0")  # fmt: skip
+    assert run.code == 0, run.err
+    text = " ".join(run.out.split())
+    assert "max throughput" not in text
+    assert "at this run's throughput (" in text
+    assert "best only if this load saturated it" in text

@@ -166,3 +166,21 @@ def test_atomic_write_leaves_nothing_on_failure(tmp_path: Path) -> None:
         write_atomically(tmp_path / "out.json", fail)
     assert list(tmp_path.iterdir()) == []
     assert ROOT.exists()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [("prices", "list"), ("prices", "list", "--format", "json"),
+     ("compare", str(EXAMPLES / "article-2023.yaml"), "--details")],
+    ids=["rich table", "json", "compare"],
+)  # fmt: skip
+def test_piping_into_head_exits_0(args: tuple[str, ...]) -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    reader = subprocess.Popen(["head", "-c", "1"], stdin=subprocess.PIPE,
+                              stdout=subprocess.DEVNULL)  # fmt: skip
+    assert reader.stdin is not None
+    writer = subprocess.run([sys.executable, "-m", "llmecon", *args], stdout=reader.stdin,
+                            stderr=subprocess.PIPE, env=env, check=False, text=True)  # fmt: skip
+    reader.stdin.close()
+    reader.wait()
+    assert (writer.returncode, writer.stderr) == (0, "")

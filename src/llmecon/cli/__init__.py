@@ -7,6 +7,7 @@ become one line on stderr and exit status 2.
 
 from __future__ import annotations
 
+import errno
 import importlib
 import sys
 from collections.abc import MutableMapping
@@ -148,7 +149,21 @@ def main(argv: list[str] | None = None) -> None:
     except BrokenPipeError:
         sys.stderr.close()
         sys.exit(0)
+    except SystemExit as stop:
+        if _from_broken_pipe(stop):  # `| head` closed the pipe: not an error
+            sys.exit(0)
+        raise
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def _from_broken_pipe(stop: SystemExit) -> bool:
+    """Whether `stop` came from the reader closing stdout (`llmecon ... | head`): rich exits 1
+    while handling the EPIPE error (the exit's context); click exits 1 after wrapping stdout
+    in its (private) _PacifyFlushWrapper."""
+    cause = stop.__context__
+    if isinstance(cause, OSError) and cause.errno == errno.EPIPE:
+        return True
+    return type(sys.stdout).__name__.endswith("PacifyFlushWrapper")
 
 
 def _fail(message: str) -> None:
