@@ -15,9 +15,11 @@ Names are imported when first used, so `import llmecon` stays fast (benchmarks/i
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
 if TYPE_CHECKING:
+    from typing import Any
+
     from llmecon.bench.runner import Load
     from llmecon.bench.session import BenchResult, BenchSpec, run_bench
     from llmecon.core.comparison import Comparison, Scenario
