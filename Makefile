@@ -4,12 +4,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck venv clean
+.PHONY: demo test lint typecheck venv clean wheel-check
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[all,dev]'
 	touch $(STAMP)
 
 venv: $(STAMP)
@@ -45,3 +45,7 @@ test: lint typecheck
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache out
+
+# The built wheel, alone in a fresh venv (tests/test_wheel.py; also part of `make test`)
+wheel-check: $(STAMP)
+	$(BIN)/pytest -q tests/test_wheel.py

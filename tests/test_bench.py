@@ -20,6 +20,7 @@ from llmecon.bench.runner import Load
 from llmecon.bench.session import BenchSpec, run_bench
 from llmecon.mock import MockSettings, running
 from llmecon.sse import has_text, split_events
+from timing import settled
 
 
 @pytest.fixture(scope="module")
@@ -41,25 +42,64 @@ def _bench(url: str, **spec: Any) -> Any:
     return run_bench(BenchSpec(base_url=url, model="mock", loads=loads, **spec))
 
 
-def _assert_accurate(summary: Any, ttft: float, itl: float) -> None:
+@pytest.fixture(scope="module")
+def instant() -> Iterator[str]:
+    with running(MockSettings(ttft_ms=0, itl_ms=0, output_tokens=32)) as url:
+        yield url
+
+
+def _overhead_ms(instant: str) -> float:
+    """The TTFT bench measures now against a mock that answers at once (p50, ms): the
+    transport and the delay other work on the machine adds, about 0.3 ms when idle."""
+    (run,) = _bench(instant).runs
+    return float(run.summary.ttft_ms.p50)
+
+
+def _assert_accurate(summary: Any, ttft: float, itl: float, overhead: float = 0.0) -> None:
+    """Never more than 1 ms under the mock's timings; at most 1 ms over them plus `overhead`,
+    the TTFT measured at the same moment against an instant mock (so a loaded machine widens
+    the bound by what it measurably adds, and an idle one keeps it near 1 ms)."""
     assert summary.completed == summary.requests
-    assert summary.ttft_ms.p50 == pytest.approx(ttft, abs=1.0)
-    assert summary.ttft_ms.mean == pytest.approx(ttft, abs=1.0)
-    assert summary.itl_ms.p50 == pytest.approx(itl, abs=1.0)
-    assert summary.itl_ms.max == pytest.approx(itl, abs=1.0)
+    for name, value, target in (("ttft p50", summary.ttft_ms.p50, ttft),
+                                ("ttft mean", summary.ttft_ms.mean, ttft),
+                                ("itl p50", summary.itl_ms.p50, itl),
+                                ("itl max", summary.itl_ms.max, itl)):  # fmt: skip
+        assert target - 1.0 <= value <= target + 1.0 + overhead, (name, value, overhead)
     assert summary.token_source == "server"
 
 
-def test_streaming_ttft_and_itl_within_1ms(timed: str) -> None:
-    (run,) = _bench(timed).runs
-    _assert_accurate(run.summary, 80, 10)
-    assert run.summary.e2e_ms.p50 == pytest.approx(80 + 31 * 10, abs=1.5)
-    assert run.health.valid
+def _one_run(url: str, **spec: Any) -> Callable[[], Any]:
+    return lambda: _bench(url, **spec).runs[0]
 
 
-def test_several_tokens_per_chunk_within_1ms(chunky: str) -> None:
-    (run,) = _bench(chunky).runs
-    _assert_accurate(run.summary, 80, 10)
+def _never_early(run: Any) -> None:
+    """What no load on the machine can excuse: a token before the mock's TTFT."""
+    assert run.summary.completed == run.summary.requests
+    assert min(record.ttft_ms for record in run.records) > 79
+
+
+def test_streaming_ttft_and_itl_within_1ms(timed: str, instant: str) -> None:
+    def measure() -> tuple[Any, float]:
+        return _bench(timed).runs[0], _overhead_ms(instant)
+
+    def accurate(measured: tuple[Any, float]) -> None:
+        run, overhead = measured
+        _assert_accurate(run.summary, 80, 10, overhead)
+        e2e = run.summary.e2e_ms.p50
+        assert 80 + 31 * 10 - 1.5 <= e2e <= 80 + 31 * 10 + 1.5 + overhead, (e2e, overhead)
+        assert run.health.valid, run.health.reasons
+
+    settled(measure, accurate, hard=lambda measured: _never_early(measured[0]))
+
+
+def test_several_tokens_per_chunk_within_1ms(chunky: str, instant: str) -> None:
+    def measure() -> tuple[Any, float]:
+        return _bench(chunky).runs[0], _overhead_ms(instant)
+
+    run, _ = settled(
+        measure, lambda measured: _assert_accurate(measured[0].summary, 80, 10, measured[1]),
+        hard=lambda measured: _never_early(measured[0]),
+    )  # fmt: skip
     assert run.summary.output_tokens is not None and run.summary.output_tokens.mean == 32
 
 
@@ -70,18 +110,23 @@ def test_role_only_first_delta_is_not_the_first_token(timed: str) -> None:
 
 
 def test_non_streaming(timed: str) -> None:
-    (run,) = _bench(timed, stream=False).runs
+    def whole_body_on_time(run: Any) -> None:
+        assert run.summary.ttft_ms.p50 == pytest.approx(80 + 31 * 10, abs=1.5)
+
+    run = settled(_one_run(timed, stream=False), whole_body_on_time)
     assert run.summary.completed == 40
-    assert run.summary.ttft_ms.p50 == pytest.approx(80 + 31 * 10, abs=1.5)
     assert run.summary.itl_ms is None
 
 
 def test_open_loop_rate_and_health(timed: str) -> None:
     load = Load(rate=50, requests=100, arrivals="poisson", seed=7)
-    (run,) = _bench(timed, loads=(load,)).runs
+
+    def healthy(run: Any) -> None:
+        assert run.health.lateness_ms is not None and run.health.lateness_ms.p99 < 10
+        assert run.health.valid, run.health.reasons
+
+    run = settled(_one_run(timed, loads=(load,)), healthy)
     assert run.summary.completed == 100
-    assert run.health.lateness_ms is not None and run.health.lateness_ms.p99 < 10
-    assert run.health.valid, run.health.reasons
     assert run.summary.ttft_queued_ms.p50 >= run.summary.ttft_ms.p50
 
 
@@ -95,10 +140,13 @@ def test_the_seed_makes_schedules_repeatable(timed: str) -> None:
 
 def test_sweep_runs_every_level(timed: str) -> None:
     loads = tuple(Load(concurrency=c, requests=16) for c in (1, 4, 8))
-    runs = _bench(timed, loads=loads).runs
+
+    def rising(runs: Any) -> None:
+        rates = [r.summary.requests_per_second for r in runs]
+        assert rates[0] < rates[1] < rates[2], rates
+
+    runs = settled(lambda: _bench(timed, loads=loads).runs, rising)
     assert [r.load.concurrency for r in runs] == [1, 4, 8]
-    rates = [r.summary.requests_per_second for r in runs]
-    assert rates[0] < rates[1] < rates[2]
 
 
 def test_client_counts_tokens_when_the_server_sends_no_usage() -> None:
@@ -356,17 +404,26 @@ def _cli(*args: str) -> Run:
 
 def test_model_defaults_to_the_only_served_one(timed: str, tmp_path: Path) -> None:
     requests = tmp_path / "requests.jsonl"
-    run = _cli(timed, "--requests", "4", "--concurrency", "2", "--output-tokens", "32",
-               "--requests-output", str(requests))  # fmt: skip
-    assert run.code == 0, run.err
-    assert "model: mock (the one" in run.err
-    rows = [json.loads(line) for line in requests.read_text().splitlines()]
+
+    def measure() -> list[dict[str, Any]]:
+        run = _cli(timed, "--requests", "4", "--concurrency", "2", "--output-tokens", "32",
+                   "--requests-output", str(requests))  # fmt: skip
+        assert run.code == 0, run.err
+        assert "model: mock (the one" in run.err
+        return [json.loads(line) for line in requests.read_text().splitlines()]
+
+    def on_time(rows: list[dict[str, Any]]) -> None:
+        assert all(row["ttft_ms"] < 85 for row in rows), [row["ttft_ms"] for row in rows]
+
+    rows = settled(measure, on_time, hard=lambda rows: [_row_ok(row) for row in rows])
     assert len(rows) == 4
-    for row in rows:
-        assert row["ok"] is True and row["status"] == 200 and row["error"] is None
-        assert row["output_tokens"] == 32 and row["input_tokens"] > 200  # the mock counts words
-        assert 0 <= row["t_send"] < row["t_first"] <= row["t_last"] <= row["t_done"]
-        assert row["ttft_ms"] == pytest.approx(80, abs=5)
+
+
+def _row_ok(row: dict[str, Any]) -> None:
+    assert row["ok"] is True and row["status"] == 200 and row["error"] is None
+    assert row["output_tokens"] == 32 and row["input_tokens"] > 200  # the mock counts words
+    assert 0 <= row["t_send"] < row["t_first"] <= row["t_last"] <= row["t_done"]
+    assert row["ttft_ms"] > 79  # never early
 
 
 def test_requests_output_records_failures(tmp_path: Path) -> None:
@@ -411,3 +468,16 @@ def test_model_lookup_at_a_dead_url_says_why() -> None:
     run = _cli("http://127.0.0.1:9/v1", "--requests", "1")
     assert run.code == 2
     assert "connection refused at 127.0.0.1:9" in run.err and "give --model NAME" in run.err
+
+
+def test_cost_is_labelled_at_the_runs_throughput_not_a_maximum(
+    timed: str, llmecon: Callable[..., Run]
+) -> None:
+    # concurrency 1 cannot saturate anything: the table must not call its rate a maximum
+    run = llmecon("bench", f"{timed}", "--model", "mock", "--requests", "4", "--concurrency",
+                  "1", "--output-tokens", "8", "--hourly-price", "1.0")  # fmt: skip
+    assert run.code == 0, run.err
+    text = " ".join(run.out.split())
+    assert "max throughput" not in text
+    assert "at this run's throughput (" in text
+    assert "best only if this load saturated it" in text

@@ -48,6 +48,7 @@ FORBIDDEN = {
         "llmecon.bench",
     ),
     "engine": ("llmecon.cli", "llmecon.report", "llmecon.gateway", "llmecon.ledger"),
+    "library": ("llmecon.cli",),
     "traffic": ("llmecon.cli", "llmecon.report", "llmecon.scenario", "llmecon.gateway"),
     "eval": (
         "llmecon.cli",

@@ -23,6 +23,7 @@ from llmecon.errors import LlmeconError
 from llmecon.mock import FAULTS, Fault, MockSettings, create_app, running
 from llmecon.mock.__main__ import parse_settings
 from llmecon.mock.run import settings_args
+from timing import settled
 
 TTFT_MS, ITL_MS, TOKENS = 50.0, 10.0, 20
 CHAT = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Say hi there"}]
@@ -127,18 +128,26 @@ def _timings(client: httpx.Client, url: str) -> tuple[Sent, float, list[str]]:
 def _check_timings(client: httpx.Client, url: str, runs: int, chunk_tokens: list[int]) -> None:
     """TTFT never early and its median within 1 ms; ITL within 0.5 ms in every run.
 
-    A client whose CPU is taken by other work can lose milliseconds waiting for it; these
-    bounds hold when the test and the server each have a core.
+    A client whose CPU is taken by other work can lose milliseconds waiting for it, so the
+    precision bounds are measured again when missed (`settled`, same bounds); never early and
+    the chunking must hold at every attempt.
     """
     _stream(client, url, max_tokens=1)  # warm the connection and the client's code paths
-    measured = [_timings(client, url) for _ in range(runs)]
-    ttfts = [ttft for ttft, _, _ in measured]
-    assert min(t.started for t in ttfts) >= TTFT_MS, ttfts  # the server is never early
-    assert statistics.median(t.done for t in ttfts) - TTFT_MS < 1.0, ttfts
-    for _, itl, texts in measured:
-        assert abs(itl - ITL_MS) < 0.5, itl
-        assert [len(text.split()) for text in texts] == chunk_tokens
-        assert "".join(texts) == "tok " * TOKENS
+
+    def hard(measured: list[tuple[Sent, float, list[str]]]) -> None:
+        ttfts = [ttft for ttft, _, _ in measured]
+        assert min(t.started for t in ttfts) >= TTFT_MS, ttfts  # the server is never early
+        for _, _, texts in measured:
+            assert [len(text.split()) for text in texts] == chunk_tokens
+            assert "".join(texts) == "tok " * TOKENS
+
+    def precise(measured: list[tuple[Sent, float, list[str]]]) -> None:
+        ttfts = [ttft for ttft, _, _ in measured]
+        assert statistics.median(t.done for t in ttfts) - TTFT_MS < 1.0, ttfts
+        for _, itl, _ in measured:
+            assert abs(itl - ITL_MS) < 0.5, itl
+
+    settled(lambda: [_timings(client, url) for _ in range(runs)], precise, hard=hard)
 
 
 def test_ttft_and_itl_are_exact(timed: str, client: httpx.Client) -> None:
@@ -150,10 +159,13 @@ def test_itl_is_exact_with_several_tokens_per_chunk(chunky: str, client: httpx.C
 
 
 def test_role_delta_comes_at_once(timed: str, client: httpx.Client) -> None:
-    sent, arrivals = _stream(client, timed, max_tokens=2)
+    def at_once(streamed: tuple[Sent, Arrivals]) -> None:
+        sent, arrivals = streamed
+        assert (arrivals[0][0] - sent.done) * 1000 < 10
+
+    _, arrivals = settled(lambda: _stream(client, timed, max_tokens=2), at_once)
     first = _chunks(arrivals)[0]
     assert first["choices"][0]["delta"] == {"role": "assistant", "content": ""}
-    assert (arrivals[0][0] - sent.done) * 1000 < 10
     assert first["object"] == "chat.completion.chunk" and first["model"] == "mock"
     assert first["id"].startswith("chatcmpl-") and isinstance(first["created"], int)
 
@@ -183,10 +195,20 @@ def test_no_usage_setting_omits_it(client: httpx.Client) -> None:
 
 def test_body_comes_when_its_last_token_is_due(timed: str, client: httpx.Client) -> None:
     client.get(f"{timed}/models")
-    sent = time.perf_counter()
-    response = client.post(f"{timed}/chat/completions", json={"messages": CHAT, "max_tokens": 5})
-    elapsed = (time.perf_counter() - sent) * 1000
-    assert TTFT_MS + 4 * ITL_MS <= elapsed < TTFT_MS + 4 * ITL_MS + 5
+    due = TTFT_MS + 4 * ITL_MS
+
+    def post() -> tuple[float, httpx.Response]:
+        sent = time.perf_counter()
+        answer = client.post(f"{timed}/chat/completions", json={"messages": CHAT, "max_tokens": 5})
+        return (time.perf_counter() - sent) * 1000, answer
+
+    def never_early(timed_post: tuple[float, httpx.Response]) -> None:
+        assert timed_post[0] >= due, timed_post[0]
+
+    def on_time(timed_post: tuple[float, httpx.Response]) -> None:
+        assert timed_post[0] < due + 5, timed_post[0]
+
+    _, response = settled(post, on_time, hard=never_early)
     body = response.json()
     assert body["object"] == "chat.completion"
     assert body["choices"][0]["message"] == {"role": "assistant", "content": "tok " * 5}

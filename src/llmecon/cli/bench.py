@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
-import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -13,7 +11,9 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import click
 
+from llmecon.cli.options import completer
 from llmecon.errors import LlmeconError
+from llmecon.output_file import write_atomically
 
 if TYPE_CHECKING:
     from llmecon.bench.runner import Load, Progress
@@ -65,8 +65,14 @@ POSITIVE = click.FloatRange(min=0, min_open=True)
     help="ttft_ms=500, itl_ms=50 or e2e_ms=2000 (repeatable): goodput counts these.",
 )
 @click.option("--hourly-price", type=POSITIVE, help="What the endpoint's machine costs per hour.")
-@click.option("--instance", help="Or a catalog instance for the hourly price.")
-@click.option("--api", "apis", multiple=True, metavar="MODEL", help="Paid API for break-evens.")
+@click.option(
+    "--instance", shell_complete=completer("instance"),
+    help="Or a catalog instance for the hourly price.",
+)  # fmt: skip
+@click.option(
+    "--api", "apis", multiple=True, metavar="MODEL", shell_complete=completer("api"),
+    help="Paid API for break-evens.",
+)  # fmt: skip
 @click.option("--output", type=Path, help="Write the JSON result (a capacity profile) here.")
 @click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table")
 @click.option("--plot", type=Path, help="Latency against throughput over the sweep (.png).")
@@ -282,9 +288,11 @@ def _write(path: Path, option: str, dump: Callable[[TextIO], None]) -> None:
     """Write through a temporary file, so a failed write leaves no half file behind."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".llmecon-", suffix=".tmp")
-        with os.fdopen(handle, "w") as out:
-            dump(out)
-        Path(temporary).replace(path)
+        write_atomically(path, lambda temporary: _dump_to(temporary, dump))
     except OSError as error:
         raise LlmeconError(f"{option} {path}: cannot write ({error.strerror})") from None
+
+
+def _dump_to(path: Path, dump: Callable[[TextIO], None]) -> None:
+    with path.open("w") as out:
+        dump(out)

@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from llmecon.cli.options import ISO_DATE
+from llmecon.cli.options import PAST_DATE, completer
 from llmecon.core.comparison import Scenario
 from llmecon.core.comparison import compare as compare_scenario
 from llmecon.errors import LlmeconError
@@ -31,20 +31,24 @@ _QUICK_FLAGS = {"apis": "--api", "instances": "--self-hosted"}
 )  # fmt: skip
 @click.option("--plot", type=Path, help="Write a log-log cost plot (.png, .svg or .pdf).")
 @click.option("--details", is_flag=True, help="Show every line item with its price source.")
-@click.option("--as-of", type=ISO_DATE, help="Price API models as of this date (YYYY-MM-DD).")
+@click.option("--as-of", type=PAST_DATE, help="Price API models as of this date (YYYY-MM-DD).")
 @click.option("--requests-per-day", type=float, multiple=True, help="Quick form: a volume.")
 @click.option("--tokens-per-request", type=float, help="Quick form: prompt + completion tokens.")
 @click.option("--input-tokens", type=float, help="Quick form: prompt tokens per request.")
 @click.option("--output-tokens", type=float, help="Quick form: completion tokens per request.")
 @click.option("--words-per-request", type=float, help="Quick form: words (x 4/3 tokens).")
-@click.option("--api", "apis", multiple=True, metavar="MODEL", help="Quick form: a paid API model.")
+@click.option(
+    "--api", "apis", multiple=True, metavar="MODEL", shell_complete=completer("api"),
+    help="Quick form: a paid API model.",
+)  # fmt: skip
 @click.option(
     "--self-hosted", "instances", multiple=True, metavar="INSTANCE",
+    shell_complete=completer("instance"),
     help="Quick form: a catalog instance running the open model.",
 )  # fmt: skip
 @click.option("--replicas", type=int, default=1, show_default=True, help="Quick form: replicas.")
 @click.option(
-    "--model", metavar="MODEL",
+    "--model", metavar="MODEL", shell_complete=completer("model"),
     help="Quick form: the open model the --self-hosted instances run; replicas are sized per "
     "volume from its roofline estimate (`llmecon estimate`).",
 )  # fmt: skip

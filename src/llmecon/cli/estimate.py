@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 import click
 
 from llmecon.cli.engine_options import engine_efficiency, engine_options, resolve_model
+from llmecon.cli.options import completer
 from llmecon.errors import LlmeconError
 
 PRECISION_NAMES = ("fp16", "fp8", "int8", "int4")
@@ -15,9 +16,18 @@ T = TypeVar("T")
 
 
 @click.command()
-@click.option("--model", help="Catalog model or Hugging Face id (or give --model-config).")
-@click.option("--gpu", help="GPU type, e.g. A10G, L4, H100 (or give --instance).")
-@click.option("--instance", help="A catalog instance: takes its GPU type and count.")
+@click.option(
+    "--model", shell_complete=completer("model"),
+    help="Catalog model or Hugging Face id (or give --model-config).",
+)  # fmt: skip
+@click.option(
+    "--gpu", shell_complete=completer("gpu"),
+    help="GPU type, e.g. A10G, L4, H100 (or give --instance).",
+)  # fmt: skip
+@click.option(
+    "--instance", shell_complete=completer("instance"),
+    help="A catalog instance: takes its GPU type and count.",
+)  # fmt: skip
 @click.option("--gpus", type=click.IntRange(min=1), help="GPUs (tensor parallel); default 1.")
 @click.option("--precision", type=click.Choice(PRECISION_NAMES), default="fp16", show_default=True)
 @click.option("--concurrency", type=click.IntRange(min=1), help="Default: as many as fit.")

@@ -10,22 +10,27 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from llmecon.cli.engine_options import engine_efficiency, engine_options, resolve_model
+from llmecon.cli.options import completer
 from llmecon.errors import LlmeconError
+from llmecon.library.calls import DEFAULT_APIS, PRECISIONS
+from llmecon.pricebook.catalog import api_options, hosted_options, machines
+
+__all__ = ["api_options", "plan"]  # bench and serve price APIs with api_options
 
 if TYPE_CHECKING:
     from llmecon.core.capacity import Throughput
-    from llmecon.core.options import ApiOption
     from llmecon.core.planning import Machine
     from llmecon.core.roofline import GpuSpec
     from llmecon.pricebook.book import PriceBook
 
-DEFAULT_APIS = ("gpt-4o-mini", "gpt-5-nano", "claude-haiku-4-5", "gemini-2.5-flash")
-PRECISIONS = ("fp16", "fp8", "int8", "int4")
 POSITIVE = click.FloatRange(min=0, min_open=True)
 
 
 @click.command()
-@click.option("--model", help="Open model to host (e.g. llama-3.1-8b; or --model-config).")
+@click.option(
+    "--model", shell_complete=completer("model"),
+    help="Open model to host (e.g. llama-3.1-8b; or --model-config).",
+)  # fmt: skip
 @click.option("--requests-per-day", type=POSITIVE, help="Required unless --traffic.")
 @click.option("--input-tokens", type=click.IntRange(min=1), help="Required unless --traffic.")
 @click.option("--output-tokens", type=click.IntRange(min=0), help="Required unless --traffic.")
@@ -38,6 +43,7 @@ POSITIVE = click.FloatRange(min=0, min_open=True)
 @click.option(
     "--api",
     "apis",
+    shell_complete=completer("api"),
     multiple=True,
     metavar="MODEL",
     help=f"Paid API to compare (repeatable; default: {', '.join(DEFAULT_APIS)}).",
@@ -243,49 +249,6 @@ def _clouds(book: PriceBook, text: str) -> frozenset[str]:
             f"use some of {', '.join(known)} (comma-separated) or all"
         )
     return frozenset(chosen)
-
-
-def machines(
-    book: PriceBook,
-    gpus: dict[str, GpuSpec],
-    service: str,
-    pricing: str,
-    clouds: frozenset[str] = frozenset({"aws"}),
-) -> list[Machine]:
-    """Catalog instances with whole GPUs the roofline model knows, priced as asked."""
-    from llmecon.core.planning import Machine  # noqa: PLC0415
-
-    found = []
-    for entry in book.instances.values():
-        gpu = gpus.get((entry.gpu or "").lower())
-        if gpu is None or entry.gpus < 1 or service not in {"all", entry.service}:
-            continue
-        if entry.provider not in clouds:
-            continue
-        if pricing in {"on_demand", "both"}:
-            found.append(Machine(entry.name, entry.hourly, gpu, int(entry.gpus)))
-        if pricing in {"spot", "both"} and entry.spot_hourly is not None:
-            found.append(Machine(entry.name, entry.spot_hourly, gpu, int(entry.gpus), "spot"))
-    if not found:
-        raise LlmeconError(f"no {pricing} GPU instances for service {service!r} in the catalog")
-    return found
-
-
-def api_options(book: PriceBook, names: tuple[str, ...]) -> list[ApiOption]:
-    from llmecon.core.options import ApiOption  # noqa: PLC0415
-    from llmecon.pricebook.book import api_pricing  # noqa: PLC0415
-
-    return [ApiOption(name, api_pricing(book.api_model(name)), name) for name in names]
-
-
-def hosted_options(book: PriceBook, model: str) -> list[ApiOption]:
-    """The open model hosted per token: the cheapest offer of every provider in the map."""
-    from llmecon.core.options import ApiOption  # noqa: PLC0415
-    from llmecon.pricebook.book import api_pricing  # noqa: PLC0415
-    from llmecon.pricebook.hosted import hosted_offers  # noqa: PLC0415
-
-    offers = hosted_offers(book, model).offers
-    return [ApiOption(p.model, api_pricing(p), p.model) for p in offers]
 
 
 def measured_machines(

@@ -7,7 +7,7 @@ from datetime import date
 
 import click
 
-from llmecon.cli.options import ISO_DATE
+from llmecon.cli.options import PAST_DATE
 from llmecon.report.prices_view import (
     render_entries_json,
     render_entries_table,
@@ -91,7 +91,7 @@ def show_price(name: str, output_format: str) -> None:
     "--from", "where", required=True, metavar="FILE|URL",
     help="LiteLLM's model_prices_and_context_window.json (or an llmecon snapshot).",
 )  # fmt: skip
-@click.option("--as-of", type=ISO_DATE, help="The map's date (default: today).")
+@click.option("--as-of", type=PAST_DATE, help="The map's date (default: today).")
 @click.option("--dry-run", is_flag=True, help="Show the diff; install nothing.")
 @click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table")
 def update_prices(where: str, as_of: date | None, dry_run: bool, output_format: str) -> None:

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import click
 
 from llmecon.errors import LlmeconError
+from llmecon.output_file import write_atomically
 
 
 @click.command()
@@ -78,11 +77,7 @@ def write_text(path: Path, text: str) -> None:
     """Write `text` to `path` through a temporary file (one-line errors)."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".llmecon-", suffix=".html")
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(text)
-        Path(temporary).chmod(0o644)
-        Path(temporary).replace(path)
+        write_atomically(path, lambda temporary: temporary.write_text(text, encoding="utf-8"))
     except OSError as error:
         raise LlmeconError(
             f"-o {path}: cannot write ({error.strerror}); choose another path"

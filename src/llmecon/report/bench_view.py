@@ -215,7 +215,8 @@ def _print_costs(console: Any, result: BenchResult, costs: CostReports) -> None:
         line = (
             f"  run {index} cost at ${cost.hourly.amount:g}/h: {money(peak.per_1m_output_tokens)} "
             f"per 1M output tokens, {money(peak.per_1m_tokens_blended)} per 1M tokens blended "
-            "at max throughput"
+            f"at this run's throughput ({peak.requests_per_second:,.2f} req/s; the endpoint's "
+            "best only if this load saturated it)"
         )
         if slo is not None:
             line += f"; {money(slo.per_1m_output_tokens)} per 1M output tokens at the SLO point"

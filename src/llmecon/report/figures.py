@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from llmecon.errors import LlmeconError
+from llmecon.output_file import write_atomically
 
 FORMATS = frozenset({"png", "svg", "pdf"})
 
@@ -40,11 +39,7 @@ def new_figure() -> Any:
 def save_figure(figure: Any, path: Path) -> None:
     """Write `figure` to `path` through a temporary file, so no half-written plot remains."""
     suffix = check_path(path)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=path.suffix, prefix=".llmecon-")
-    os.close(handle)
     try:
-        figure.savefig(temporary, format=suffix, dpi=120)
-        Path(temporary).replace(path)
+        write_atomically(path, lambda temporary: figure.savefig(temporary, format=suffix, dpi=120))
     except OSError as error:
-        Path(temporary).unlink(missing_ok=True)
         raise LlmeconError(f"--plot {path}: cannot write ({error.strerror})") from None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from llmecon.core.capacity import CapacityFleet
@@ -74,10 +74,17 @@ def build_scenario(
     """
     workload = _workload(spec.workload)
     profile = spec.workload.daily_profile
+    when = as_of if as_of is not None else spec.as_of
+    today = datetime.now(UTC).date()
+    if when is not None and when > today:
+        raise LlmeconError(
+            f"{label}: as_of: {when.isoformat()} is in the future; prices are known up to today "
+            f"({today.isoformat()}): give a past date, or leave it out for current prices"
+        )
     context = _Context(
         book,
         label,
-        as_of if as_of is not None else spec.as_of,
+        when,
         workload.tokens,
         tuple(profile) if profile is not None else None,
         spec.workload.cached_fraction,
