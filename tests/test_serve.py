@@ -118,6 +118,27 @@ def test_streaming_is_relayed_and_counted(gateway: Gateway) -> None:
     assert row.ttft_ms is not None and row.ttft_ms <= (row.latency_ms or 0)
 
 
+def test_the_openai_client_gets_stream_usage_from_the_embedded_model(gateway: Gateway) -> None:
+    """llama-cpp-python sends no usage when streaming; a client that asks gets the gateway's."""
+    before = len(gateway.rows())
+    stream = gateway.client().chat.completions.create(
+        model=MODEL, messages=[{"role": "user", "content": "Name a colour"}], max_tokens=8,
+        stream=True, stream_options={"include_usage": True},
+    )  # fmt: skip
+    chunks = list(stream)
+    usage = chunks[-1].usage
+    assert usage is not None and chunks[-1].choices == []
+    pieces = sum(1 for c in chunks if c.choices and c.choices[0].delta.content)
+    assert usage.completion_tokens == pieces and usage.total_tokens == (
+        usage.prompt_tokens + usage.completion_tokens
+    )
+    row = _wait_rows(gateway, before + 1)[-1]
+    assert (row.prompt_tokens, row.completion_tokens) == (
+        usage.prompt_tokens,
+        usage.completion_tokens,
+    )
+
+
 def test_completions_and_models(gateway: Gateway) -> None:
     client = gateway.client()
     assert [m.id for m in client.models.list().data] == [MODEL]

@@ -74,6 +74,8 @@ def load(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
 
 
 def _value(path: Path, key: str, option: click.Option, raw: Any) -> Any:
+    if raw is None:
+        return None  # the flag's own default
     if option.multiple:
         items = raw if isinstance(raw, list) else [raw]
         return [_scalar(path, key, option, item) for item in items]
@@ -81,6 +83,8 @@ def _value(path: Path, key: str, option: click.Option, raw: Any) -> Any:
 
 
 def _scalar(path: Path, key: str, option: click.Option, raw: Any) -> Any:
+    if raw is None:
+        return None  # `key: null` (or empty): the flag's own default
     if isinstance(raw, dict | list):
         raise LlmeconError(f"{path}: {key} must be a single value, not {type(raw).__name__}")
     try:
