@@ -125,7 +125,11 @@ def start_gateway(args: argparse.Namespace, target: str, mock_url: str, workdir:
         argv = [str(LITELLM_VENV / "bin" / "litellm"), "--config", str(config), "--host",
                 "127.0.0.1", "--port", str(port), "--num_workers", workers]  # fmt: skip
         process = launch(target, argv, workdir, cores, env)
-        wait_ready(process, f"http://127.0.0.1:{port}/health/liveliness", 180)
+        try:
+            wait_ready(process, f"http://127.0.0.1:{port}/health/liveliness", 300)
+        except (RuntimeError, TimeoutError):
+            stop(process)
+            raise
         return process, f"http://127.0.0.1:{port}/v1", None
     ledger = workdir / "ledger.db"
     stores = ["--redis", args.redis, *LIMITS] if args.redis else []
@@ -147,7 +151,11 @@ def throughput(args: argparse.Namespace, workdir: Path, mock_url: str, key: str)
         for target in targets if round_ % 2 == 0 else list(reversed(targets)):
             slot = round_ + 1
             print(f"round {slot}: {target}", file=sys.stderr, flush=True)
-            process, url, ledger = start_gateway(args, target, mock_url, workdir, None)
+            try:
+                process, url, ledger = start_gateway(args, target, mock_url, workdir, None)
+            except (RuntimeError, TimeoutError) as error:  # e.g. LiteLLM's workers never ready
+                print(f"{target} did not start: {error}", file=sys.stderr, flush=True)
+                continue
             token = args.litellm_key if target.startswith("litellm") else key
             try:
                 before = ledger_rows(ledger)
