@@ -18,7 +18,8 @@ Two measurements, each interleaved (ABBA...) so that a noisy neighbour hits ever
 
 Run: .venv/bin/python benchmarks/gateway_workers.py [--rounds 3] [--json out/workers.json]
      .venv/bin/python benchmarks/gateway_workers.py --latency --slots 6
-     (--src DIR measures that source tree; see gateway_overhead.py)
+     (--src DIR measures that source tree; see gateway_overhead.py; with --latency,
+     --baseline-src DIR measures a second tree in the same slots, order alternating)
 """
 
 from __future__ import annotations
@@ -112,9 +113,11 @@ def create_key(args: argparse.Namespace, ledger: str) -> str:
     return out.stdout.split()[0]
 
 
-def start_gateway(args: argparse.Namespace, target: str, mock_url: str, workdir: Path,
-                  cores: str | None) -> tuple[Process, str, Path | None]:  # fmt: skip
+def start_gateway(args: argparse.Namespace, target: str, mock_url: str, workdir: Path, *,
+                  cores: str | None, src: Path | None = None
+                  ) -> tuple[Process, str, Path | None]:  # fmt: skip
     kind, _, workers = target.partition("-w")
+    workers = workers.split("-")[0]
     port = free_port()
     if kind == "litellm":
         config = workdir / "litellm.yaml"
@@ -135,9 +138,11 @@ def start_gateway(args: argparse.Namespace, target: str, mock_url: str, workdir:
     stores = ["--redis", args.redis, *LIMITS] if args.redis else []
     argv = [str(BIN / "llmecon"), "serve", "--no-embedded", "--upstream", f"mock={mock_url}",
             "--port", str(port), "--ledger", f"sqlite:///{ledger}", "--journal",
-            str(workdir / "journal.jsonl"), "--compare-with", "gpt-4o-mini", "--workers",
-            workers, *stores]  # fmt: skip
-    process = launch(target, argv, workdir, cores, src_env(args))
+            str(workdir / "journal.jsonl"), "--compare-with", "gpt-4o-mini", *stores]  # fmt: skip
+    if workers != "1":  # (a tree from before --workers has no such option)
+        argv += ["--workers", workers]
+    env = {"PYTHONPATH": str(src.resolve())} if src else src_env(args)
+    process = launch(target, argv, workdir, cores, env)
     wait_ready(process, f"http://127.0.0.1:{port}/healthz")
     return process, f"http://127.0.0.1:{port}/v1", ledger
 
@@ -152,7 +157,7 @@ def throughput(args: argparse.Namespace, workdir: Path, mock_url: str, key: str)
             slot = round_ + 1
             print(f"round {slot}: {target}", file=sys.stderr, flush=True)
             try:
-                process, url, ledger = start_gateway(args, target, mock_url, workdir, None)
+                process, url, ledger = start_gateway(args, target, mock_url, workdir, cores=None)
             except (RuntimeError, TimeoutError) as error:  # e.g. LiteLLM's workers never ready
                 print(f"{target} did not start: {error}", file=sys.stderr, flush=True)
                 continue
@@ -187,16 +192,21 @@ def latency(args: argparse.Namespace, workdir: Path, mock_url: str, key: str) ->
             s = bench(args, mock_url, None, stream=stream, concurrency=1, amount=amount,
                       cores="1")  # fmt: skip
             results.append(result("direct", slot, stream, 1, s))
-        process, url, _ = start_gateway(args, "llmecon-w1", mock_url, workdir, "0")
-        try:
-            for stream in MODES:
-                bench(args, url, key, stream=stream, concurrency=8, amount=["--requests", "300"],
-                      cores="1")  # fmt: skip
-            for stream in MODES:
-                s = bench(args, url, key, stream=stream, concurrency=1, amount=amount, cores="1")
-                results.append(result("llmecon-w1", slot, stream, 1, s))
-        finally:
-            stop(process)
+        targets = [("llmecon-w1", args.src)]
+        if args.baseline_src:
+            targets.append(("llmecon-w1-baseline", args.baseline_src))
+        for target, src in targets if slot % 2 else list(reversed(targets)):
+            process, url, _ = start_gateway(args, target, mock_url, workdir, cores="0", src=src)
+            try:
+                for stream in MODES:
+                    bench(args, url, key, stream=stream, concurrency=8,
+                          amount=["--requests", "300"], cores="1")  # fmt: skip
+                for stream in MODES:
+                    s = bench(args, url, key, stream=stream, concurrency=1, amount=amount,
+                              cores="1")  # fmt: skip
+                    results.append(result(target, slot, stream, 1, s))
+            finally:
+                stop(process)
     return results
 
 
@@ -231,19 +241,20 @@ def report_throughput(results: list[Result]) -> None:
 
 
 def report_latency(results: list[Result]) -> None:
-    print("| streamed | added p50 ms, median (range) | added p99 ms, median (range) | slots |")
-    print("|---|--:|--:|--:|")
-    for stream in MODES:
+    print("| gateway | streamed | added p50 ms, median (range) | added p99 ms, median (range) "
+          "| slots |\n|---|---|--:|--:|--:|")  # fmt: skip
+    for target, stream in sorted({(r.target, r.stream) for r in results if r.target != "direct"}):
         p50, p99 = [], []
         for r in results:
-            if r.target == "direct" or r.stream != stream:
+            if r.target != target or r.stream != stream:
                 continue
             (d,) = [
                 x for x in results if (x.target, x.stream, x.slot) == ("direct", stream, r.slot)
             ]
             p50.append(r.p50_ms - d.p50_ms)
             p99.append(r.p99_ms - d.p99_ms)
-        print(f"| {'yes' if stream else 'no'} | {spread(p50)} | {spread(p99)} | {len(p50)} |")
+        print(f"| {target} | {'yes' if stream else 'no'} | {spread(p50)} | {spread(p99)} "
+              f"| {len(p50)} |")  # fmt: skip
 
 
 def main() -> int:
@@ -258,6 +269,7 @@ def main() -> int:
     p.add_argument("--redis", help="llmecon with --redis URL and never-reached limits")
     p.add_argument("--no-litellm", action="store_true")
     p.add_argument("--src", type=Path)
+    p.add_argument("--baseline-src", type=Path, help="with --latency: also this tree, interleaved")
     p.add_argument("--json", type=Path)
     args = p.parse_args()
     args.litellm_key = "sk-bench-workers"
