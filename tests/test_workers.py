@@ -13,14 +13,14 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
 from conftest import Backend, postgres_schema
-from llmecon.cli.serve_workers import SharedOnly, gather_journals, worker_journal
+from llmecon.cli.serve_workers import FLAPPING_S, SharedOnly, gather_journals, worker_journal
 from llmecon.errors import LlmeconError
 from llmecon.ledger import open_ledger
 from llmecon.limits import Admission, KeyPolicy, LimitsUnavailableError, MemoryLimiter
@@ -226,3 +226,59 @@ def test_a_key_with_limits_met_later_is_refused_not_admitted_per_worker() -> Non
     assert isinstance(asyncio.run(admit(KeyPolicy())), Admission)
     with pytest.raises(LimitsUnavailableError, match="--redis"):
         asyncio.run(admit(KeyPolicy(requests_per_minute=5)))
+
+
+def _wait_for(check: Callable[[], bool], seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_a_dead_worker_is_started_again_and_its_rows_kept(tmp_path: Path) -> None:
+    ledger = f"sqlite:///{tmp_path / 'ledger.db'}"
+    with running(MockSettings(ttft_ms=0, itl_ms=0, output_tokens=4)) as upstream:
+        gateway, port = _serve(tmp_path, ledger, upstream, "--no-auth")
+        try:
+            first = _workers_of(gateway.pid)
+            statuses = asyncio.run(_burst(port, None, 50))
+            time.sleep(FLAPPING_S + 0.5)  # past the crash-loop guard
+            victim = min(first)
+            os.kill(victim, signal.SIGKILL)
+            assert _wait_for(lambda: len(_workers_of(gateway.pid) - {victim}) == 2, 30)
+            assert _wait_for(lambda: _healthy(port), 30)
+            statuses += asyncio.run(_burst(port, None, 50))
+        finally:
+            err = _stop(gateway)
+    assert statuses == [200] * 100
+    assert "ended (signal 9); starting it again" in err
+    with sqlite3.connect(tmp_path / "ledger.db") as db:  # journaled rows replayed, none twice
+        assert db.execute("SELECT count(*) FROM usage").fetchone()[0] == 100
+
+
+def test_workers_stop_when_the_parent_is_killed(tmp_path: Path) -> None:
+    ledger = f"sqlite:///{tmp_path / 'ledger.db'}"
+    with running(MockSettings(ttft_ms=0, itl_ms=0)) as upstream:
+        gateway, _ = _serve(tmp_path, ledger, upstream, "--no-auth")
+        workers = _workers_of(gateway.pid)
+        gateway.kill()
+        gateway.communicate(timeout=30)
+        gone = _wait_for(lambda: not any(_alive(pid) for pid in workers), 30)
+    assert len(workers) == 2 and gone
+
+
+def _alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rpartition(")")[2].split()[0] != "Z"
+
+
+def _healthy(port: int) -> bool:
+    try:
+        return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
