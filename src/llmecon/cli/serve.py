@@ -275,7 +275,7 @@ def serve(
     supervisor = None
     try:
         check_shared_limits(
-            workers, (rpm, tpm, budget_day, budget_month), redis_url, key_store.list_keys()
+            workers, (rpm, tpm, budget_day, budget_month), redis_url, key_store.list_keys
         )
         if embedded:
             model = EmbeddedModel(port=free_port())

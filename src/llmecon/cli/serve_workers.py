@@ -77,7 +77,10 @@ def gather_journals(base: Path, count: int, owner: str) -> None:
 
 
 def check_shared_limits(
-    workers: int, flags: Iterable[object], redis_url: str | None, keys: Iterable[KeyInfo]
+    workers: int,
+    flags: Iterable[object],
+    redis_url: str | None,
+    keys: Callable[[], Iterable[KeyInfo]],
 ) -> None:
     """With several workers, limits and budgets need Redis: a one-line error naming what is
     limited (a serve flag, or an active key with its own limits)."""
@@ -88,7 +91,7 @@ def check_shared_limits(
             f"--workers {workers} with --rpm/--tpm/--budget-*: limits held in memory would be "
             "per worker; add --redis URL to share them, or use --workers 1"
         )
-    limited = [key.name for key in keys if key.active and any(key.limits.values())]
+    limited = [key.name for key in keys() if key.active and any(key.limits.values())]
     if limited:
         raise LlmeconError(
             f"--workers {workers}: the key {limited[0]!r} has its own limits, which memory "
