@@ -282,3 +282,20 @@ def _healthy(port: int) -> bool:
         return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200
     except httpx.HTTPError:
         return False
+
+
+def test_one_process_exits_0_on_sigterm_after_its_drain(tmp_path: Path) -> None:
+    # uvicorn raises the signal again once it has stopped; serve's own cleanup (the embedded
+    # model, the ledger) must still run, so the process exits 0, not by SIGTERM
+    ledger = f"sqlite:///{tmp_path / 'ledger.db'}"
+    port = free_port()
+    with running(MockSettings(ttft_ms=0, itl_ms=0)) as upstream:
+        process = subprocess.Popen(_llmecon(
+            "serve", "--no-embedded", "--upstream", f"mock={upstream}", "--port", str(port),
+            "--ledger", ledger, "--journal", str(tmp_path / "journal.jsonl"), "--no-auth",
+        ), stdin=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)  # fmt: skip
+        assert _wait_for(lambda: _healthy(port), 60)
+        assert asyncio.run(_burst(port, None, 5)) == [200] * 5
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=60)
+    assert process.returncode == 0

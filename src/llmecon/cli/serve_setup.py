@@ -10,6 +10,7 @@ import json
 import logging
 import os
 import resource
+import signal
 import socket
 import sys
 from dataclasses import dataclass, replace
@@ -118,7 +119,11 @@ def run_gateway(
     _freeze_heap()  # before forking, too: the workers share these pages and never scan them
     try:
         if workers == 1:
-            server.run(stores.ledger, stores.keys)
+            previous = signal.signal(signal.SIGTERM, serve_workers.exit_cleanly)
+            try:
+                server.run(stores.ledger, stores.keys)
+            finally:
+                signal.signal(signal.SIGTERM, previous)
             return
         code = serve_workers.Workers(workers, lambda index: server.run_worker(
             index, workers, stores.reopen)).run()  # fmt: skip

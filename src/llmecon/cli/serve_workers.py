@@ -206,7 +206,7 @@ class Workers:
         code = 1
         try:
             for sig in EXIT_SIGNALS:  # uvicorn raises its signal again once it has stopped
-                signal.signal(sig, _stop_worker)
+                signal.signal(sig, exit_cleanly)
             _watch_parent(os.getppid())
             code = self.serve_one(index)
         except SystemExit as stop:
@@ -220,7 +220,10 @@ class Workers:
             os._exit(code)
 
 
-def _stop_worker(sig: int, frame: FrameType | None) -> None:
+def exit_cleanly(sig: int, frame: FrameType | None) -> None:
+    """The handler uvicorn restores and raises its exit signal to once it has stopped: exit 0
+    through every `finally` (not the default SIGTERM death that skips them, leaving the
+    embedded model running and the ledger open)."""
     raise SystemExit(0)
 
 
