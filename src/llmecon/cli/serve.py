@@ -183,6 +183,13 @@ EMBEDDED_PRICE = "ml.c5.xlarge"  # a 4-vCPU CPU instance: what the embedded mode
     help="One line per request on stderr (json: JSON lines), never a key or a prompt.",
 )
 @click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Gateway processes sharing the port (one per core); limits and budgets then need --redis.",
+)
+@click.option(
     "--redis",
     "redis_url",
     envvar=ENV["redis"],
@@ -216,6 +223,7 @@ def serve(
     upstream_timeout: float,
     first_byte_timeout: float,
     idle_timeout: float,
+    workers: int,
     redis_url: str | None,
     admin_key_env: str | None,
     log_level: str,
@@ -234,6 +242,7 @@ def serve(
       llmecon serve --no-embedded --upstream vllm=http://127.0.0.1:8000/v1 \\
           --upstream-price vllm=g5.xlarge --ledger postgresql://postgres@127.0.0.1/test
     """
+    from llmecon.cli.serve_workers import check_shared_limits  # noqa: PLC0415
     from llmecon.engine.embedded import EmbeddedModel  # noqa: PLC0415
     from llmecon.engine.supervisor import Supervisor  # noqa: PLC0415
     from llmecon.gateway.upstream_client import UpstreamTimeouts  # noqa: PLC0415
@@ -273,6 +282,9 @@ def serve(
     key_store = open_ledger(url)  # its own connection: key checks never wait behind writes
     supervisor = None
     try:
+        check_shared_limits(
+            workers, (rpm, tpm, budget_day, budget_month), redis_url, key_store.list_keys
+        )
         if embedded:
             model = EmbeddedModel(port=free_port())
             supervisor = Supervisor(model)
@@ -289,7 +301,6 @@ def serve(
             no_auth,
             routes,
             compare or DEFAULT_COMPARE,
-            ledger,
             book,
             interval,
             body_limit,
@@ -304,7 +315,10 @@ def serve(
             ),
             drain,
             hardening,
-            (name, key_store),
+            serve_setup.Stores(
+                name, ledger, key_store, lambda: (open_ledger(url), open_ledger(url))
+            ),
+            workers,
         )
     finally:
         if supervisor is not None:

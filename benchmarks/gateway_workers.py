@@ -1,0 +1,300 @@
+"""`llmecon serve --workers N` on the whole machine, and the gateway's added latency.
+
+Two measurements, each interleaved (ABBA...) so that a noisy neighbour hits every target alike:
+
+- throughput (default): one zero-latency `llmecon mock-server`, the load generator
+  (`llmecon bench`, concurrency `--concurrency`, `--seconds` per run, streamed and not) and the
+  gateway all unpinned on every core, as a user would run them. Targets: `llmecon serve
+  --workers 1`, `--workers 2` (`--workers` changes the list) and, when benchmarks/.litellm-venv
+  exists (bash benchmarks/setup_litellm.sh) and not `--no-litellm`, LiteLLM's proxy with as many
+  workers as the most llmecon gets. llmecon runs with a key checked on every request and a
+  SQLite ledger row per request (no limits, which with several workers need Redis; `--redis
+  URL` adds --redis and never-reached limits to every llmecon target). Each llmecon slot also
+  checks that the ledger holds one row per answered request.
+- latency (`--latency`): the gateway pinned to core 0, the mock and the client to core 1; per
+  slot a fresh direct baseline at concurrency 1 (`--requests` requests), then the gateway
+  (`--workers` 1) the same way. Added latency = gateway - direct at p50 and p99, per slot;
+  the table gives the median over slots and the range.
+
+Run: .venv/bin/python benchmarks/gateway_workers.py [--rounds 3] [--json out/workers.json]
+     .venv/bin/python benchmarks/gateway_workers.py --latency --slots 6
+     (--src DIR measures that source tree; see gateway_overhead.py; with --latency,
+     --baseline-src DIR measures a second tree in the same slots, order alternating)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from gateway_overhead import (
+    BIN,
+    LIMITS,
+    LITELLM_CONFIG,
+    LITELLM_VENV,
+    Process,
+    free_port,
+    ledger_rows,
+    stop,
+    wait_ready,
+)
+
+MODES = (False, True)
+
+
+@dataclass
+class Result:
+    target: str
+    slot: int
+    stream: bool
+    concurrency: int
+    rps: float
+    completed: int
+    errors: int
+    p50_ms: float
+    p99_ms: float
+    ledger_ok: bool | None = None
+
+
+def launch(
+    name: str, argv: list[str], workdir: Path, cores: str | None, env: dict[str, str]
+) -> Process:
+    log = workdir / f"{name}.log"
+    pin = ["taskset", "--cpu-list", cores] if cores else []
+    with log.open("ab") as out:
+        popen = subprocess.Popen([*pin, *argv], stdout=out, stderr=subprocess.STDOUT,
+                                 stdin=subprocess.DEVNULL, env={**os.environ, **env},
+                                 start_new_session=True)  # fmt: skip
+    return Process(name, popen, log)
+
+
+def src_env(args: argparse.Namespace) -> dict[str, str]:
+    return {"PYTHONPATH": str(args.src.resolve())} if args.src else {}
+
+
+def bench(args: argparse.Namespace, url: str, key: str | None, *, stream: bool,
+          concurrency: int, amount: list[str], cores: str | None) -> dict[str, Any]:  # fmt: skip
+    command = [str(BIN / "llmecon"), "bench", url, "--model", "mock", "--format", "json",
+               "--concurrency", str(concurrency), "--stream" if stream else "--no-stream",
+               "--input-tokens", "32", "--output-tokens", "16", "--ignore-eos", "off",
+               "--timeout", "60", *amount]  # fmt: skip
+    env = {k: v for k, v in os.environ.items() if k != "LLMECON_API_KEY"} | src_env(args)
+    if key:
+        env["LLMECON_API_KEY"] = key
+    pin = ["taskset", "--cpu-list", cores] if cores else []
+    out = subprocess.run([*pin, *command], env=env, capture_output=True, text=True, check=False)
+    if out.returncode != 0:
+        raise RuntimeError(f"llmecon bench {url} failed:\n{out.stderr[-2000:]}")
+    summary: dict[str, Any] = json.loads(out.stdout)["runs"][0]["summary"]
+    return summary
+
+
+def result(target: str, slot: int, stream: bool, concurrency: int, s: dict[str, Any]) -> Result:
+    e2e = s.get("e2e_ms") or {}
+    return Result(target, slot, stream, concurrency, s["requests_per_second"], s["completed"],
+                  sum(s["errors"].values()), float(e2e.get("p50", "nan")),
+                  float(e2e.get("p99", "nan")))  # fmt: skip
+
+
+def create_key(args: argparse.Namespace, ledger: str) -> str:
+    limits = LIMITS if args.redis else []
+    out = subprocess.run([str(BIN / "llmecon"), "keys", "create", "bench", "--ledger", ledger,
+                          *limits], capture_output=True, text=True, check=True,
+                         env={**os.environ, **src_env(args)})  # fmt: skip
+    return out.stdout.split()[0]
+
+
+def start_gateway(args: argparse.Namespace, target: str, mock_url: str, workdir: Path, *,
+                  cores: str | None, src: Path | None = None
+                  ) -> tuple[Process, str, Path | None]:  # fmt: skip
+    kind, _, workers = target.partition("-w")
+    workers = workers.split("-")[0]
+    port = free_port()
+    if kind == "litellm":
+        config = workdir / "litellm.yaml"
+        config.write_text(LITELLM_CONFIG.format(master_key=args.litellm_key))
+        env = {"BENCH_MOCK_API_BASE": mock_url, "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+               "LITELLM_LOG": "ERROR", "LITELLM_MODE": "PRODUCTION", "DISABLE_ADMIN_UI": "True",
+               "NO_DOCS": "True"}  # fmt: skip
+        argv = [str(LITELLM_VENV / "bin" / "litellm"), "--config", str(config), "--host",
+                "127.0.0.1", "--port", str(port), "--num_workers", workers]  # fmt: skip
+        process = launch(target, argv, workdir, cores, env)
+        try:
+            wait_ready(process, f"http://127.0.0.1:{port}/health/liveliness", 300)
+        except (RuntimeError, TimeoutError):
+            stop(process)
+            raise
+        return process, f"http://127.0.0.1:{port}/v1", None
+    ledger = workdir / "ledger.db"
+    stores = ["--redis", args.redis, *LIMITS] if args.redis else []
+    argv = [str(BIN / "llmecon"), "serve", "--no-embedded", "--upstream", f"mock={mock_url}",
+            "--port", str(port), "--ledger", f"sqlite:///{ledger}", "--journal",
+            str(workdir / "journal.jsonl"), "--compare-with", "gpt-4o-mini", *stores]  # fmt: skip
+    if workers != "1":  # (a tree from before --workers has no such option)
+        argv += ["--workers", workers]
+    env = {"PYTHONPATH": str(src.resolve())} if src else src_env(args)
+    process = launch(target, argv, workdir, cores, env)
+    wait_ready(process, f"http://127.0.0.1:{port}/healthz")
+    return process, f"http://127.0.0.1:{port}/v1", ledger
+
+
+def throughput(args: argparse.Namespace, workdir: Path, mock_url: str, key: str) -> list[Result]:
+    targets = [f"llmecon-w{n}" for n in args.workers]
+    if not args.no_litellm and (LITELLM_VENV / "bin" / "litellm").exists():
+        targets.append(f"litellm-w{max(args.workers)}")
+    results = []
+    for round_ in range(args.rounds):
+        for target in targets if round_ % 2 == 0 else list(reversed(targets)):
+            slot = round_ + 1
+            print(f"round {slot}: {target}", file=sys.stderr, flush=True)
+            try:
+                process, url, ledger = start_gateway(args, target, mock_url, workdir, cores=None)
+            except (RuntimeError, TimeoutError) as error:  # e.g. LiteLLM's workers never ready
+                print(f"{target} did not start: {error}", file=sys.stderr, flush=True)
+                continue
+            token = args.litellm_key if target.startswith("litellm") else key
+            try:
+                before = ledger_rows(ledger)
+                for stream in MODES:
+                    bench(args, url, token, stream=stream, concurrency=8,
+                          amount=["--requests", "300"], cores=None)  # fmt: skip
+                warm = ledger_rows(ledger)
+                done = 0
+                for stream in MODES:
+                    s = bench(args, url, token, stream=stream, concurrency=args.concurrency,
+                              amount=["--duration", str(args.seconds)], cores=None)  # fmt: skip
+                    results.append(result(target, slot, stream, args.concurrency, s))
+                    done += s["completed"]
+            finally:
+                stop(process)
+            if ledger is not None:
+                results[-1].ledger_ok = results[-2].ledger_ok = (
+                    ledger_rows(ledger) - warm == done and warm >= before
+                )
+    return results
+
+
+def latency(args: argparse.Namespace, workdir: Path, mock_url: str, key: str) -> list[Result]:
+    results = []
+    for slot in range(1, args.slots + 1):
+        print(f"latency slot {slot}", file=sys.stderr, flush=True)
+        amount = ["--requests", str(args.requests)]
+        for stream in MODES:
+            s = bench(args, mock_url, None, stream=stream, concurrency=1, amount=amount,
+                      cores="1")  # fmt: skip
+            results.append(result("direct", slot, stream, 1, s))
+        targets = [("llmecon-w1", args.src)]
+        if args.baseline_src:
+            targets.append(("llmecon-w1-baseline", args.baseline_src))
+        for target, src in targets if slot % 2 else list(reversed(targets)):
+            process, url, _ = start_gateway(args, target, mock_url, workdir, cores="0", src=src)
+            try:
+                for stream in MODES:
+                    bench(args, url, key, stream=stream, concurrency=8,
+                          amount=["--requests", "300"], cores="1")  # fmt: skip
+                for stream in MODES:
+                    s = bench(args, url, key, stream=stream, concurrency=1, amount=amount,
+                              cores="1")  # fmt: skip
+                    results.append(result(target, slot, stream, 1, s))
+            finally:
+                stop(process)
+    return results
+
+
+def spread(values: list[float], digits: int = 2) -> str:
+    if not values:
+        return "-"
+    return (f"{statistics.median(values):,.{digits}f} ({min(values):,.{digits}f}-"
+            f"{max(values):,.{digits}f})")  # fmt: skip
+
+
+def report_throughput(results: list[Result]) -> None:
+    print("| target | streamed | req/s, median (range) | errors | ledger rows = answers |")
+    print("|---|---|--:|--:|---|")
+    targets = sorted({r.target for r in results})
+    for target in targets:
+        for stream in MODES:
+            runs = [r for r in results if r.target == target and r.stream == stream]
+            checks = {r.ledger_ok for r in runs} - {None}
+            ok = "-" if not checks else ("yes" if checks == {True} else "NO")
+            print(f"| {target} | {'yes' if stream else 'no'} | {spread([r.rps for r in runs], 0)} "
+                  f"| {sum(r.errors for r in runs)} | {ok} |")  # fmt: skip
+    base = [t for t in targets if t.startswith("llmecon-w1")]
+    for target in targets:
+        if not base or target == base[0]:
+            continue
+        for stream in MODES:
+            ratios = [r.rps / b.rps for r in results for b in results
+                      if (r.target, r.stream) == (target, stream)
+                      and (b.target, b.stream, b.slot) == (base[0], stream, r.slot)]  # fmt: skip
+            print(f"- {target} / {base[0]} ({'streamed' if stream else 'not streamed'}), "
+                  f"per round: {spread(ratios)}")  # fmt: skip
+
+
+def report_latency(results: list[Result]) -> None:
+    print("| gateway | streamed | added p50 ms, median (range) | added p99 ms, median (range) "
+          "| slots |\n|---|---|--:|--:|--:|")  # fmt: skip
+    for target, stream in sorted({(r.target, r.stream) for r in results if r.target != "direct"}):
+        p50, p99 = [], []
+        for r in results:
+            if r.target != target or r.stream != stream:
+                continue
+            (d,) = [
+                x for x in results if (x.target, x.stream, x.slot) == ("direct", stream, r.slot)
+            ]
+            p50.append(r.p50_ms - d.p50_ms)
+            p99.append(r.p99_ms - d.p99_ms)
+        print(f"| {target} | {'yes' if stream else 'no'} | {spread(p50)} | {spread(p99)} "
+              f"| {len(p50)} |")  # fmt: skip
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--concurrency", type=int, default=64)
+    p.add_argument("--seconds", type=float, default=6.0)
+    p.add_argument("--latency", action="store_true", help="measure added latency instead")
+    p.add_argument("--slots", type=int, default=6)
+    p.add_argument("--requests", type=int, default=1000, help="per concurrency-1 run")
+    p.add_argument("--redis", help="llmecon with --redis URL and never-reached limits")
+    p.add_argument("--no-litellm", action="store_true")
+    p.add_argument("--src", type=Path)
+    p.add_argument("--baseline-src", type=Path, help="with --latency: also this tree, interleaved")
+    p.add_argument("--json", type=Path)
+    args = p.parse_args()
+    args.litellm_key = "sk-bench-workers"
+    workdir = Path(tempfile.mkdtemp(prefix="llmecon-workers-"))
+    ledger = f"sqlite:///{workdir / 'ledger.db'}"
+    key = create_key(args, ledger)
+    port = free_port()
+    argv = [str(BIN / "llmecon"), "mock-server", "--ttft-ms", "0", "--itl-ms", "0",
+            "--output-tokens", "16", "--model", "mock", "--port", str(port)]  # fmt: skip
+    mock = launch("mock", argv, workdir, "1" if args.latency else None, src_env(args))
+    try:
+        wait_ready(mock, f"http://127.0.0.1:{port}/healthz")
+        mock_url = f"http://127.0.0.1:{port}/v1"
+        run = latency if args.latency else throughput
+        results = run(args, workdir, mock_url, key)
+    finally:
+        stop(mock, grace=5)
+    print(f"\n{os.cpu_count()} cores; load average before the end: {os.getloadavg()[0]:.1f}\n")
+    (report_latency if args.latency else report_throughput)(results)
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps([asdict(r) for r in results], indent=2))
+    print(f"(logs in {workdir})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
