@@ -146,6 +146,33 @@ _BACKFILL_POSTGRES = (
     "UPDATE idle_cost SET metered_seconds = EXTRACT(EPOCH FROM interval_end - interval_start)"
 )
 
+# hourly roll-ups of raw rows that `prune` removed (llmecon.ledger.rollup)
+_USAGE_HOURLY = """
+CREATE TABLE usage_hourly (
+    hour {time} NOT NULL,
+    key_id TEXT NOT NULL,
+    model TEXT NOT NULL,
+    upstream TEXT NOT NULL,
+    requests BIGINT NOT NULL,
+    prompt_tokens BIGINT NOT NULL,
+    completion_tokens BIGINT NOT NULL,
+    self_hosted_nusd {money} NOT NULL,
+    unallocated BIGINT NOT NULL,
+    PRIMARY KEY (hour, key_id, model, upstream)
+)"""
+_COUNTERFACTUAL_HOURLY = """
+CREATE TABLE counterfactual_hourly (
+    hour {time} NOT NULL,
+    key_id TEXT NOT NULL,
+    model TEXT NOT NULL,
+    upstream TEXT NOT NULL,
+    api TEXT NOT NULL,
+    nusd {money} NOT NULL,
+    unpriced BIGINT NOT NULL,
+    PRIMARY KEY (hour, key_id, model, upstream, api)
+)"""
+_ROLLUP = (_USAGE_HOURLY, _COUNTERFACTUAL_HOURLY)
+
 MIGRATIONS: tuple[Migration, ...] = (
     _both("m001_usage", _USAGE, _COUNTERFACTUAL, _IDLE, *_INDEXES),
     _both("m002_api_keys", _API_KEYS),
@@ -161,6 +188,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         (*(sql.format(**_SQLITE_TYPES) for sql in _METERING), _BACKFILL_SQLITE),
         (*(sql.format(**_POSTGRES_TYPES) for sql in _METERING), _BACKFILL_POSTGRES),
     ),
+    _both("m006_rollup", *_ROLLUP),
 )
 
 

@@ -20,6 +20,7 @@ from llmecon.errors import LlmeconError
 from llmecon.ledger.migrations import POSTGRES_BOOKKEEPING, Migration
 from llmecon.ledger.model import IDLE_GROUP, UsageRow, utc
 from llmecon.ledger.protocol import LedgerUnavailableError
+from llmecon.ledger.rollup import TableStats
 from llmecon.ledger.sql import INSERT_USAGE, SqlLedger, utc_now
 
 CONNECT_TIMEOUT_S = 5
@@ -48,6 +49,7 @@ class PostgresLedger(SqlLedger[PgConnection]):
 
     _MARK = "%s"
     _DAY = "to_char({} AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
+    _HOUR = "date_trunc('hour', {})"  # the session's time zone is UTC
     _IDLE_LABEL = f"'{IDLE_GROUP}'::text"
     _MIGRATION_SETUP = (_MIGRATION_LOCK, POSTGRES_BOOKKEEPING)
 
@@ -127,6 +129,24 @@ class PostgresLedger(SqlLedger[PgConnection]):
     ) -> None:
         with conn.cursor() as cursor:
             cursor.executemany(sql, params)
+
+    def _relation_stats(self, conn: PgConnection, table: str) -> tuple[int, int | None, bool]:
+        """Rows as the planner estimates them (a count of 100 million rows takes seconds;
+        exact below 100,000), and the table's bytes with its indexes."""
+        row = conn.execute(
+            "SELECT c.reltuples::bigint, pg_total_relation_size(c.oid) FROM pg_class AS c"
+            " WHERE c.oid = to_regclass(%s)",
+            (table,),
+        ).fetchone()
+        estimate, size = (int(row[0]), int(row[1])) if row else (0, None)
+        if estimate < 100_000:
+            found = conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()
+            return int(found[0]) if found else 0, size, True
+        return estimate, size, False
+
+    def _database_bytes(self, conn: PgConnection, tables: Sequence[TableStats]) -> int | None:
+        sizes = [t.bytes for t in tables]
+        return None if None in sizes else sum(s or 0 for s in sizes)
 
     def close(self) -> None:
         with self._lock:

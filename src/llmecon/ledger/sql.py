@@ -15,12 +15,12 @@ import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Any, ClassVar, Generic, Protocol, Self, TypeVar
 
 from llmecon.errors import LlmeconError
-from llmecon.ledger import metering
+from llmecon.ledger import metering, rollup
 from llmecon.ledger.keys import (
     NO_LIMITS,
     KeyInfo,
@@ -108,6 +108,7 @@ class SqlLedger(ABC, Generic[C]):
 
     _MARK: ClassVar[str] = "?"  # how the driver marks a parameter
     _DAY: ClassVar[str]  # the UTC day (YYYY-MM-DD) of the time column `{}`
+    _HOUR: ClassVar[str]  # the time column `{}` truncated to its UTC hour, as stored
     _IDLE_LABEL: ClassVar[str]  # the "(idle)" group as an SQL text literal
     _MIGRATION_SETUP: ClassVar[tuple[str, ...]]  # run before reading schema_migrations
 
@@ -137,6 +138,14 @@ class SqlLedger(ABC, Generic[C]):
     @abstractmethod
     def _schema(migration: Migration) -> tuple[str, ...]:
         """`migration`'s statements in this dialect."""
+
+    @abstractmethod
+    def _relation_stats(self, conn: C, table: str) -> tuple[int, int | None, bool]:
+        """(rows, bytes or None, whether the row count is exact) of `table`."""
+
+    @abstractmethod
+    def _database_bytes(self, conn: C, tables: Sequence[rollup.TableStats]) -> int | None:
+        """The ledger's size on disk, if known."""
 
     @abstractmethod
     def _insert_new(self, conn: C, rows: Sequence[UsageRow]) -> set[str]:
@@ -248,14 +257,20 @@ class SqlLedger(ABC, Generic[C]):
         self, since: datetime | None = None, until: datetime | None = None
     ) -> tuple[datetime, datetime] | None:
         where, params = self._window("started_at", since, until)
+        hour_where, hour_params = self._window("h.hour", since, until)
         with self._transaction(write=False) as conn:
             first, last = conn.execute(
                 self._sql(f"SELECT MIN(started_at), MAX(finished_at) FROM usage WHERE {where}"),
                 params,
             ).fetchone()
-        if first is None:
+            h_first, h_last = rollup.rolled_span(self, conn, hour_where, hour_params)
+        found = [self._from_db(v) for v in (first, h_first) if v is not None]
+        ends = [self._from_db(last)] if last is not None else []
+        if h_last is not None:  # a rolled-up hour spans to its end
+            ends.append(self._from_db(h_last) + timedelta(hours=1))
+        if not found:
             return None
-        return self._from_db(first), self._from_db(last)
+        return min(found), max(ends)
 
     def rows(self, since: datetime | None = None, until: datetime | None = None) -> list[UsageRow]:
         where, params = self._window("u.started_at", since, until)
@@ -312,7 +327,21 @@ class SqlLedger(ABC, Generic[C]):
                 ),
                 idle_params,
             ).fetchall()
-        return assemble_totals(base, counterfactual, idle)
+            hour_where, hour_params = self._window("h.hour", since, until)
+            h_base, h_cf = rollup.hourly_usage(self, conn, by, hour_where, hour_params)
+        return assemble_totals(
+            rollup.merge([*base, *h_base], 1),
+            rollup.merge([*counterfactual, *h_cf], 2),
+            idle,
+        )
+
+    def prune(self, before: datetime) -> rollup.Pruned:
+        with self._transaction(write=True) as conn:
+            return rollup.prune(self, conn, before)
+
+    def stats(self) -> rollup.LedgerStats:
+        with self._transaction(write=False) as conn:
+            return rollup.stats(self, conn)
 
     def migrations_applied(self) -> list[str]:
         with self._transaction(write=False) as conn:
