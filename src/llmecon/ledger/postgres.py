@@ -18,10 +18,10 @@ from psycopg.rows import TupleRow
 
 from llmecon.errors import LlmeconError
 from llmecon.ledger.migrations import POSTGRES_BOOKKEEPING, Migration
-from llmecon.ledger.model import IDLE_GROUP, UsageRow, utc
+from llmecon.ledger.model import IDLE_GROUP, USAGE_COLUMNS, UsageRow, utc
 from llmecon.ledger.protocol import LedgerUnavailableError
 from llmecon.ledger.rollup import TableStats
-from llmecon.ledger.sql import INSERT_USAGE, SqlLedger, utc_now
+from llmecon.ledger.sql import COLUMNS, SqlLedger, utc_now
 
 CONNECT_TIMEOUT_S = 5
 STATEMENT_TIMEOUT_MS = 10_000  # no statement may hold the ledger longer
@@ -31,6 +31,7 @@ _MIGRATION_LOCK = (
 )
 
 PgConnection = psycopg.Connection[TupleRow]
+BATCH_ROWS = 5000  # rows per INSERT ... SELECT FROM unnest(arrays)
 
 
 def display_url(url: str) -> str:
@@ -57,6 +58,7 @@ class PostgresLedger(SqlLedger[PgConnection]):
         super().__init__(clock)
         self._url = url
         self._conn: PgConnection | None = None
+        self._types: dict[str, str] | None = None
         try:
             self._migrate()
         except psycopg.Error as error:  # unavailability is already a LedgerUnavailableError
@@ -114,15 +116,42 @@ class PostgresLedger(SqlLedger[PgConnection]):
         return migration.postgres
 
     def _insert_new(self, conn: PgConnection, rows: Sequence[UsageRow]) -> set[str]:
-        params = [self._usage_params(row) for row in rows]
+        """One INSERT ... SELECT FROM unnest(column arrays) per `BATCH_ROWS` rows: a round
+        trip and one parameter per column, however many rows."""
+        types = self._usage_types(conn)
+        arrays = ", ".join(f"%s::{types[name]}[]" for name in USAGE_COLUMNS)
+        sql = (
+            f"INSERT INTO usage ({COLUMNS}) SELECT * FROM unnest({arrays})"
+            " ON CONFLICT (request_id) DO NOTHING RETURNING request_id"
+        )
         inserted: set[str] = set()
-        with conn.cursor() as cursor:
-            sql = self._sql(INSERT_USAGE) + " RETURNING request_id"
-            cursor.executemany(sql, params, returning=True)
-            while True:
-                inserted.update(request_id for (request_id,) in cursor.fetchall())
-                if not cursor.nextset():
-                    return inserted
+        for start in range(0, len(rows), BATCH_ROWS):
+            values = [self._usage_params(row) for row in rows[start : start + BATCH_ROWS]]
+            columns = [list(column) for column in zip(*values, strict=True)]
+            inserted.update(request_id for (request_id,) in conn.execute(sql, columns).fetchall())
+        return inserted
+
+    def _maintenance(self, conn: PgConnection) -> None:
+        conn.execute("SET LOCAL statement_timeout = 0")
+
+    def _usage_types(self, conn: PgConnection) -> dict[str, str]:
+        """The usage table's column types (read once: migrations may add columns)."""
+        if self._types is None:
+            found = conn.execute(
+                "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute"
+                " WHERE attrelid = to_regclass('usage') AND attnum > 0 AND NOT attisdropped"
+            ).fetchall()
+            self._types = {str(name): str(kind) for name, kind in found}
+        return self._types
+
+    def _insert_costs(self, conn: PgConnection, costs: Sequence[tuple[object, ...]]) -> None:
+        sql = (
+            "INSERT INTO counterfactual_cost (request_id, api, nusd)"
+            " SELECT * FROM unnest(%s::text[], %s::text[], %s::bigint[])"
+        )
+        for start in range(0, len(costs), BATCH_ROWS):
+            chunk = costs[start : start + BATCH_ROWS]
+            conn.execute(sql, [list(column) for column in zip(*chunk, strict=True)])
 
     def _execute_many(
         self, conn: PgConnection, sql: str, params: Sequence[Sequence[object]]

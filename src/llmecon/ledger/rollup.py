@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar, Protocol
 
 from llmecon.ledger.model import NO_KEY_GROUP, UsageBy
@@ -111,6 +111,16 @@ def hour_floor(moment: datetime) -> datetime:
     return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
 
 
+def day_steps(first: datetime, cutoff: datetime) -> list[datetime]:
+    """The cutoffs of a prune done a UTC day at a time: each midnight after `first` before
+    `cutoff`, then `cutoff` itself."""
+    day = first.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    steps = []
+    while (day := day + timedelta(days=1)) < cutoff:
+        steps.append(day)
+    return [*steps, cutoff]
+
+
 def _sum(column: str) -> str:
     return f"CAST(COALESCE(SUM({column}), 0) AS BIGINT)"
 
@@ -133,7 +143,7 @@ def prune(dialect: Dialect, conn: Conn, before: datetime) -> Pruned:
     rows = 0
     for statement in _DELETES:
         rows = conn.execute(dialect._sql(statement), at).rowcount
-    return Pruned(cutoff, max(rows, 0), max(hours, 0))
+    return Pruned(cutoff, max(rows, 0), max(hours, 0))  # hours: roll-up rows written
 
 
 def hourly_groups(by: UsageBy, day: str) -> str:

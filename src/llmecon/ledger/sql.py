@@ -155,6 +155,10 @@ class SqlLedger(ABC, Generic[C]):
     def _execute_many(self, conn: C, sql: str, params: Sequence[Sequence[object]]) -> None:
         """Run `sql` (in this driver's marks) once per parameter tuple."""
 
+    def _insert_costs(self, conn: C, costs: Sequence[tuple[object, ...]]) -> None:
+        """Insert counterfactual prices (request_id, api, nusd); a backend may batch them."""
+        self._execute_many(conn, self._sql(INSERT_COST), costs)
+
     @abstractmethod
     def close(self) -> None:
         """Release the connection; the ledger cannot be used afterwards."""
@@ -225,7 +229,7 @@ class SqlLedger(ABC, Generic[C]):
             return
         with self._transaction(write=True) as conn:
             inserted = self._insert_new(conn, rows)
-            self._execute_many(conn, self._sql(INSERT_COST), new_costs(rows, inserted))
+            self._insert_costs(conn, new_costs(rows, inserted))
 
     def report_meters(self, reports: Sequence[MeterReport]) -> None:
         if not reports:
@@ -336,8 +340,22 @@ class SqlLedger(ABC, Generic[C]):
         )
 
     def prune(self, before: datetime) -> rollup.Pruned:
-        with self._transaction(write=True) as conn:
-            return rollup.prune(self, conn, before)
+        """One transaction per UTC day of raw rows, oldest first (see `llmecon.ledger.rollup`)."""
+        with self._transaction(write=False) as conn:
+            (first,) = conn.execute("SELECT MIN(started_at) FROM usage").fetchone()
+        cutoff = rollup.hour_floor(before)
+        if first is None:
+            return rollup.Pruned(cutoff, 0, 0)
+        rows = hours = 0
+        for step in rollup.day_steps(self._from_db(first), cutoff):
+            with self._transaction(write=True) as conn:
+                self._maintenance(conn)
+                done = rollup.prune(self, conn, step)
+            rows, hours = rows + done.rows, hours + done.hours
+        return rollup.Pruned(cutoff, rows, hours)
+
+    def _maintenance(self, conn: C) -> None:
+        """Lift limits meant for the request path (PostgreSQL's statement timeout)."""
 
     def stats(self) -> rollup.LedgerStats:
         with self._transaction(write=False) as conn:
