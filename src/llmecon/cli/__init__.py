@@ -33,6 +33,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "examples": ("llmecon.cli.examples", "examples", "List and copy the example scenarios "
                  "shipped with llmecon."),
     "keys": ("llmecon.cli.keys", "keys", "Create, list and revoke gateway API keys."),
+    "ledger": ("llmecon.cli.ledger", "ledger", "Prune old raw rows into hourly roll-ups; show "
+               "the ledger's size."),
     "mock-server": ("llmecon.cli.mock_server", "mock_server", "Serve an OpenAI-compatible mock "
                     "with exact timings (server side: ~0.1 ms)."),
     "plan": ("llmecon.cli.plan", "plan", "Search instances, GPU counts, precisions and replicas "

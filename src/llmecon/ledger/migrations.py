@@ -171,6 +171,32 @@ _ENDPOINTS_POSTGRES = (
     "ALTER TABLE usage DROP CONSTRAINT usage_endpoint_check",
     f"ALTER TABLE usage ADD CONSTRAINT usage_endpoint_check CHECK ({ENDPOINT_CHECK})",
 )
+# hourly roll-ups of raw rows that `prune` removed (llmecon.ledger.rollup)
+_USAGE_HOURLY = """
+CREATE TABLE usage_hourly (
+    hour {time} NOT NULL,
+    key_id TEXT NOT NULL,
+    model TEXT NOT NULL,
+    upstream TEXT NOT NULL,
+    requests BIGINT NOT NULL,
+    prompt_tokens BIGINT NOT NULL,
+    completion_tokens BIGINT NOT NULL,
+    self_hosted_nusd {money} NOT NULL,
+    unallocated BIGINT NOT NULL,
+    PRIMARY KEY (hour, key_id, model, upstream)
+)"""
+_COUNTERFACTUAL_HOURLY = """
+CREATE TABLE counterfactual_hourly (
+    hour {time} NOT NULL,
+    key_id TEXT NOT NULL,
+    model TEXT NOT NULL,
+    upstream TEXT NOT NULL,
+    api TEXT NOT NULL,
+    nusd {money} NOT NULL,
+    unpriced BIGINT NOT NULL,
+    PRIMARY KEY (hour, key_id, model, upstream, api)
+)"""
+_ROLLUP = (_USAGE_HOURLY, _COUNTERFACTUAL_HOURLY)
 
 MIGRATIONS: tuple[Migration, ...] = (
     _both("m001_usage", _USAGE, _COUNTERFACTUAL, _IDLE, *_INDEXES),
@@ -188,6 +214,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         (*(sql.format(**_POSTGRES_TYPES) for sql in _METERING), _BACKFILL_POSTGRES),
     ),
     Migration("m005_endpoints", _ENDPOINTS_SQLITE, _ENDPOINTS_POSTGRES),
+    _both("m006_rollup", *_ROLLUP),
 )
 
 

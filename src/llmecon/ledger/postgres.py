@@ -18,9 +18,10 @@ from psycopg.rows import TupleRow
 
 from llmecon.errors import LlmeconError
 from llmecon.ledger.migrations import POSTGRES_BOOKKEEPING, Migration
-from llmecon.ledger.model import IDLE_GROUP, UsageRow, utc
+from llmecon.ledger.model import IDLE_GROUP, USAGE_COLUMNS, UsageRow, utc
 from llmecon.ledger.protocol import LedgerUnavailableError
-from llmecon.ledger.sql import INSERT_USAGE, SqlLedger, utc_now
+from llmecon.ledger.rollup import TableStats
+from llmecon.ledger.sql import COLUMNS, SqlLedger, utc_now
 
 CONNECT_TIMEOUT_S = 5
 STATEMENT_TIMEOUT_MS = 10_000  # no statement may hold the ledger longer
@@ -30,6 +31,7 @@ _MIGRATION_LOCK = (
 )
 
 PgConnection = psycopg.Connection[TupleRow]
+BATCH_ROWS = 5000  # rows per INSERT ... SELECT FROM unnest(arrays)
 
 
 def display_url(url: str) -> str:
@@ -48,6 +50,7 @@ class PostgresLedger(SqlLedger[PgConnection]):
 
     _MARK = "%s"
     _DAY = "to_char({} AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
+    _HOUR = "date_trunc('hour', {})"  # the session's time zone is UTC
     _IDLE_LABEL = f"'{IDLE_GROUP}'::text"
     _MIGRATION_SETUP = (_MIGRATION_LOCK, POSTGRES_BOOKKEEPING)
 
@@ -55,6 +58,7 @@ class PostgresLedger(SqlLedger[PgConnection]):
         super().__init__(clock)
         self._url = url
         self._conn: PgConnection | None = None
+        self._types: dict[str, str] | None = None
         try:
             self._migrate()
         except psycopg.Error as error:  # unavailability is already a LedgerUnavailableError
@@ -112,21 +116,66 @@ class PostgresLedger(SqlLedger[PgConnection]):
         return migration.postgres
 
     def _insert_new(self, conn: PgConnection, rows: Sequence[UsageRow]) -> set[str]:
-        params = [self._usage_params(row) for row in rows]
+        """One INSERT ... SELECT FROM unnest(column arrays) per `BATCH_ROWS` rows: a round
+        trip and one parameter per column, however many rows."""
+        types = self._usage_types(conn)
+        arrays = ", ".join(f"%s::{types[name]}[]" for name in USAGE_COLUMNS)
+        sql = (
+            f"INSERT INTO usage ({COLUMNS}) SELECT * FROM unnest({arrays})"
+            " ON CONFLICT (request_id) DO NOTHING RETURNING request_id"
+        )
         inserted: set[str] = set()
-        with conn.cursor() as cursor:
-            sql = self._sql(INSERT_USAGE) + " RETURNING request_id"
-            cursor.executemany(sql, params, returning=True)
-            while True:
-                inserted.update(request_id for (request_id,) in cursor.fetchall())
-                if not cursor.nextset():
-                    return inserted
+        for start in range(0, len(rows), BATCH_ROWS):
+            values = [self._usage_params(row) for row in rows[start : start + BATCH_ROWS]]
+            columns = [list(column) for column in zip(*values, strict=True)]
+            inserted.update(request_id for (request_id,) in conn.execute(sql, columns).fetchall())
+        return inserted
+
+    def _maintenance(self, conn: PgConnection) -> None:
+        conn.execute("SET LOCAL statement_timeout = 0")
+
+    def _usage_types(self, conn: PgConnection) -> dict[str, str]:
+        """The usage table's column types (read once: migrations may add columns)."""
+        if self._types is None:
+            found = conn.execute(
+                "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute"
+                " WHERE attrelid = to_regclass('usage') AND attnum > 0 AND NOT attisdropped"
+            ).fetchall()
+            self._types = {str(name): str(kind) for name, kind in found}
+        return self._types
+
+    def _insert_costs(self, conn: PgConnection, costs: Sequence[tuple[object, ...]]) -> None:
+        sql = (
+            "INSERT INTO counterfactual_cost (request_id, api, nusd)"
+            " SELECT * FROM unnest(%s::text[], %s::text[], %s::bigint[])"
+        )
+        for start in range(0, len(costs), BATCH_ROWS):
+            chunk = costs[start : start + BATCH_ROWS]
+            conn.execute(sql, [list(column) for column in zip(*chunk, strict=True)])
 
     def _execute_many(
         self, conn: PgConnection, sql: str, params: Sequence[Sequence[object]]
     ) -> None:
         with conn.cursor() as cursor:
             cursor.executemany(sql, params)
+
+    def _relation_stats(self, conn: PgConnection, table: str) -> tuple[int, int | None, bool]:
+        """Rows as the planner estimates them (a count of 100 million rows takes seconds;
+        exact below 100,000), and the table's bytes with its indexes."""
+        row = conn.execute(
+            "SELECT c.reltuples::bigint, pg_total_relation_size(c.oid) FROM pg_class AS c"
+            " WHERE c.oid = to_regclass(%s)",
+            (table,),
+        ).fetchone()
+        estimate, size = (int(row[0]), int(row[1])) if row else (0, None)
+        if estimate < 100_000:
+            found = conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()
+            return int(found[0]) if found else 0, size, True
+        return estimate, size, False
+
+    def _database_bytes(self, conn: PgConnection, tables: Sequence[TableStats]) -> int | None:
+        sizes = [t.bytes for t in tables]
+        return None if None in sizes else sum(s or 0 for s in sizes)
 
     def close(self) -> None:
         with self._lock:

@@ -15,6 +15,7 @@ from typing import Protocol, Self
 from llmecon.errors import LlmeconError
 from llmecon.ledger.keys import KeyStore
 from llmecon.ledger.model import IdleRow, Metered, MeterReport, UsageBy, UsageRow, UsageTotals
+from llmecon.ledger.rollup import LedgerStats, Pruned
 
 
 class LedgerUnavailableError(LlmeconError):
@@ -73,6 +74,15 @@ class Ledger(KeyStore, Protocol):
         upstream and by UTC day of interval_start; grouped by key or model it appears as one
         extra group named "(idle)", sorted last. Rows without a key group as "(no key)".
         """
+        ...
+
+    def prune(self, before: datetime) -> Pruned:
+        """Fold raw rows that started before `before` (rounded down to the hour) into hourly
+        roll-ups and delete them; `usage` totals stay the same. See `llmecon.ledger.rollup`."""
+        ...
+
+    def stats(self) -> LedgerStats:
+        """Rows and bytes per table, the span of raw rows and of roll-ups."""
         ...
 
     def migrations_applied(self) -> list[str]:

@@ -15,12 +15,12 @@ import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Any, ClassVar, Generic, Protocol, Self, TypeVar
 
 from llmecon.errors import LlmeconError
-from llmecon.ledger import metering
+from llmecon.ledger import metering, rollup
 from llmecon.ledger.keys import (
     NO_LIMITS,
     KeyInfo,
@@ -108,6 +108,7 @@ class SqlLedger(ABC, Generic[C]):
 
     _MARK: ClassVar[str] = "?"  # how the driver marks a parameter
     _DAY: ClassVar[str]  # the UTC day (YYYY-MM-DD) of the time column `{}`
+    _HOUR: ClassVar[str]  # the time column `{}` truncated to its UTC hour, as stored
     _IDLE_LABEL: ClassVar[str]  # the "(idle)" group as an SQL text literal
     _MIGRATION_SETUP: ClassVar[tuple[str, ...]]  # run before reading schema_migrations
 
@@ -139,12 +140,24 @@ class SqlLedger(ABC, Generic[C]):
         """`migration`'s statements in this dialect."""
 
     @abstractmethod
+    def _relation_stats(self, conn: C, table: str) -> tuple[int, int | None, bool]:
+        """(rows, bytes or None, whether the row count is exact) of `table`."""
+
+    @abstractmethod
+    def _database_bytes(self, conn: C, tables: Sequence[rollup.TableStats]) -> int | None:
+        """The ledger's size on disk, if known."""
+
+    @abstractmethod
     def _insert_new(self, conn: C, rows: Sequence[UsageRow]) -> set[str]:
         """Insert each of `rows` unless its request id is stored; the ids it did insert."""
 
     @abstractmethod
     def _execute_many(self, conn: C, sql: str, params: Sequence[Sequence[object]]) -> None:
         """Run `sql` (in this driver's marks) once per parameter tuple."""
+
+    def _insert_costs(self, conn: C, costs: Sequence[tuple[object, ...]]) -> None:
+        """Insert counterfactual prices (request_id, api, nusd); a backend may batch them."""
+        self._execute_many(conn, self._sql(INSERT_COST), costs)
 
     @abstractmethod
     def close(self) -> None:
@@ -216,7 +229,7 @@ class SqlLedger(ABC, Generic[C]):
             return
         with self._transaction(write=True) as conn:
             inserted = self._insert_new(conn, rows)
-            self._execute_many(conn, self._sql(INSERT_COST), new_costs(rows, inserted))
+            self._insert_costs(conn, new_costs(rows, inserted))
 
     def report_meters(self, reports: Sequence[MeterReport]) -> None:
         if not reports:
@@ -248,14 +261,20 @@ class SqlLedger(ABC, Generic[C]):
         self, since: datetime | None = None, until: datetime | None = None
     ) -> tuple[datetime, datetime] | None:
         where, params = self._window("started_at", since, until)
+        hour_where, hour_params = self._window("h.hour", since, until)
         with self._transaction(write=False) as conn:
             first, last = conn.execute(
                 self._sql(f"SELECT MIN(started_at), MAX(finished_at) FROM usage WHERE {where}"),
                 params,
             ).fetchone()
-        if first is None:
+            h_first, h_last = rollup.rolled_span(self, conn, hour_where, hour_params)
+        found = [self._from_db(v) for v in (first, h_first) if v is not None]
+        ends = [self._from_db(last)] if last is not None else []
+        if h_last is not None:  # a rolled-up hour spans to its end
+            ends.append(self._from_db(h_last) + timedelta(hours=1))
+        if not found:
             return None
-        return self._from_db(first), self._from_db(last)
+        return min(found), max(ends)
 
     def rows(self, since: datetime | None = None, until: datetime | None = None) -> list[UsageRow]:
         where, params = self._window("u.started_at", since, until)
@@ -312,7 +331,35 @@ class SqlLedger(ABC, Generic[C]):
                 ),
                 idle_params,
             ).fetchall()
-        return assemble_totals(base, counterfactual, idle)
+            hour_where, hour_params = self._window("h.hour", since, until)
+            h_base, h_cf = rollup.hourly_usage(self, conn, by, hour_where, hour_params)
+        return assemble_totals(
+            rollup.merge([*base, *h_base], 1),
+            rollup.merge([*counterfactual, *h_cf], 2),
+            idle,
+        )
+
+    def prune(self, before: datetime) -> rollup.Pruned:
+        """One transaction per UTC day of raw rows, oldest first (see `llmecon.ledger.rollup`)."""
+        with self._transaction(write=False) as conn:
+            (first,) = conn.execute("SELECT MIN(started_at) FROM usage").fetchone()
+        cutoff = rollup.hour_floor(before)
+        if first is None:
+            return rollup.Pruned(cutoff, 0, 0)
+        rows = hours = 0
+        for step in rollup.day_steps(self._from_db(first), cutoff):
+            with self._transaction(write=True) as conn:
+                self._maintenance(conn)
+                done = rollup.prune(self, conn, step)
+            rows, hours = rows + done.rows, hours + done.hours
+        return rollup.Pruned(cutoff, rows, hours)
+
+    def _maintenance(self, conn: C) -> None:
+        """Lift limits meant for the request path (PostgreSQL's statement timeout)."""
+
+    def stats(self) -> rollup.LedgerStats:
+        with self._transaction(write=False) as conn:
+            return rollup.stats(self, conn)
 
     def migrations_applied(self) -> list[str]:
         with self._transaction(write=False) as conn:

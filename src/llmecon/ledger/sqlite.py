@@ -20,6 +20,7 @@ from llmecon.errors import LlmeconError
 from llmecon.ledger.migrations import SQLITE_BOOKKEEPING, Migration
 from llmecon.ledger.model import IDLE_GROUP, UsageRow, utc
 from llmecon.ledger.protocol import LedgerUnavailableError
+from llmecon.ledger.rollup import TableStats
 from llmecon.ledger.sql import INSERT_USAGE, SqlLedger, utc_now
 
 BUSY_TIMEOUT_MS = 5000
@@ -29,6 +30,7 @@ class SqliteLedger(SqlLedger[sqlite3.Connection]):
     """A `Ledger` in the SQLite file at `path` (":memory:" for a private in-memory one)."""
 
     _DAY = "substr({}, 1, 10)"
+    _HOUR = "substr({}, 1, 13) || ':00:00.000000+00:00'"  # times are stored as UTC isoformat
     _IDLE_LABEL = f"'{IDLE_GROUP}'"
     _MIGRATION_SETUP = (SQLITE_BOOKKEEPING,)
 
@@ -98,6 +100,15 @@ class SqliteLedger(SqlLedger[sqlite3.Connection]):
         self, conn: sqlite3.Connection, sql: str, params: Sequence[Sequence[object]]
     ) -> None:
         conn.executemany(sql, params)
+
+    def _relation_stats(self, conn: sqlite3.Connection, table: str) -> tuple[int, int | None, bool]:
+        (count,) = conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()
+        return int(count), None, True
+
+    def _database_bytes(self, conn: sqlite3.Connection, tables: Sequence[TableStats]) -> int:
+        (pages,) = conn.execute("PRAGMA page_count").fetchone()
+        (size,) = conn.execute("PRAGMA page_size").fetchone()
+        return int(pages) * int(size)
 
     def close(self) -> None:
         with self._lock:

@@ -8,9 +8,9 @@ insertion order stands in for the sorted sets' scores.
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
-import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -28,13 +28,14 @@ from llmecon.limits.model import (
 from llmecon.limits.protocol import LimiterBase
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Hold:
     """An outstanding budget reservation."""
 
     nusd: int
     day: str
     month: str
+    admitted_at: float
     expires: float
 
 
@@ -70,27 +71,49 @@ def _budget_rejection(
     return Rejection(kind, limit, used, requested, ends_in)
 
 
-@dataclass
+@dataclass(slots=True)
 class _KeyState:
-    """One key's rate log, budget spend and reservations (the Redis store's seven keys)."""
+    """One key's rate log, budget spend and reservations (the Redis store's keys).
 
-    log: OrderedDict[str, float] = field(default_factory=OrderedDict)  # id -> admitted at
-    tokens: dict[str, int] = field(default_factory=dict)  # id -> tokens in the window
+    Per request it keeps only what still matters: a log entry while the request is in the rate
+    window, a hold while its reservation is unsettled, and a `lapsed` mark (for one more
+    reservation lifetime) when the hold expired before a settle. A settled request leaves
+    nothing behind but its log entry, so state is bounded by the window and the reservation
+    lifetime, never by the number of requests served. Admissions are numbered by a counter.
+    """
+
+    log: OrderedDict[int, float] = field(default_factory=OrderedDict)  # seq -> admitted at
+    tokens: dict[int, int] = field(default_factory=dict)  # seq -> tokens in the window
     token_sum: int = 0
     spent: dict[str, int] = field(default_factory=dict)  # "d:<day>" / "m:<month>" -> nusd
     held: dict[str, int] = field(default_factory=dict)  # the same, reserved
-    holds: OrderedDict[str, _Hold] = field(default_factory=OrderedDict)  # soonest expiry first
-    done: OrderedDict[str, float] = field(default_factory=OrderedDict)  # id -> forget at
+    holds: OrderedDict[int, _Hold] = field(default_factory=OrderedDict)  # soonest expiry first
+    lapsed: OrderedDict[int, float] = field(default_factory=OrderedDict)  # seq -> forget at
 
     def prune(self, now: float, window: float) -> None:
         while self.log and next(iter(self.log.values())) <= now - window:
-            rid, _ = self.log.popitem(last=False)
-            self.token_sum -= self.tokens.pop(rid)
+            seq, _ = self.log.popitem(last=False)
+            self.token_sum -= self.tokens.pop(seq)
         while self.holds and next(iter(self.holds.values())).expires <= now:
-            _, hold = self.holds.popitem(last=False)
+            seq, hold = self.holds.popitem(last=False)
             self._unhold(hold)
-        while self.done and next(iter(self.done.values())) <= now:
-            self.done.popitem(last=False)
+            # still unsettled: a late settle charges its cost, for one more lifetime
+            self.lapsed[seq] = 2 * hold.expires - hold.admitted_at
+        while self.lapsed and next(iter(self.lapsed.values())) <= now:
+            self.lapsed.popitem(last=False)
+
+    def forget_old_windows(self, w: Windows) -> None:
+        current = {f"d:{w.day}", f"m:{w.month}"}
+        for name in [n for n in self.spent if n not in current]:
+            del self.spent[name]
+
+    @property
+    def idle(self) -> bool:
+        """Nothing in any window or reservation: the state can be dropped."""
+        return not (self.log or self.holds or self.lapsed or self.spent or self.held)
+
+    def entries(self) -> int:
+        return len(self.log) + len(self.holds) + len(self.lapsed)
 
     def _unhold(self, hold: _Hold) -> None:
         for name in (f"d:{hold.day}", f"m:{hold.month}"):
@@ -105,7 +128,7 @@ class _KeyState:
         self, policy: KeyPolicy, tokens: int, nusd: int, wait: tuple[float, float], w: Windows
     ) -> list[Rejection]:
         requests = ((at, 1) for at in self.log.values())
-        spends = ((self.log[rid], n) for rid, n in self.tokens.items())
+        spends = ((self.log[seq], n) for seq, n in self.tokens.items())
         day, month = self.used(f"d:{w.day}"), self.used(f"m:{w.month}")
         found = (
             _rate_rejection(
@@ -131,36 +154,35 @@ class _KeyState:
         )
         return [r for r in found if r is not None]
 
-    def take(self, rid: str, tokens: int, nusd: int, now: float, hold: _Hold) -> None:
-        self.log[rid], self.tokens[rid] = now, tokens
+    def take(self, seq: int, tokens: int, hold: _Hold, w: Windows) -> None:
+        self.log[seq], self.tokens[seq] = hold.admitted_at, tokens
         self.token_sum += tokens
-        self.holds[rid] = hold
+        self.holds[seq] = hold
         for name in (f"d:{hold.day}", f"m:{hold.month}"):
-            self.held[name] = self.held.get(name, 0) + nusd
-        current = {f"d:{hold.day}", f"m:{hold.month}"}
-        for name in [n for n in self.spent if n not in current]:
-            del self.spent[name]
+            self.held[name] = self.held.get(name, 0) + hold.nusd
+        self.forget_old_windows(w)
 
-    def finish(self, admission: Admission, tokens: int, nusd: int, forget_at: float) -> None:
-        rid = admission.id
-        if rid in self.done:
-            return
-        self.done[rid] = forget_at
-        if rid in self.tokens:
-            self.token_sum += tokens - self.tokens[rid]
-            self.tokens[rid] = tokens
-        hold = self.holds.pop(rid, None)
+    def finish(self, seq: int, admission: Admission, tokens: int, nusd: int) -> None:
+        hold = self.holds.pop(seq, None)
+        if hold is None and self.lapsed.pop(seq, None) is None:
+            return  # settled or released already (or lapsed and forgotten)
+        if seq in self.tokens:
+            self.token_sum += tokens - self.tokens[seq]
+            self.tokens[seq] = tokens
         if hold is not None:
             self._unhold(hold)
-        day, month = (hold.day, hold.month) if hold else (admission.day, admission.month)
         if nusd:
-            for name in (f"d:{day}", f"m:{month}"):
+            for name in (f"d:{admission.day}", f"m:{admission.month}"):
                 self.spent[name] = self.spent.get(name, 0) + nusd
 
 
 class MemoryLimiter(LimiterBase):
     """The `Limiter` of one process. `window_s` is the rate window (60 s; tests shorten it),
-    `reservation_ttl_s` how long an unsettled reservation holds budget, `clock` Unix time."""
+    `reservation_ttl_s` how long an unsettled reservation holds budget, `clock` Unix time.
+
+    Once per window every key is pruned and keys with nothing left are dropped, so keys that
+    went quiet do not keep their windows; `entries()` counts the per-request entries held.
+    """
 
     def __init__(
         self,
@@ -172,6 +194,31 @@ class MemoryLimiter(LimiterBase):
         self._ttl, self._window, self._clock = reservation_ttl_s, window_s, clock
         self._keys: dict[str, _KeyState] = {}
         self._lock = threading.Lock()
+        self._seq = itertools.count(1)
+        self._swept = clock()
+
+    def entries(self) -> int:
+        """Per-request entries held now (rate logs, reservations, lapsed marks), all keys."""
+        with self._lock:
+            return sum(state.entries() for state in self._keys.values())
+
+    def keys_held(self) -> int:
+        """How many keys have state now."""
+        with self._lock:
+            return len(self._keys)
+
+    def _sweep(self, now: float) -> None:
+        """Prune every key and drop the idle ones (at most once per window)."""
+        if now - self._swept < self._window:
+            return
+        self._swept = now
+        w = utc_windows(now)
+        for key_id in list(self._keys):
+            state = self._keys[key_id]
+            state.prune(now, self._window)
+            state.forget_old_windows(w)
+            if state.idle:
+                del self._keys[key_id]
 
     async def admit(
         self, key_id: str, policy: KeyPolicy, reserve_tokens: int, reserve_nusd: int
@@ -180,25 +227,32 @@ class MemoryLimiter(LimiterBase):
         check_amount("reserve_nusd", reserve_nusd)
         with self._lock:
             now = self._clock()
+            self._sweep(now)
             state = self._keys.setdefault(key_id, _KeyState())
             state.prune(now, self._window)
             w = utc_windows(now)
             found = state.rejections(policy, reserve_tokens, reserve_nusd, (now, self._window), w)
             if found:
                 return binding(found)
-            rid = uuid.uuid4().hex
-            hold = _Hold(reserve_nusd, w.day, w.month, now + self._ttl)
-            state.take(rid, reserve_tokens, reserve_nusd, now, hold)
-        return Admission(rid, key_id, reserve_tokens, reserve_nusd, now, w.day, w.month)
+            seq = next(self._seq)
+            hold = _Hold(reserve_nusd, w.day, w.month, now, now + self._ttl)
+            state.take(seq, reserve_tokens, hold, w)
+        return Admission(str(seq), key_id, reserve_tokens, reserve_nusd, now, w.day, w.month)
 
     async def settle(self, admission: Admission, actual_tokens: int, actual_nusd: int) -> None:
         check_amount("actual_tokens", actual_tokens)
         check_amount("actual_nusd", actual_nusd)
+        try:
+            seq = int(admission.id)
+        except ValueError:
+            return  # not one of this limiter's admissions: nothing it holds
         with self._lock:
             now = self._clock()
-            state = self._keys.setdefault(admission.key_id, _KeyState())
+            state = self._keys.get(admission.key_id)
+            if state is None:
+                return  # nothing held for the key any more: settled, or long forgotten
             state.prune(now, self._window)
-            state.finish(admission, actual_tokens, actual_nusd, now + self._ttl)
+            state.finish(seq, admission, actual_tokens, actual_nusd)
 
     async def aclose(self) -> None:
         """Nothing to close; present for the `Limiter` contract."""

@@ -22,6 +22,7 @@ reservation then expires. Any Redis failure raises `LimitsUnavailableError`.
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from collections.abc import Mapping, Sequence
 from types import MappingProxyType
@@ -284,6 +285,7 @@ class RedisLimiter(LimiterBase):
         )
         self._redis: Redis = Redis.from_pool(pool)
         self._prefix, self._ttl, self._window = prefix, reservation_ttl_s, window_s
+        self._instance, self._seq = uuid.uuid4().hex[:12] + ".", itertools.count(1)
         self._admit = self._redis.register_script(ADMIT)
         self._finish = self._redis.register_script(FINISH)
         kwargs = self._redis.connection_pool.connection_kwargs
@@ -308,7 +310,7 @@ class RedisLimiter(LimiterBase):
     ) -> Admission | Rejection:
         check_amount("reserve_tokens", reserve_tokens)
         check_amount("reserve_nusd", reserve_nusd)
-        rid = uuid.uuid4().hex
+        rid = f"{self._instance}{next(self._seq):x}"  # unique across replicas, no uuid each
         args = (
             rid,
             _limit(policy.requests_per_minute),

@@ -1,17 +1,25 @@
-"""`llmecon usage` as a table, JSON or CSV (the report dict: llmecon.ledger.usage_report)."""
+"""`llmecon usage` as a table, JSON or CSV (the report dict: llmecon.ledger.usage_report), and
+as FOCUS 1.0 rows in CSV or Parquet (llmecon.ledger.focus)."""
 
 from __future__ import annotations
 
 import csv
+import importlib
 import json
 from collections.abc import Callable, Mapping
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
 from types import MappingProxyType
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from rich.table import Table
 
 from llmecon.report.numbers import money, volume
 from llmecon.report.table import wide_console
+
+if TYPE_CHECKING:
+    from llmecon.ledger.focus import FocusExport
 
 Report = dict[str, Any]
 COLUMNS = (
@@ -121,3 +129,56 @@ def _position(console: Any, totals: Mapping[str, Any], *, projected: bool) -> No
 RENDERERS: Mapping[str, Callable[[Report, TextIO], None]] = MappingProxyType(
     {"table": render_usage_table, "json": render_usage_json, "csv": render_usage_csv}
 )
+
+
+def focus_text(value: object) -> str:
+    """A FOCUS value as CSV text: null empty, Date/Time as 2026-01-31T00:00:00Z, JSON as JSON."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+    if isinstance(value, dict):
+        return json.dumps(value, sort_keys=True)
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    return str(value)
+
+
+def render_focus_csv(export: FocusExport, out: TextIO) -> None:
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(export.columns)
+    for row in export.rows:
+        writer.writerow([focus_text(row[c]) for c in export.columns])
+
+
+def write_focus_parquet(export: FocusExport, path: Path) -> None:
+    """The export as a Parquet file (needs pyarrow: pip install 'llmecon[parquet]')."""
+    try:
+        pa: Any = importlib.import_module("pyarrow")
+        pq: Any = importlib.import_module("pyarrow.parquet")
+    except ImportError as error:
+        from llmecon.errors import LlmeconError  # noqa: PLC0415
+
+        raise LlmeconError(
+            "--format parquet needs pyarrow: pip install 'llmecon[parquet]' (or use --format focus)"
+        ) from error
+    kinds = {c.id: c.type for c in export.spec.columns}
+    fields = []
+    for name in export.columns:
+        kind = kinds.get(name, "Decimal" if name.startswith("x_Counterfactual") else "")
+        if kind == "Decimal" or name == "x_IdleCost":
+            fields.append(pa.field(name, pa.decimal128(38, 9)))
+        elif kind == "Date/Time":
+            fields.append(pa.field(name, pa.timestamp("s", tz="UTC")))
+        elif kind in {"String", "JSON"}:
+            fields.append(pa.field(name, pa.string()))
+        else:
+            fields.append(pa.field(name, pa.int64()))
+    data = {
+        name: [
+            json.dumps(row[name], sort_keys=True) if isinstance(row[name], dict) else row[name]
+            for row in export.rows
+        ]
+        for name in export.columns
+    }
+    pq.write_table(pa.table(data, schema=pa.schema(fields)), path)
