@@ -219,7 +219,8 @@ def soak(args: argparse.Namespace, workdir: Path, ledger: str) -> Result:
         gateway = start([llmecon, "serve", "--no-embedded", "--port", str(port),
                          "--upstream", f"mock=http://127.0.0.1:{mock_port}/v1",
                          "--ledger", ledger, "--journal", str(workdir / "journal.jsonl"),
-                         "--compare-with", "gpt-4o-mini", "--log-level", "warning"],
+                         "--compare-with", "gpt-4o-mini", "--log-level", "warning",
+                         "--interval", str(args.interval)],
                         workdir / "gateway.log")  # fmt: skip
         wait_ready(f"http://127.0.0.1:{port}/healthz", gateway)
         kind = "postgresql" if ledger.startswith("postgresql") else "sqlite"
@@ -254,6 +255,9 @@ def report(result: Result) -> str:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     p.add_argument("--requests", type=int, default=1_000_000)
+    p.add_argument("--interval", type=float, default=5.0,
+                   help="serve's cost slot, s: the meter holds the current slot's requests, "
+                   "so the warm-up must span slots for growth to mean a leak")  # fmt: skip
     p.add_argument("--warmup", type=int, default=0, help="requests before the warm RSS "
                    "(default: 10%% of --requests, at most 50,000)")  # fmt: skip
     p.add_argument("--concurrency", type=int, default=16)

@@ -371,3 +371,45 @@ def test_8_an_unknown_key_says_where_keys_live(ledger: Ledger) -> None:
 
         reply = _serve([_app(Router([Upstream("u", url, ("mock",))]), ledger, no_auth=False)], body)
     assert reply.status_code == 401 and "--ledger" in reply.json()["error"]["message"]
+
+
+@pytest.mark.parametrize("tools", [100, 5])
+def test_5_tools_and_schemas_count_in_the_reservation(ledger: Ledger, tools: int) -> None:
+    """Found in review: the reservation counted message text only, while the upstream bills
+    tools and templates too (83x a $0.001 budget with 100 tools). The body is reserved now."""
+    from bad_upstream import json_answer
+    from llmecon.bench.prompts import bundled_tiktoken
+
+    tokenizer = bundled_tiktoken()
+
+    def upstream(body: bytes) -> list[bytes]:  # bills the prompt like a chat template would
+        usage = {"prompt_tokens": len(body) // 4, "completion_tokens": 1}
+        return json_answer({"id": "x", "choices": [{"message": {"content": "ok"}}],
+                            "usage": usage})(body)  # fmt: skip
+
+    schema = {"type": "object", "properties": {f"p{i}": {"type": "string", "description":
+              "a parameter of this tool " * 8} for i in range(8)}}  # fmt: skip
+    request = _chat(max_tokens=1, tools=[
+        {"type": "function", "function": {"name": f"tool{i}", "parameters": schema}}
+        for i in range(tools)])  # fmt: skip
+    budget = 1_000_000  # $0.001
+    from bad_upstream import bad_upstream
+
+    with bad_upstream(upstream) as url:
+
+        async def body(client: httpx.AsyncClient, app: Gateway) -> list[int]:
+            replies = await asyncio.gather(
+                *(client.post("/v1/chat/completions", json=request) for _ in range(20))
+            )
+            return [r.status_code for r in replies]
+
+        config = {"no_auth": True, "compare_with": (MINI,), "interval_s": 1.0,
+                  "door": _door(budget_per_day_nusd=budget)}  # fmt: skip
+        app = create_app(GatewayConfig(router=Router([Upstream("u", url, ("mock",))]), **config),
+                         ledger, lambda text: len(tokenizer.encode(text)))  # fmt: skip
+        codes = _serve([app], body)
+    spent = sum(r.counterfactual_nusd["mini"] or 0 for r in ledger.rows())
+    if tools == 100:
+        assert codes == [400] * 20 and spent == 0  # each alone could cost more than the budget
+    else:
+        assert codes.count(200) >= 1 and spent <= budget

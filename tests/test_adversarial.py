@@ -588,3 +588,13 @@ def test_11_minor_items(tmp_path: Path, live: Any) -> None:
     fields = chat["application/json"]["schema"]["properties"]
     assert fields["max_tokens"]["maximum"] == 1_000_000
     assert {"max_completion_tokens", "n"} <= set(fields)
+
+
+def test_2_headers_over_the_cap_in_one_read_are_refused_too(live: Any) -> None:
+    """Found in review: 33-100 KB of headers sent at once passed the 32 KiB cap."""
+    for size in (33_000, 60_000, 100_000):
+        sock = _connect(live.port)
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * size + b"\r\n\r\n")
+        closed, answer = _closed_within(sock, 3)
+        assert closed and answer.startswith(b"HTTP/1.1 431"), (size, answer[:40])
+    assert httpx.get(f"http://127.0.0.1:{live.port}/healthz").status_code == 200

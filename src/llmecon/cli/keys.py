@@ -98,14 +98,14 @@ def list_keys(ledger_url: str | None, output_format: str) -> None:
 
 
 def _limits_text(limits: Any) -> str:
-    from llmecon.ledger.model import to_usd  # noqa: PLC0415
+    from llmecon.gateway.admission import usd  # noqa: PLC0415
 
     parts = [
         f"{label} {value:,}"
         for label, value in (("rpm", limits.requests_per_minute), ("tpm", limits.tokens_per_minute))
         if value
     ] + [
-        f"{label} ${to_usd(value):,.2f}"
+        f"{label} {usd(value)}"
         for label, value in (("day", limits.budget_day_nusd), ("month", limits.budget_month_nusd))
         if value
     ]

@@ -147,7 +147,9 @@ def refusal(rejection: Rejection) -> GatewayError:
         return GatewayError(400, message, "request_over_limit", "max_tokens")
     if budget is not None:
         resets = datetime.now(UTC) + timedelta(seconds=rejection.retry_after_s)
-        message = (f"the key's {budget} budget of {usd(rejection.limit)} is spent; "
+        left = max(0, rejection.limit - rejection.used)
+        message = (f"the key's {budget} budget of {usd(rejection.limit)} has {usd(left)} left, "
+                   f"less than this request could cost ({usd(rejection.requested)}); "
                    f"it resets at {resets:%Y-%m-%d %H:%M} UTC")  # fmt: skip
         error = GatewayError(402, message, f"{rejection.kind}_exceeded")
     else:

@@ -208,7 +208,7 @@ class Gateway:
                   max_event_bytes=self.config.max_event_bytes,
                   count_prompt=lambda: self._prompt_tokens(recorder, call))  # fmt: skip
         recorder.leg, recorder.current = leg, Outcome()
-        if door is not None or len(call.prompt_text) >= LONG_PROMPT:  # counted off the loop
+        if len(call.prompt_text) >= LONG_PROMPT:  # counted off the loop
             recorder.prompt_tokens = await self._count(call.prompt_text) + call.prompt_token_ids
         admission, pricing = await self._admit(key, call, routes, recorder)
         task = asyncio.current_task()
@@ -252,7 +252,13 @@ class Gateway:
         door = self.config.door
         if door is None:
             return None, Pricing(None)
-        prompt = self._prompt_tokens(recorder, call)
+        if call.reserve_text:  # the whole body: the most the upstream can bill for the prompt
+            # tokenizers differ: never less than a token per 3 bytes (English runs ~4 bytes a
+            # token, CJK ~3), nor less than our own count of the body
+            counted = await self._count(call.reserve_text)
+            prompt = max(counted, -(-len(call.body) // 3)) + call.reserve_extra
+        else:
+            prompt = self._prompt_tokens(recorder, call) + call.reserve_extra
         most = call.most_completion_tokens(door.default_max_tokens)
         candidates = [(r.model, r.upstream.hourly is None) for r in routes]
         pricing = door.dearest(candidates, prompt, most)

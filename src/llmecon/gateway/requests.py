@@ -37,6 +37,8 @@ class Call:
     body: bytes  # what goes upstream (stream usage always requested)
     completions: int = 1  # answers generated: max(n, best_of) per prompt, times the prompts
     prompt_token_ids: int = 0  # prompt tokens given as token ids (completions)
+    reserve_text: str = ""  # what the reservation counts (chat, responses: the whole body)
+    reserve_extra: int = 0  # tokens the text does not show (per message, per image)
 
     def most_completion_tokens(self, default: int) -> int:
         """The most completion tokens this call can produce (every answer at its limit)."""
@@ -62,14 +64,7 @@ class Call:
 
 def parse_call(path: str, raw: bytes) -> Call:
     endpoint = ENDPOINTS[path]
-    try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise GatewayError(400, "the request body is not valid JSON", "invalid_json") from None
-    except RecursionError:
-        raise GatewayError(400, "the request body is nested too deeply", "invalid_json") from None
-    if not isinstance(data, dict):
-        raise GatewayError(400, "the request body must be a JSON object", "invalid_body")
+    data = _object(raw)
     model = data.get("model")
     if not isinstance(model, str) or not model:
         raise GatewayError(400, "`model` is required and must be a string", "invalid_type", "model")
@@ -85,7 +80,11 @@ def parse_call(path: str, raw: bytes) -> Call:
         return Call(endpoint, model, False, False, None, text, raw, 0, ids)
     if endpoint == "responses":
         limit = _check_max_tokens(data, "max_output_tokens")
-        return Call(endpoint, model, stream, False, limit, _responses_input(data), raw)
+        text = _responses_input(data)
+        items = data.get("input")
+        extra = _unseen_tokens(items if isinstance(items, list) else [])
+        return Call(endpoint, model, stream, False, limit, text, raw,
+                    reserve_text=_body_text(raw), reserve_extra=extra)  # fmt: skip
     limits = [_check_max_tokens(data, name) for name in ("max_tokens", "max_completion_tokens")]
     given = [limit for limit in limits if limit is not None]
     max_tokens = max(given) if given else None
@@ -99,7 +98,22 @@ def parse_call(path: str, raw: bytes) -> Call:
             "include_usage": True,
         }
         raw = json.dumps(data).encode()
+    if endpoint == "chat":  # tools, schemas and templates count too: reserve for the body
+        return Call(endpoint, model, stream, wants_usage, max_tokens, text, raw, answers, ids,
+                    _body_text(raw), _unseen_tokens(data["messages"]))  # fmt: skip
     return Call(endpoint, model, stream, wants_usage, max_tokens, text, raw, answers, ids)
+
+
+def _object(raw: bytes) -> dict[str, Any]:
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise GatewayError(400, "the request body is not valid JSON", "invalid_json") from None
+    except RecursionError:
+        raise GatewayError(400, "the request body is nested too deeply", "invalid_json") from None
+    if not isinstance(data, dict):
+        raise GatewayError(400, "the request body must be a JSON object", "invalid_body")
+    return data
 
 
 def _check_max_tokens(data: dict[str, Any], name: str) -> int | None:
@@ -201,3 +215,29 @@ def _responses_input(data: dict[str, Any]) -> str:
             raise GatewayError(400, "each `input` item must be an object", "invalid_type", "input")
         parts.append(_content_text(item.get("content")))
     return " ".join(parts)
+
+
+PER_MESSAGE = 4  # chat templates add a few tokens per message
+PER_MEDIA = 1600  # an image or audio part: more than a high-detail image costs at OpenAI
+MEDIA = {"image_url", "input_image", "input_audio", "image", "audio", "file", "input_file"}
+
+
+def _body_text(raw: bytes) -> str:
+    """The request body as text: counting its tokens bounds what the upstream can bill for the
+    prompt (messages, tools, function schemas, response formats), JSON punctuation included."""
+    return raw.decode("utf-8", errors="replace")
+
+
+def _unseen_tokens(items: list[Any]) -> int:
+    """Tokens the body's text does not show: per message, and per image, audio or file part."""
+    unseen = 0
+    for item in items:
+        if not isinstance(item, dict):
+            continue
+        unseen += PER_MESSAGE
+        content = item.get("content")
+        if isinstance(content, list):
+            unseen += PER_MEDIA * sum(
+                1 for part in content if isinstance(part, dict) and part.get("type") in MEDIA
+            )
+    return unseen

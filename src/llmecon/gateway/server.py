@@ -62,7 +62,7 @@ class GuardedProtocol(HttpToolsProtocol):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.deadline: asyncio.TimerHandle | None = None
-        self.head_bytes = 0
+        self.head_bytes = self.parsed_bytes = 0
         self.in_headers = True
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
@@ -87,11 +87,23 @@ class GuardedProtocol(HttpToolsProtocol):
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
-        self.in_headers, self.head_bytes = True, 0
+        self.in_headers, self.head_bytes, self.parsed_bytes = True, 0, 0
         self._arm(self.limits.header_timeout_s, None)
+
+    def on_url(self, url: bytes) -> None:
+        self.parsed_bytes += len(url)
+        super().on_url(url)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        # headers that arrived within one read are counted here, as the parser hands them on
+        self.parsed_bytes += len(name) + len(value) + 4
+        super().on_header(name, value)
 
     def on_headers_complete(self) -> None:
         self.in_headers = False
+        if self.parsed_bytes > self.limits.max_header_bytes:
+            self._refuse(HEADERS_TOO_LARGE)
+            return
         self._arm(self.limits.body_timeout_s, SLOW_BODY)
         super().on_headers_complete()
 

@@ -11,7 +11,7 @@ of its shares, set when the slot it finished in closes. Shared by SQLite and Pos
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -72,7 +72,8 @@ SET_USAGE = (
     "UPDATE usage SET self_hosted_nusd ="
     " (SELECT COALESCE(SUM(s.nusd), 0) FROM cost_share AS s WHERE s.request_id = usage.request_id)"
     " WHERE request_id IN (SELECT request_id FROM cost_share WHERE upstream = ? AND slot_start = ?)"
-    " AND finished_at <= ?"
+    " AND NOT EXISTS (SELECT 1 FROM cost_share AS later"
+    "  WHERE later.request_id = usage.request_id AND later.slot_start > ?)"
 )
 METERED = (
     "SELECT upstream, COALESCE(SUM(metered_seconds), 0),"
@@ -85,7 +86,7 @@ def write_reports(dialect: Dialect, conn: Conn, reports: Sequence[MeterReport]) 
     """Store reports and their requests' weights (a repeated report is a no-op)."""
     for report in reports:
         start = dialect._to_db(report.slot_start)
-        conn.execute(
+        stored = conn.execute(
             dialect._sql(INSERT_REPORT),
             (
                 report.upstream,
@@ -97,24 +98,20 @@ def write_reports(dialect: Dialect, conn: Conn, reports: Sequence[MeterReport]) 
                 json.dumps([list(span) for span in report.busy]),
                 report.final,
             ),
-        )
+        ).rowcount
+        if not stored:
+            continue  # a repeated report
         dialect._execute_many(
             conn,
             dialect._sql(INSERT_SHARE),
             [(report.upstream, start, rid, weight) for rid, weight in report.weights.items()],
         )
         if _closed(dialect, conn, report.upstream, start):
-            # too late: another replica closed the slot; these requests carry nothing of it
-            conn.execute(
-                dialect._sql(
-                    "UPDATE cost_share SET nusd = 0 WHERE upstream = ? AND slot_start = ?"
-                    " AND nusd IS NULL"
-                ),
-                (report.upstream, start),
-            )
-            conn.execute(
-                dialect._sql(SET_USAGE), (report.upstream, start, dialect._to_db(report.slot_end))
-            )
+            # late (after the slot closed: e.g. a gateway restarted within the slot): its own
+            # metered time is charged as a sub-interval keyed by where that time starts
+            key = report.slot_start + timedelta(microseconds=max(report.metered[0], 1))
+            _close(dialect, conn, (report.upstream, start, dialect._to_db(key)), [_as_row(report)],
+                   report.weights)  # fmt: skip
 
 
 def _closed(dialect: Dialect, conn: Conn, upstream: str, start: object) -> bool:
@@ -162,35 +159,42 @@ def close_slot(dialect: Dialect, conn: Conn, upstream: str, start: Any) -> IdleR
             (upstream, start),
         ).fetchall()
     )
+    return _close(dialect, conn, (upstream, start, start), reports, weights)
+
+
+def _as_row(report: MeterReport) -> tuple[Any, ...]:
+    busy = json.dumps([list(span) for span in report.busy])
+    return (*report.metered, report.hourly_nusd, busy, report.slot_end)
+
+
+def _close(
+    dialect: Dialect,
+    conn: Conn,
+    where: tuple[str, Any, Any],
+    reports: Sequence[Sequence[Any]],
+    weights: Mapping[str, int],
+) -> IdleRow | None:
+    """Charge `reports` (metered, hourly, busy) once under the idle_cost key `where`
+    (upstream, the slot's stored start, the interval start to key it by)."""
+    upstream, start, key = where
     metered = [(int(low), int(high)) for low, high, *_ in reports]
     busy = [(int(a), int(b)) for *_, spans, _end in reports for a, b in json.loads(spans)]
-    hourly = max(int(r[2]) for r in reports)
-    split = split_slot(hourly, metered, busy, weights)
+    split = split_slot(max(int(r[2]) for r in reports), metered, busy, weights)
     slot_start = dialect._from_db(start)
-    end_us = max(high for _, high in metered)
-    metered_s = length(metered) / 1e6
-    busy_s = length(intersect(busy, metered)) / 1e6
     idle = IdleRow(
         upstream,
-        slot_start,
-        slot_start + timedelta(microseconds=max(end_us, 1)),
+        dialect._from_db(key),
+        slot_start + timedelta(microseconds=max(1, *(high for _, high in metered))),
         split.idle,
-        busy_s,
+        length(intersect(busy, metered)) / 1e6,
         split.total - split.idle,
-        metered_s,
+        length(metered) / 1e6,
     )
     inserted = conn.execute(
         dialect._sql(INSERT_IDLE),
-        (
-            upstream,
-            start,
-            dialect._to_db(idle.interval_end),
-            idle.idle_nusd,
-            idle.busy_seconds,
-            idle.allocated_nusd,
-            idle.metered_seconds,
-        ),
-    ).rowcount
+        (upstream, key, dialect._to_db(idle.interval_end), idle.idle_nusd, idle.busy_seconds,
+         idle.allocated_nusd, idle.metered_seconds),
+    ).rowcount  # fmt: skip
     if not inserted:
         return None
     dialect._execute_many(
@@ -198,8 +202,7 @@ def close_slot(dialect: Dialect, conn: Conn, upstream: str, start: Any) -> IdleR
         dialect._sql(SET_SHARE),
         [(nusd, upstream, start, rid) for rid, nusd in split.shares.items()],
     )
-    slot_end = max(dialect._from_db(r[4]) for r in reports)
-    conn.execute(dialect._sql(SET_USAGE), (upstream, start, dialect._to_db(slot_end)))
+    conn.execute(dialect._sql(SET_USAGE), (upstream, start, start))
     return idle
 
 
