@@ -22,6 +22,7 @@ from llmecon.ledger.model import IdleRow, MeterReport, UsageRow
 from llmecon.ledger.protocol import Ledger, LedgerUnavailableError
 
 log = logging.getLogger("llmecon.gateway")
+BATCH = 5000  # rows per ledger write: a writer that falls behind catches up in big batches
 GRACE_S = 5.0  # how long after a slot ends the other replicas have to report it
 FAR = datetime(9999, 1, 1, tzinfo=UTC)
 
@@ -103,7 +104,7 @@ class LedgerWriter:
 
     def _batch(self) -> list[UsageRow]:
         rows: list[UsageRow] = []
-        while len(rows) < 500:
+        while len(rows) < BATCH:
             try:
                 job = self.jobs.get_nowait()
             except queue.Empty:
