@@ -21,6 +21,7 @@ import httpx
 import pytest
 
 from bad_upstream import END, bad_upstream, chunk, events, head, json_answer
+from gateway_runner import run_gateway
 from llmecon.errors import LlmeconError
 from llmecon.gateway.accounting import LedgerWriter
 from llmecon.gateway.admission import Door
@@ -45,18 +46,7 @@ Body = Callable[[httpx.AsyncClient, Gateway], Coroutine[Any, Any, Any]]
 
 
 def _run(router: Router, ledger: Ledger, body: Body, **config: Any) -> Any:
-    async def main() -> Any:
-        settings = {"no_auth": True, **config}
-        app = create_app(GatewayConfig(router=router, **settings), ledger, lambda t: len(t.split()))
-        app.start()
-        try:
-            transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
-            async with httpx.AsyncClient(transport=transport, base_url="http://gw") as client:
-                return await body(client, app)
-        finally:
-            await app.stop()
-
-    return asyncio.run(main())
+    return run_gateway(router, ledger, body, **config)
 
 
 def _chat(model: str = "bad", **extra: Any) -> dict[str, Any]:

@@ -4,7 +4,6 @@ config file, and one-line errors for mistyped names and busy ports."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import socket
 from collections.abc import Callable, Iterator
@@ -17,7 +16,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from bad_upstream import bad_upstream, json_answer
 from conftest import Run
-from llmecon.gateway.app import Gateway, GatewayConfig, create_app
+from gateway_runner import run_gateway
+from llmecon.gateway.app import Gateway
 from llmecon.gateway.upstreams import Router, Upstream
 from llmecon.ledger import Ledger, open_ledger
 from llmecon.mock import MockSettings, running
@@ -30,18 +30,7 @@ def ledger(tmp_path: Path) -> Iterator[Ledger]:
 
 
 def _run(router: Router, ledger: Ledger, body: Any, **config: Any) -> Any:
-    async def main() -> Any:
-        settings = {"no_auth": True, **config}
-        app = create_app(GatewayConfig(router=router, **settings), ledger, lambda t: len(t.split()))
-        app.start()
-        try:
-            transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
-            async with httpx.AsyncClient(transport=transport, base_url="http://gw") as client:
-                return await body(client, app)
-        finally:
-            await app.stop()
-
-    return asyncio.run(main())
+    return run_gateway(router, ledger, body, **config)
 
 
 def _chat(**extra: Any) -> dict[str, Any]:

@@ -13,10 +13,11 @@ from typing import Any
 import httpx
 import pytest
 
+from gateway_runner import run_gateway
 from llmecon.core.options import ApiOption, TokenPricing
 from llmecon.core.prices import Price
 from llmecon.gateway.admission import Door
-from llmecon.gateway.app import Gateway, GatewayConfig, create_app
+from llmecon.gateway.app import Gateway
 from llmecon.gateway.upstreams import Fallback, Router, Upstream
 from llmecon.ledger import open_ledger
 from llmecon.ledger.keys import KeyLimits
@@ -54,23 +55,8 @@ def _run(
     body: Callable[[httpx.AsyncClient, Gateway], Coroutine[Any, Any, Any]],
     **config: Any,
 ) -> Any:
-    """Start the app (as uvicorn's lifespan would), run `body` with a client, stop it."""
-
-    async def main() -> Any:
-        app = create_app(
-            GatewayConfig(router=router, **{"no_auth": True, "compare_with": (MINI,), **config}),
-            ledger,
-            lambda text: len(text.split()),
-        )
-        app.start()
-        try:
-            transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
-            async with httpx.AsyncClient(transport=transport, base_url="http://gw") as client:
-                return await body(client, app)
-        finally:
-            await app.stop()
-
-    return asyncio.run(main())
+    """The gateway run in-process (tests/gateway_runner.py), priced against `MINI`."""
+    return run_gateway(router, ledger, body, **{"compare_with": (MINI,), **config})
 
 
 def _chat(model: str = "m", **extra: Any) -> dict[str, Any]:
