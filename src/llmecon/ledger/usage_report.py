@@ -114,15 +114,18 @@ def _notes(window_s: float, requests: int, *, metered: bool) -> list[str]:
         notes.append("no metered time and no traffic in this window: no per-day figures")
     elif window_s < PROJECTION_BELOW_S:
         notes.append(
-            f"per-day figures are projections from {window_s / 3600:,.2f} h of {what}, not a "
-            "measured day"
+            f"per-day figures are projections from {_span(window_s)} of {what}, not a measured day"
         )
     if window_s < VERDICT_MIN_S or requests < VERDICT_MIN_REQUESTS:
         notes.append(
             f"no break-even verdict under {VERDICT_MIN_S / 3600:g} h of {what} or "
-            f"{VERDICT_MIN_REQUESTS} requests (here {window_s / 3600:,.2f} h, {requests:,})"
+            f"{VERDICT_MIN_REQUESTS} requests (here {_span(window_s)}, {requests:,})"
         )
     return notes
+
+
+def _span(seconds: float) -> str:
+    return f"{seconds / 3600:,.2f} h" if seconds >= 360 else f"{seconds:,.1f} s"
 
 
 def _sum(groups: list[UsageTotals]) -> UsageTotals:
