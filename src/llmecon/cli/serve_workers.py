@@ -28,10 +28,11 @@ import time
 import warnings
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from types import FrameType, TracebackType
-from typing import TYPE_CHECKING, Self
+from types import FrameType
+from typing import TYPE_CHECKING
 
 from llmecon.errors import LlmeconError
+from llmecon.limits.protocol import LimiterBase
 
 if TYPE_CHECKING:
     from llmecon.ledger.keys import KeyInfo
@@ -99,7 +100,7 @@ def check_shared_limits(
         )
 
 
-class SharedOnly:
+class SharedOnly(LimiterBase):
     """A process-local limiter for a multi-worker gateway: requests of keys without limits
     pass; a key with limits (created while it runs) is refused (503), never admitted once per
     worker."""
@@ -125,25 +126,11 @@ class SharedOnly:
     async def settle(self, admission: Admission, actual_tokens: int, actual_nusd: int) -> None:
         await self.inner.settle(admission, actual_tokens, actual_nusd)
 
-    async def release(self, admission: Admission) -> None:
-        await self.inner.release(admission)
-
     async def ping(self) -> bool:
         return await self.inner.ping()
 
     async def aclose(self) -> None:
         await self.inner.aclose()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
 
 class Workers:

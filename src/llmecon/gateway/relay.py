@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from llmecon.chunks import END, ERROR, MALFORMED, OTHER, TEXT, classify, usage_of
@@ -32,8 +33,17 @@ SSE_HEADERS = [(b"content-type", b"text/event-stream"), (b"cache-control", b"no-
 FAILURES = (UpstreamConnectError, UpstreamTimeoutError, UpstreamBrokenError)
 
 
+Pump = Callable[[Leg, Response, "asyncio.Future[None]", Outcome], Awaitable[None]]
+
+
 async def relay_stream(leg: Leg, outcome: Outcome) -> Outcome:
-    """A streamed call relayed event by event; stops cleanly when the client goes away."""
+    """A streamed chat or completions call relayed event by event."""
+    return await relay_events(leg, outcome, _pump)
+
+
+async def relay_events(leg: Leg, outcome: Outcome, pump: Pump) -> Outcome:
+    """A streamed call: the upstream's answer is checked, then `pump` relays its events; stops
+    cleanly when the client goes away."""
     gone = asyncio.ensure_future(disconnected(leg.receive))
     response: Response | None = None
     try:
@@ -44,7 +54,7 @@ async def relay_stream(leg: Leg, outcome: Outcome) -> Outcome:
         start = {"type": "http.response.start", "status": 200, "headers": SSE_HEADERS}
         await leg.send(start)
         outcome.started, outcome.status = True, 200
-        await _pump(leg, response, gone, outcome)
+        await pump(leg, response, gone, outcome)
     except FAILURES as error:
         await fail_stream(leg, outcome, leg.failure(error))
     finally:

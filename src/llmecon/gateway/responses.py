@@ -14,8 +14,8 @@ import json
 from typing import Any
 
 from llmecon.gateway.errors import GatewayError
-from llmecon.gateway.leg import Leg, Outcome, disconnected, take_usage
-from llmecon.gateway.relay import FAILURES, SSE_HEADERS, fail_stream
+from llmecon.gateway.leg import Leg, Outcome, take_usage
+from llmecon.gateway.relay import fail_stream, relay_events
 from llmecon.gateway.upstream_client import Response
 from llmecon.sse import MESSAGE, Event, EventReader, EventTooLargeError, encode_event
 
@@ -23,23 +23,7 @@ ENDINGS = {"response.completed", "response.incomplete", "response.failed"}
 
 
 async def relay_responses_stream(leg: Leg, outcome: Outcome) -> Outcome:
-    gone = asyncio.ensure_future(disconnected(leg.receive))
-    response: Response | None = None
-    try:
-        response = await leg.client.post(leg.url, leg.call.body, leg.headers)
-        if response.status >= 400:
-            body = await response.read(leg.max_response_bytes)
-            raise leg.error(response.status, body, response.header(b"retry-after"))
-        await leg.send({"type": "http.response.start", "status": 200, "headers": SSE_HEADERS})
-        outcome.started, outcome.status = True, 200
-        await _pump(leg, response, gone, outcome)
-    except FAILURES as error:
-        await fail_stream(leg, outcome, leg.failure(error))
-    finally:
-        gone.cancel()
-        if response is not None:
-            response.abort()
-    return outcome
+    return await relay_events(leg, outcome, _pump)
 
 
 async def _pump(leg: Leg, response: Response, gone: asyncio.Future[None], outcome: Outcome) -> None:
