@@ -23,6 +23,7 @@ reservation then expires. Any Redis failure raises `LimitsUnavailableError`.
 from __future__ import annotations
 
 import itertools
+import os
 import uuid
 from collections.abc import Mapping, Sequence
 from types import MappingProxyType
@@ -310,7 +311,9 @@ class RedisLimiter(LimiterBase):
     ) -> Admission | Rejection:
         check_amount("reserve_tokens", reserve_tokens)
         check_amount("reserve_nusd", reserve_nusd)
-        rid = f"{self._instance}{next(self._seq):x}"  # unique across replicas, no uuid each
+        # unique across replicas and forked workers (a limiter made before a fork would
+        # otherwise hand both workers the same ids), no uuid per request
+        rid = f"{self._instance}{os.getpid():x}.{next(self._seq):x}"
         args = (
             rid,
             _limit(policy.requests_per_minute),
