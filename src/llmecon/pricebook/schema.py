@@ -53,6 +53,26 @@ class InstanceFile(_Strict):
     entries: list[InstanceEntry]
 
 
+CommitmentKey = Literal[
+    "reserved_1y_no_upfront", "reserved_1y_partial_upfront", "reserved_1y_all_upfront",
+    "reserved_3y_no_upfront", "reserved_3y_partial_upfront", "reserved_3y_all_upfront",
+]  # fmt: skip
+
+
+class CommitmentEntry(_Sourced):
+    """Committed (Reserved Instance) rates of one catalog instance: effective USD per hour."""
+
+    instance: str
+    region: str
+    on_demand_in_source: NonNegative
+    rates: dict[CommitmentKey, NonNegative]
+
+
+class CommitmentFile(_Strict):
+    schema_: Literal[1] = Field(alias="schema")
+    entries: list[CommitmentEntry]
+
+
 class ServerlessEntry(_Sourced):
     name: str
     provider: str
