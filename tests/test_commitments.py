@@ -1,4 +1,4 @@
-"""Issue 12: committed prices (EC2 Reserved Instances), sourced and dated, amortized, side by side."""
+"""Issue 12: committed prices (EC2 Reserved Instances): sourced, dated, amortized, side by side."""
 
 from __future__ import annotations
 
@@ -53,7 +53,9 @@ EXPECTED = {
 @pytest.mark.parametrize(
     ("instance", "key"), [(i, k) for i, rates in EXPECTED.items() for k in rates]
 )
-def test_each_commitment_rate_with_source_and_date(book: PriceBook, instance: str, key: str) -> None:
+def test_each_commitment_rate_with_source_and_date(
+    book: PriceBook, instance: str, key: str
+) -> None:
     rate = book.instance(instance).commitments[key]
     assert rate.amount == EXPECTED[instance][key]
     assert rate.as_of == date(2025, 11, 30)
@@ -69,7 +71,7 @@ def test_p5_has_no_one_year_rate(book: PriceBook) -> None:
 def test_every_commitment_is_consistent_with_the_catalog(book: PriceBook) -> None:
     """The source's on-demand price equals ours; longer terms and more upfront cost less."""
     raw = Path(__file__).parents[1] / "src/llmecon/data/prices/aws_commitments.yaml"
-    import yaml  # noqa: PLC0415
+    import yaml
 
     entries = yaml.safe_load(raw.read_text())["entries"]
     assert len(entries) == 27
@@ -98,7 +100,8 @@ def test_amortization_arithmetic_by_hand() -> None:
     assert full.recurring_hourly == 0
     lines = dict(full.lines(2))
     assert lines["upfront fee, 2 x $18,389.01"] == pytest.approx(36_778.01904)
-    assert lines["upfront amortized over 26,280 h, per day"] == pytest.approx(33.587232)  # 2x0.699734x24
+    # 2 x 0.699734 x 24
+    assert lines["upfront amortized over 26,280 h, per day"] == pytest.approx(33.587232)
     assert lines["committed over 3 year(s), used or not"] == pytest.approx(36_778.01904)
     # No Upfront, 1 year: no fee; 1.17243 $/h for 8,760 h = 10,270.4868 per machine
     none = commitment("reserved_1y_no_upfront", 1.17243)

@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from llmecon.core.capacity import CapacityFleet
+from llmecon.core.commitments import commitment, commitment_risk, is_commitment
 from llmecon.core.comparison import Scenario
 from llmecon.core.options import (
     ApiGatewayFront,
@@ -21,7 +22,6 @@ from llmecon.core.options import (
 from llmecon.core.prices import Price
 from llmecon.core.workload import Tokens, Workload
 from llmecon.errors import LlmeconError
-from llmecon.core.commitments import commitment, commitment_risk, is_commitment
 from llmecon.pricebook.book import PriceBook, api_pricing
 from llmecon.pricebook.entries import ApiModelPrice, InstancePrice
 from llmecon.pricebook.hosted import resolve_hosted
