@@ -37,7 +37,7 @@ class HistoryFile(_Strict):
 class InstanceEntry(_Sourced):
     name: str
     provider: str
-    service: Literal["sagemaker", "ec2", "compute-engine", "gpu-cloud"]
+    service: Literal["sagemaker", "ec2", "compute-engine", "azure-vm", "gpu-cloud"]
     region: str
     hourly: NonNegative
     spot_hourly: NonNegative | None = None
