@@ -231,3 +231,25 @@ def test_scenario_commitment_unknown_for_instance(
     run = llmecon("compare", path)
     assert run.code == 2 and len(run.err.strip().splitlines()) == 1
     assert "no reserved_1y_no_upfront rate is known for p5.48xlarge" in run.err
+
+
+def test_prices_show_lists_committed_rates(llmecon: Callable[..., Run]) -> None:
+    run = llmecon("prices", "show", "g6e.xlarge", "--format", "json")
+    assert run.code == 0, run.err
+    rates = json.loads(run.out)[0]["commitments"]
+    assert rates["reserved_3y_all_upfront"]["amount"] == 0.699734
+    assert rates["reserved_3y_all_upfront"]["as_of"] == "2025-11-30"
+    table = llmecon("prices", "show", "g6e.xlarge")
+    assert "commitments.reserved_1y_no_upfront: $1.17243 per instance-hour" in table.out
+    assert "commitments" not in llmecon("prices", "show", "ml.g5.xlarge").out
+
+
+def test_library_plan_takes_pricing_kinds(llmecon: Callable[..., Run]) -> None:
+    import llmecon as api
+
+    kinds = ["on_demand", "reserved_1y_all_upfront"]
+    result = api.plan("llama-3.1-8b", requests_per_day=1_000_000, input_tokens=500,
+                      output_tokens=167, ttft_p95_ms=1000, tpot_ms=50, pricing=kinds)  # fmt: skip
+    run = llmecon(*PLAN, "--pricing", ",".join(kinds), "--format", "json")
+    assert result.to_dict() == json.loads(run.out)
+    assert [row["pricing"] for row in result.to_dict()["pricing"]] == kinds

@@ -198,13 +198,9 @@ def _render_json(result: Any, kinds: tuple[str, ...], version: str) -> None:
     """The plan's JSON, with the cheapest configuration of each pricing kind (`pricing`)."""
     import json  # noqa: PLC0415
 
-    from llmecon.core.pricing_compare import compare_pricing  # noqa: PLC0415
-    from llmecon.report.plan_view import plan_to_dict  # noqa: PLC0415
-    from llmecon.report.pricing_view import render_pricing_json  # noqa: PLC0415
+    from llmecon.library.results import PlanResult  # noqa: PLC0415
 
-    data = plan_to_dict(result, version)
-    data["pricing"] = render_pricing_json(compare_pricing(result, kinds))
-    json.dump(data, sys.stdout, indent=2)
+    json.dump(PlanResult(result, version, kinds).to_dict(), sys.stdout, indent=2)
     sys.stdout.write("\n")
 
 
