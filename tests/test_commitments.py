@@ -253,3 +253,27 @@ def test_library_plan_takes_pricing_kinds(llmecon: Callable[..., Run]) -> None:
     run = llmecon(*PLAN, "--pricing", ",".join(kinds), "--format", "json")
     assert result.to_dict() == json.loads(run.out)
     assert [row["pricing"] for row in result.to_dict()["pricing"]] == kinds
+
+
+def test_recommendation_flips_with_a_commitment(llmecon: Callable[..., Run]) -> None:
+    """README: at 1,500,000 requests/day the hosted offer wins on demand; with a 3-year
+    all-upfront commitment one g6e.xlarge does ($0.699734 x 24 = $16.79/day < $25.02)."""
+    volume = ("--requests-per-day", "1500000")
+    args = (*PLAN[:3], *volume, *PLAN[5:], "--format", "json")
+    on_demand = json.loads(llmecon(*args).out)["recommendation"]
+    committed = json.loads(llmecon(*args, "--pricing", "on_demand,reserved_3y_all_upfront").out)
+    assert on_demand["kind"] == "hosted" and on_demand["daily_cost"] == pytest.approx(25.02)
+    assert committed["recommendation"] == {
+        "kind": "self_hosted", "name": "g6e.xlarge fp8 tp1 reserved_3y_all_upfront",
+        "daily_cost": pytest.approx(0.699734 * 24),
+    }  # fmt: skip
+    # at 1,000,000 the hosted offer still wins, by $0.11/day
+    at_1m = json.loads(llmecon(*PLAN, "--format", "json", "--pricing",
+                               "on_demand,reserved_3y_all_upfront").out)  # fmt: skip
+    assert at_1m["recommendation"]["kind"] == "hosted"
+    assert at_1m["recommendation"]["daily_cost"] == pytest.approx(16.68)
+
+
+def test_candidate_table_labels_committed_machines(llmecon: Callable[..., Run]) -> None:
+    run = llmecon(*PLAN, "--no-hosted", "--pricing", "reserved_3y_all_upfront", "--top", "1")
+    assert "(reserved_3y_all_upfront)" in run.out
