@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import Run
+from conftest import EXAMPLES, Run
 from llmecon.core.commitments import COMMITMENT_KEYS, commitment
 from llmecon.pricebook.book import PriceBook
 
@@ -277,3 +277,16 @@ def test_recommendation_flips_with_a_commitment(llmecon: Callable[..., Run]) -> 
 def test_candidate_table_labels_committed_machines(llmecon: Callable[..., Run]) -> None:
     run = llmecon(*PLAN, "--no-hosted", "--pricing", "reserved_3y_all_upfront", "--top", "1")
     assert "(reserved_3y_all_upfront)" in run.out
+
+
+def test_reserved_example(llmecon: Callable[..., Run]) -> None:
+    run = llmecon("compare", str(EXAMPLES / "llama-reserved.yaml"), "--format", "json")
+    assert run.code == 0, run.err
+    data = json.loads(run.out)
+    at_high = {o["name"]: o for o in data["results"][1]["options"]}
+    assert data["results"][1]["cheapest"] == "g6e-reserved-3y"
+    assert at_high["g6e-reserved-3y"]["daily_cost"] == pytest.approx(0.699734 * 24)
+    assert at_high["g6e-reserved-1y"]["daily_cost"] == pytest.approx(1.17243 * 24)
+    assert at_high["g6e-on-demand"]["daily_cost"] == pytest.approx(1.861 * 24)
+    assert data["results"][0]["cheapest"] == "llama-hosted"
+    assert any("each machine is its own commitment" in note for note in data["notes"])

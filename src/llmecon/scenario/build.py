@@ -309,9 +309,14 @@ def _committed(
         f"{label} {'not stated' if amount is None else f'${amount:,.2f}'}"
         for label, amount in terms.lines(machines)
     )
+    fleet = (
+        "per machine (capacity sizes the fleet per volume; each machine is its own commitment)"
+        if spec.capacity is not None
+        else f"for {machines} machine(s)"
+    )
     context.notes.append(
         f"{name}: {catalog.name} {spec.pricing} at ${rate.amount:g}/h effective "
-        f"({rate.cited()}); for {machines} machine(s): {parts}."
+        f"({rate.cited()}); {fleet}: {parts}."
     )
     context.notes.append(f"{name}: {commitment_risk(spec.pricing)}")
     return rate
