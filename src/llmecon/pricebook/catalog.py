@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from llmecon.core.roofline import GpuSpec
     from llmecon.pricebook.entries import InstancePrice
 
-__all__ = ["api_options", "hosted_options", "machines", "pricing_kinds"]
+__all__ = ["api_options", "hosted_options", "machines"]
 
 
 def machines(

@@ -90,15 +90,9 @@ def render_entry_details(entries: list[Entry], out: TextIO) -> None:
     for entry in entries:
         console.print(f"[bold]{entry.name}[/bold]  {entry.summary()}")
         for key, value in entry_to_dict(entry).items():
-            if key in {"name"} or value is None:
+            if key in {"name", "commitments"} or value is None:
                 continue
             shown = value
-            if isinstance(value, dict) and not value:
-                continue
-            if isinstance(value, dict) and "amount" not in value:  # committed rates
-                for term, price in value.items():
-                    console.print(f"  {key}.{term}: {_price_text(price)}", markup=False)
-                continue
             if isinstance(value, dict):
                 shown = _price_text(value)
             elif isinstance(value, list):
@@ -110,6 +104,8 @@ def render_entry_details(entries: list[Entry], out: TextIO) -> None:
                     for tier in value
                 )
             console.print(f"  {key}: {shown}", markup=False)
+        for term, price in (entry_to_dict(entry).get("commitments") or {}).items():
+            console.print(f"  commitments.{term}: {_price_text(price)}", markup=False)
 
 
 def _price_text(value: dict[str, Any]) -> str:
