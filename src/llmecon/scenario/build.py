@@ -306,7 +306,7 @@ def _committed(
     terms = commitment(spec.pricing, rate.amount)
     machines = spec.replicas or 1
     parts = "; ".join(
-        f"{label} {'not stated' if amount is None else f'${amount:,.2f}'}"
+        f"{label}: {'not stated' if amount is None else f'${amount:,.2f}'}"
         for label, amount in terms.lines(machines)
     )
     fleet = (
