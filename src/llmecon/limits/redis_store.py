@@ -399,8 +399,9 @@ class RedisLimiter(LimiterBase):
 
     async def usage(self, key_id: str) -> KeyUsage:
         reply = await self._run(self._usage, key_id, (str(round(self._window * 1e6)),))
-        counts = [int(x) for x in reply[:6]]
-        return KeyUsage(*counts, day=str(reply[6]), month=str(reply[7]))
+        requests, tokens, day_spent, day_held, month_spent, month_held = map(int, reply[:6])
+        return KeyUsage(requests, tokens, day_spent, day_held, month_spent, month_held,
+                        str(reply[6]), str(reply[7]))  # fmt: skip
 
     async def ping(self) -> bool:
         try:
