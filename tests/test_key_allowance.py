@@ -5,6 +5,7 @@ and the console's keys against `llmecon keys list --format json`."""
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,9 +27,18 @@ from llmecon.gateway.metrics import allowance_lines
 from llmecon.gateway.upstreams import Router, Upstream
 from llmecon.ledger import Ledger, open_ledger
 from llmecon.ledger.keys import KeyInfo, KeyLimits
-from llmecon.limits import Admission, KeyPolicy, KeyUsage, MemoryLimiter, open_limiter
+from llmecon.limits import (
+    Admission,
+    KeyPolicy,
+    KeyUsage,
+    Limiter,
+    MemoryLimiter,
+    open_limiter,
+)
+from llmecon.limits.redis_store import RedisLimiter
 from llmecon.mock import MockSettings, running
 from test_deploy import METRICS
+from test_limits import REDIS_URL, _redis_client
 
 USD = 10**9
 MINI = ApiOption(
@@ -80,8 +90,25 @@ def _gauges(text: str) -> dict[tuple[str, str, str, str], float]:
     return found
 
 
+@pytest.fixture(params=["memory", "redis"])
+def limiter(request: pytest.FixtureRequest) -> Iterator[Limiter]:
+    """A fresh limiter: in process, or over the tests' Redis (a prefix of its own)."""
+    if request.param == "memory":
+        yield MemoryLimiter()
+        return
+    client = _redis_client()  # skips when no Redis answers (fails when one is required)
+    prefix = f"test-allowance-{uuid.uuid4().hex[:12]}"
+    try:
+        yield RedisLimiter(REDIS_URL, prefix=prefix)
+    finally:
+        keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
+        if keys:
+            client.delete(*keys)
+        client.close()
+
+
 def test_metrics_show_what_each_key_has_left_with_reservations_in_flight(
-    mock_url: str, ledger: Ledger
+    mock_url: str, ledger: Ledger, limiter: Limiter
 ) -> None:
     tight, tight_secret = ledger.create_key(
         "tight", KeyLimits(requests_per_minute=5, budget_day_nusd=USD // 100)
@@ -89,7 +116,7 @@ def test_metrics_show_what_each_key_has_left_with_reservations_in_flight(
     ledger.create_key("loose")  # the default limits: a monthly budget
     gone, _ = ledger.create_key("gone", KeyLimits(budget_day_nusd=USD))
     ledger.revoke_key(gone.id)
-    door = Door(open_limiter("memory://"), KeyPolicy(budget_per_month_nusd=2 * USD), MINI)
+    door = Door(limiter, KeyPolicy(budget_per_month_nusd=2 * USD), MINI)
     router = Router([Upstream("u", mock_url, ("m",))])
     headers = {"authorization": f"Bearer {tight_secret}"}
 
