@@ -40,25 +40,33 @@ def events(*payloads: bytes) -> Answer:
     ]
 
 
+async def _read_request(reader: asyncio.StreamReader) -> tuple[bytes, bytes]:
+    """A request's line and headers, and its body."""
+    request = await reader.readuntil(b"\r\n\r\n")
+    length = 0
+    for line in request.split(b"\r\n"):
+        if line.lower().startswith(b"content-length:"):
+            length = int(line.split(b":")[1])
+    return request, await reader.readexactly(length)
+
+
 @contextmanager
-def bad_upstream(answer: Answer) -> Iterator[str]:
-    """Serve `answer` on a free loopback port; yields the base URL (ending in /v1)."""
+def bad_upstream(answer: Answer, heads: list[bytes] | None = None) -> Iterator[str]:
+    """Serve `answer` on a free loopback port; yields the base URL (ending in /v1). Each POST's
+    request line and headers are appended to `heads` when given."""
     port = free_port()
     loop = asyncio.new_event_loop()
     ready = threading.Event()
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
-            request = await reader.readuntil(b"\r\n\r\n")
-            length = 0
-            for line in request.split(b"\r\n"):
-                if line.lower().startswith(b"content-length:"):
-                    length = int(line.split(b":")[1])
-            body = await reader.readexactly(length)
+            request, body = await _read_request(reader)
             if request.startswith(b"GET"):
                 listing = json.dumps({"data": [{"id": "bad"}]}).encode()
                 pieces = [head(), chunk(listing), END]
             else:
+                if heads is not None:
+                    heads.append(request)
                 pieces = answer(body)
             for piece in pieces:
                 writer.write(piece)

@@ -120,6 +120,7 @@ def test_serve_config_round_trips_every_flag(tmp_path: Path, llmecon: Callable[.
         "--max-connections", "100", "--header-timeout", "4", "--body-timeout", "5",
         "--upstream-timeout", "50", "--first-byte-timeout", "6", "--idle-timeout", "7",
         "--log-level", "info", "--access-log", "json", "--redis", "redis://127.0.0.1:6379/0",
+        "--otel",
     ]  # fmt: skip
     printed = llmecon("serve", *flags, "--print-config")
     assert printed.code == 0, printed.err

@@ -45,7 +45,9 @@ METRICS: dict[str, tuple[str, frozenset[str]]] = {
     "llmecon_request_seconds": ("histogram", frozenset({"model"})),
     "llmecon_ttft_seconds": ("histogram", frozenset({"model"})),
     "llmecon_tokens_per_request": ("histogram", frozenset({"model", "kind"})),
-    "llmecon_budget_remaining_usd": ("gauge", frozenset({"key", "window"})),
+    "llmecon_budget_usd": ("gauge", frozenset({"key", "key_id", "window"})),
+    "llmecon_budget_remaining_usd": ("gauge", frozenset({"key", "key_id", "window"})),
+    "llmecon_rate_limit_remaining": ("gauge", frozenset({"key", "key_id", "limit"})),
     "llmecon_upstream_healthy": ("gauge", frozenset({"upstream"})),
     "llmecon_ledger_queue": ("gauge", frozenset()),
 }

@@ -493,3 +493,52 @@ def test_open_limiter_picks_the_store_by_scheme() -> None:
 def test_the_facade_exports_what_it_lists() -> None:
     for name in llmecon.limits.__all__:
         assert hasattr(llmecon.limits, name), name
+
+
+# -- what is left: usage() reads the same state admit() compares against -------------------------
+
+
+def test_usage_counts_reservations_until_they_are_settled(store: Store) -> None:
+    policy = KeyPolicy(requests_per_minute=10, tokens_per_minute=1000, budget_per_day_nusd=USD)
+
+    async def body(limiter: Limiter) -> None:
+        empty = await limiter.usage("k1")
+        assert (empty.requests, empty.tokens, empty.day_nusd, empty.month_nusd) == (0, 0, 0, 0)
+        windows = utc_windows(time.time())
+        assert (empty.day, empty.month) == (windows.day, windows.month)
+        first = await limiter.admit("k1", policy, 300, 30 * CENT)
+        second = await limiter.admit("k1", policy, 200, 20 * CENT)
+        assert isinstance(first, Admission) and isinstance(second, Admission)
+        held = await limiter.usage("k1")
+        assert (held.requests, held.tokens) == (2, 500)
+        assert (held.day_spent_nusd, held.day_held_nusd) == (0, 50 * CENT)
+        assert (held.month_spent_nusd, held.month_held_nusd) == (0, 50 * CENT)
+        await limiter.settle(first, 100, 4 * CENT)  # true usage replaces the reservation
+        await limiter.release(second)  # tokens and cost given back, the request still counts
+        settled = await limiter.usage("k1")
+        assert (settled.requests, settled.tokens) == (2, 100)
+        assert (settled.day_spent_nusd, settled.day_held_nusd) == (4 * CENT, 0)
+        assert settled.day_nusd == settled.month_nusd == 4 * CENT
+        # what is left is what admit() allows: exactly $0.96 more today, not a nano-dollar over
+        assert isinstance(await limiter.admit("k1", policy, 0, USD - 4 * CENT + 1), Rejection)
+        assert isinstance(await limiter.admit("k1", policy, 0, USD - 4 * CENT), Admission)
+        assert (await limiter.usage("other-key")).requests == 0
+
+    run(store, body)
+
+
+def test_usage_forgets_expired_reservations_and_slid_windows(store: Store) -> None:
+    policy = KeyPolicy(requests_per_minute=10, budget_per_day_nusd=USD)
+
+    async def body(limiter: Limiter) -> None:
+        crashed = await limiter.admit("k1", policy, 40, 30 * CENT)  # never settled
+        assert isinstance(crashed, Admission)
+        assert (await limiter.usage("k1")).day_held_nusd == 30 * CENT
+        await asyncio.sleep(1.2)  # past the window and the reservation's lifetime
+        after = await limiter.usage("k1")
+        assert (after.requests, after.tokens, after.day_nusd, after.month_nusd) == (0, 0, 0, 0)
+        await limiter.settle(crashed, 40, 7 * CENT)  # a late settle still charges its cost
+        late = await limiter.usage("k1")
+        assert (late.day_spent_nusd, late.day_held_nusd, late.tokens) == (7 * CENT, 0, 0)
+
+    run(store, body, window_s=1.0, reservation_ttl_s=1.0)

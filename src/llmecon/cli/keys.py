@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
 from typing import Any
 
 import click
@@ -75,17 +74,9 @@ def list_keys(ledger_url: str | None, output_format: str) -> None:
         infos = ledger.list_keys()
     finally:
         ledger.close()
-    rows = [
-        {
-            "id": k.id,
-            "name": k.name,
-            "prefix": k.prefix,
-            "created_at": k.created_at.isoformat(),
-            "revoked_at": k.revoked_at.isoformat() if k.revoked_at else None,
-            "limits": asdict(k.limits),
-        }
-        for k in infos
-    ]
+    from llmecon.gateway.allowance import key_record  # noqa: PLC0415
+
+    rows = [key_record(k) for k in infos]
     if output_format == "json":
         click.echo(json.dumps(rows, indent=2))
         return

@@ -189,6 +189,7 @@ EMBEDDED_PRICE = "ml.c5.xlarge"  # a 4-vCPU CPU instance: what the embedded mode
     show_default=True,
     help="Gateway processes sharing the port (one per core); limits and budgets then need --redis.",
 )
+@serve_setup.otel_option
 @click.option(
     "--redis",
     "redis_url",
@@ -228,6 +229,7 @@ def serve(
     admin_key_env: str | None,
     log_level: str,
     access_log: str,
+    otel: bool,
     print_config: bool,
 ) -> None:
     """Serve models behind an OpenAI-compatible gateway that records what each request cost.
@@ -261,6 +263,7 @@ def serve(
     if not embedded and not upstreams:
         raise LlmeconError("--no-embedded leaves no upstream; add --upstream NAME=URL")
     serve_setup.configure_logging(log_level, access_log)
+    tracing = serve_setup.tracing(otel)  # the otel extra is checked before anything starts
     book = load_pricebook()
     names = {*_pairs(upstreams, "--upstream"), *(("embedded",) if embedded else ())}
     price_of = _named(_pairs(prices, "--upstream-price"), "--upstream-price", names)
@@ -276,6 +279,7 @@ def serve(
         body_timeout,
         UpstreamTimeouts(10.0, first_byte_timeout, idle_timeout, upstream_timeout),
         _admin_key(admin_key_env),
+        tracing,
     )
     name = serve_setup.ledger_name(url)
     ledger = open_ledger(url)

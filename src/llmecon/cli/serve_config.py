@@ -3,8 +3,8 @@
 Keys are the flags' long names with underscores (`--upstream-price` -> `upstream_price`,
 `--no-auth` -> `no_auth`); a repeatable flag takes a list. Environment variables, between
 flags and the file: LLMECON_CONFIG, LLMECON_HOST, LLMECON_PORT, LLMECON_LEDGER, LLMECON_REDIS,
-LLMECON_LOG_LEVEL. `--print-config` prints the resolved settings in this format and exits (a
-file it prints reads back to the same settings).
+LLMECON_LOG_LEVEL, LLMECON_OTEL. `--print-config` prints the resolved settings in this format
+and exits (a file it prints reads back to the same settings).
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ ENV = {
     "ledger": "LLMECON_LEDGER",
     "redis": "LLMECON_REDIS",
     "log_level": "LLMECON_LOG_LEVEL",
+    "otel": "LLMECON_OTEL",
 }
 SKIP = {"config", "print_config", "help"}
 

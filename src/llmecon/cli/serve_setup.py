@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from llmecon.cli.serve_config import ENV
 from llmecon.errors import LlmeconError
 
 if TYPE_CHECKING:
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
 
     from llmecon.gateway.admission import Door
     from llmecon.gateway.app import Gateway, GatewayConfig
+    from llmecon.gateway.tracing import Tracing
     from llmecon.gateway.upstream_client import UpstreamTimeouts
     from llmecon.gateway.upstreams import Fallback, Upstream
     from llmecon.pricebook.book import PriceBook
@@ -42,6 +44,36 @@ class Hardening:
     body_timeout_s: float
     timeouts: UpstreamTimeouts
     admin_key_sha256: str | None = None  # the web console's key, hashed
+    tracing: Callable[[], Tracing] | None = None  # `--otel`: makes each process's tracing
+
+
+otel_option = click.option(
+    "--otel",
+    is_flag=True,
+    envvar=ENV["otel"],
+    help="OpenTelemetry traces of model requests over OTLP/HTTP, sent where the OTEL_* "
+    "variables say (OTEL_EXPORTER_OTLP_ENDPOINT...); needs the otel extra.",
+)
+OTEL_MODULES = ("opentelemetry.sdk.trace", "opentelemetry.exporter.otlp.proto.http.trace_exporter")
+
+
+def tracing(otel: bool) -> Callable[[], Tracing] | None:
+    """What makes the gateway's tracing (`--otel`; imported only then), or None; a one-line
+    error when the otel extra is not installed."""
+    if not otel:
+        return None
+    import importlib  # noqa: PLC0415
+
+    try:
+        for module in OTEL_MODULES:
+            importlib.import_module(module)
+        from llmecon.gateway.tracing import from_environment  # noqa: PLC0415
+    except ImportError as error:
+        raise LlmeconError(
+            f"--otel needs the otel extra ({error.name or 'opentelemetry'} is missing): "
+            "pip install 'llmecon[otel]'"
+        ) from None
+    return from_environment
 
 
 @dataclass(frozen=True)
@@ -102,6 +134,7 @@ def run_gateway(
         version=__version__,
         drain_s=drain,
         admin_key_sha256=hardening.admin_key_sha256,
+        tracing=hardening.tracing,
     )
     for upstream in routes:
         price = f"${upstream.hourly.amount:g}/h" if upstream.hourly else "paid API"

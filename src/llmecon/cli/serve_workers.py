@@ -36,7 +36,7 @@ from llmecon.limits.protocol import LimiterBase
 
 if TYPE_CHECKING:
     from llmecon.ledger.keys import KeyInfo
-    from llmecon.limits import Admission, KeyPolicy, Limiter, Rejection
+    from llmecon.limits import Admission, KeyPolicy, KeyUsage, Limiter, Rejection
 
 log = logging.getLogger("llmecon.gateway")
 FLAPPING_S = 10.0  # a worker that dies sooner after its start is not restarted
@@ -125,6 +125,9 @@ class SharedOnly(LimiterBase):
 
     async def settle(self, admission: Admission, actual_tokens: int, actual_nusd: int) -> None:
         await self.inner.settle(admission, actual_tokens, actual_nusd)
+
+    async def usage(self, key_id: str) -> KeyUsage:
+        return await self.inner.usage(key_id)  # this worker's own (no key here has limits)
 
     async def ping(self) -> bool:
         return await self.inner.ping()

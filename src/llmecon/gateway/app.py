@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, get_args
+from typing import TYPE_CHECKING, Any, get_args
 
 import httpx
 
@@ -44,6 +44,11 @@ from llmecon.ledger.model import Endpoint, TokenSource, UsageRow, to_nano
 from llmecon.ledger.protocol import Ledger
 from llmecon.limits import Admission
 
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from llmecon.gateway.tracing import Tracing
+
 log = logging.getLogger("llmecon.gateway")
 access = logging.getLogger("llmecon.access")
 LONG_PROMPT = 4096  # characters: a prompt this long is counted in a worker thread
@@ -68,6 +73,7 @@ class GatewayConfig:
     door: Door | None = None  # rate limits and budgets (None: none)
     drain_s: float = 10.0  # at shutdown, how long requests in flight may still finish
     admin_key_sha256: str | None = None  # the console's key (`serve --admin-key-env`)
+    tracing: Callable[[], Tracing] | None = None  # OpenTelemetry (`serve --otel`), per process
 
 
 @dataclass
@@ -85,12 +91,16 @@ class Gateway:
     health_task: asyncio.Task[None] | None = None
     in_flight: set[asyncio.Task[Any]] = field(default_factory=set)
     cut: bool = False  # the drain period is over: requests still in flight are ended
+    tracing: Tracing | None = None  # spans, when the config asks for them
 
     async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
             await self._lifespan(receive, send)
         elif scope["type"] == "http":
-            await self._http(scope, receive, send)
+            if self.tracing is None:
+                await self._http(scope, receive, send)
+            else:
+                await self.tracing.serve(self._http, scope, receive, send)
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:
@@ -122,6 +132,7 @@ class Gateway:
             {}, {slot.upstream: slot.total_nusd / NANO for slot in closed}
         )
         self.writer.start()
+        self.tracing = self.config.tracing() if self.config.tracing is not None else None
         self.health_task = asyncio.get_running_loop().create_task(self._check_health())
 
     async def _check_health(self) -> None:
@@ -163,6 +174,8 @@ class Gateway:
             await self.health_client.aclose()
         if self.writer is not None:
             await asyncio.to_thread(self.writer.close)
+        if self.tracing is not None:
+            await self.tracing.close()
 
     async def _http(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
         path, method = scope["path"], scope["method"]
@@ -202,7 +215,7 @@ class Gateway:
         door = self.config.door
         if door is not None and door.counts_tokens(key):
             call = call.with_limit(door.default_max_tokens)
-        recorder = _Recorder(self, started, key.id if key is not None else None)
+        recorder = _Recorder(self, started, key)
         leg = Leg(self.client, routes[0].upstream, call, send, receive, t0, recorder.finish,
                   max_response_bytes=self.config.max_response_bytes,
                   max_event_bytes=self.config.max_event_bytes,
@@ -286,6 +299,13 @@ class Gateway:
         return int(await asyncio.to_thread(self.count_tokens, text))
 
     async def _attempt(self, leg: Leg, request_id: str, outcome: Outcome) -> Outcome:
+        """One upstream try (in a client span when tracing)."""
+        if self.tracing is None:
+            return await self._try(leg, request_id, outcome)
+        return await self.tracing.upstream(leg, outcome, lambda traced: self._try(
+            traced, request_id, outcome))  # fmt: skip
+
+    async def _try(self, leg: Leg, request_id: str, outcome: Outcome) -> Outcome:
         """One upstream try, counted as outstanding and as time in flight on its meter."""
         router = self.config.router
         meter = self.writer.meters.get(leg.upstream.name) if self.writer else None
@@ -323,7 +343,7 @@ class Gateway:
             request_id=recorder.request_id,
             started_at=recorder.started,
             finished_at=datetime.now(UTC),
-            key_id=recorder.key_id,
+            key_id=recorder.key.id if recorder.key is not None else None,
             model=call.model,
             upstream=upstream.name,
             endpoint=_endpoint(call.endpoint),
@@ -343,6 +363,8 @@ class Gateway:
         self.metrics.cost({api: n / NANO for api, n in row.counterfactual_nusd.items() if n}, {})
         if self.writer is not None:
             self.writer.submit(row)
+        if self.tracing is not None:
+            self.tracing.record(row, recorder.key, upstream)
         if access.isEnabledFor(logging.INFO):
             access.info("request", extra={"access": _access_fields(row)})
 
@@ -353,7 +375,7 @@ class _Recorder:
 
     gateway: Gateway
     started: datetime
-    key_id: str | None
+    key: KeyInfo | None
     request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     budget_price: str | None = None
     prompt_tokens: int | None = None  # counted once, when first needed

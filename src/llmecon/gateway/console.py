@@ -1,11 +1,12 @@
-"""The gateway's web console: `/ui` (a page) and `/ui/api/summary` (its data, JSON).
+"""The gateway's web console: `/ui` (a page), `/ui/api/summary` and `/ui/api/keys` (its data).
 
 The page is a shell with no data in it; the data comes from the JSON endpoint, which needs the
 admin key (`serve --admin-key-env VAR`: a secret of its own, not a client key) whenever auth is
 on, and is refused (404) when no admin key is configured. With `--no-auth` on loopback it is
 open like the rest. The summary is the ledger's usage report (per model, key, upstream and day,
 with the honest per-day figures and break-even position of docs/ledger.md), upstream health,
-readiness and latency percentiles from the gateway's own histograms.
+readiness and latency percentiles from the gateway's own histograms. The keys are each active
+key's limits in force and what is left of them now (`llmecon.gateway.allowance`).
 """
 
 from __future__ import annotations
@@ -14,13 +15,17 @@ import asyncio
 import hashlib
 import hmac
 import json
+import time
 from importlib.resources import files
 from typing import TYPE_CHECKING, Any
 
+from llmecon.errors import LlmeconError
+from llmecon.gateway.allowance import allowance_record, gateway_allowances
 from llmecon.gateway.errors import GatewayError
 from llmecon.gateway.http import bearer, respond
 from llmecon.gateway.leg import Send
 from llmecon.ledger.usage_report import usage_report
+from llmecon.limits import utc_windows
 
 if TYPE_CHECKING:
     from llmecon.gateway.app import Gateway
@@ -48,6 +53,22 @@ async def summary(gateway: Gateway, scope: dict[str, Any], send: Send) -> None:
         "latency_ms": _percentiles(gateway.metrics.latency),
         "ttft_ms": _percentiles(gateway.metrics.ttft),
         "ledger_queue": gateway.writer.pending if gateway.writer else 0,
+    }
+    await respond(send, 200, json.dumps(body).encode(), headers=[(b"cache-control", b"no-store")])
+
+
+async def keys(gateway: Gateway, scope: dict[str, Any], send: Send) -> None:
+    _admit(gateway, scope)
+    try:
+        found = await gateway_allowances(gateway, only_limited=False)
+    except LlmeconError as error:
+        raise GatewayError(503, f"{error}; retry later", "store_unavailable") from None
+    windows = utc_windows(time.time())
+    body = {
+        "limits_on": gateway.config.door is not None,
+        "day": windows.day,
+        "month": windows.month,
+        "keys": [allowance_record(a) for a in found],
     }
     await respond(send, 200, json.dumps(body).encode(), headers=[(b"cache-control", b"no-store")])
 

@@ -65,6 +65,7 @@ class Leg:
     max_response_bytes: int = 64 << 20  # a non-streamed answer
     max_event_bytes: int = 1 << 20  # one streamed event
     count_prompt: Callable[[], int] = lambda: 0  # the prompt's tokens, counted by the gateway
+    trace_headers: tuple[tuple[str, str], ...] = ()  # W3C trace context, when tracing
 
     @property
     def url(self) -> str:
@@ -75,6 +76,8 @@ class Leg:
         headers = {"content-type": "application/json"}
         if self.upstream.api_key:
             headers["authorization"] = f"Bearer {self.upstream.api_key}"
+        if self.trace_headers:
+            headers.update(self.trace_headers)
         return headers
 
     def elapsed_ms(self) -> float:

@@ -2,8 +2,10 @@
 
 Counters: requests and tokens by model, what the traffic cost self-hosted (as slots close) and
 on each compared API. Histograms: request latency, time to first token, tokens per request.
-Gauges: upstream health, the ledger's queue. Labels are bounded: model names that are not
-configured are counted as "(other)" by the caller.
+Gauges: upstream health, the ledger's queue, and per key what is left of its budgets and rate
+limits (`llmecon.gateway.allowance`). Labels are bounded: model names that are not configured
+are counted as "(other)" by the caller; the first `KEY_SERIES` keys (oldest first) have series
+of their own, the others are summed under key="(other)".
 """
 
 from __future__ import annotations
@@ -13,8 +15,15 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from llmecon.core.allocation import NANO
+from llmecon.gateway.allowance import Allowance
+
 SECONDS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0)
 TOKENS = (1, 4, 16, 64, 256, 1024, 4096, 16384, 65536)
+KEY_SERIES = 100  # keys with series of their own; the rest are summed as "(other)"
+OTHER = "(other)"
+WINDOWS = {"budget_day_nusd": "day", "budget_month_nusd": "month"}
+RATES = ("requests_per_minute", "tokens_per_minute")
 
 
 @dataclass
@@ -92,10 +101,15 @@ class Metrics:
                     totals[name] = totals.get(name, 0.0) + usd
 
     def render(
-        self, queue_depth: int, ledger_failures: int, upstreams: Mapping[str, bool] | None = None
+        self,
+        queue_depth: int,
+        ledger_failures: int,
+        upstreams: Mapping[str, bool] | None = None,
+        allowances: Sequence[Allowance] = (),
     ) -> bytes:
         with self.lock:
             lines = [*self._counters(), *self._histograms()]
+        lines += allowance_lines(allowances)
         lines += _gauge("llmecon_upstream_healthy", "Whether an upstream answers (1) or not.",
                         "upstream", {k: int(v) for k, v in (upstreams or {}).items()})  # fmt: skip
         lines += [
@@ -150,6 +164,46 @@ class Metrics:
                 for line in histogram.lines(name, "model")
             )
         return lines
+
+
+def allowance_lines(allowances: Sequence[Allowance], cap: int = KEY_SERIES) -> list[str]:
+    """Gauges of what each key has left: budgets in USD (and the budgets themselves, for
+    ratios), rate limits in requests or tokens. Keys past the first `cap` are summed."""
+    budget: dict[tuple[str, str, str], int] = {}
+    left: dict[tuple[str, str, str], int] = {}
+    rates: dict[tuple[str, str, str], int] = {}
+    for index, allowance in enumerate(allowances):
+        key = (allowance.name, allowance.key_id) if index < cap else (OTHER, OTHER)
+        remaining = allowance.left()
+        for name, limit in allowance.limits().items():
+            if limit is None:
+                continue
+            series = (*key, WINDOWS.get(name, name))
+            target = rates if name in RATES else left
+            target[series] = target.get(series, 0) + (remaining[name] or 0)
+            if name in WINDOWS:
+                budget[series] = budget.get(series, 0) + limit
+    lines = []
+    for name, text, values, money in (
+        ("llmecon_budget_usd", "A key's budget per UTC day or month, USD.", budget, True),
+        ("llmecon_budget_remaining_usd", "What is left of a key's budget (spend and "
+         "reservations of requests in flight taken off), USD.", left, True),
+        ("llmecon_rate_limit_remaining", "What is left of a key's rate limit in the sliding "
+         "minute (requests or tokens).", rates, False),
+    ):  # fmt: skip
+        last = "window" if money else "limit"
+        lines += [f"# HELP {name} {text}", f"# TYPE {name} gauge"]
+        lines += (
+            f'{name}{{key="{_q(k)}",key_id="{_q(i)}",{last}="{w}"}} '
+            + (_usd(value) if money else str(value))
+            for (k, i, w), value in values.items()
+        )
+    return lines
+
+
+def _usd(nusd: int) -> str:
+    """Nano-dollars as an exact decimal number of dollars."""
+    return f"{nusd // NANO}.{nusd % NANO:09d}"
 
 
 def _counter(name: str, text: str, key: str, values: Mapping[str, float]) -> list[str]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from llmecon.gateway import console
+from llmecon.gateway import allowance, console
 from llmecon.gateway.http import respond
 from llmecon.gateway.leg import Send
 from llmecon.gateway.openapi import openapi_document
@@ -69,6 +69,7 @@ async def metrics(gateway: Gateway, scope: dict[str, Any], send: Send) -> None:
         writer.pending if writer else 0,
         writer.failures if writer else 0,
         {u.name: router.healthy.get(u.name, True) for u in router.upstreams},
+        await allowance.for_metrics(gateway),
     )
     await respond(send, 200, body, b"text/plain; version=0.0.4")
 
@@ -87,4 +88,5 @@ ROUTES = {
     "/openapi.json": openapi,
     "/ui": console.page,
     "/ui/api/summary": console.summary,
+    "/ui/api/keys": console.keys,
 }

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from llmecon.limits.model import (
     Admission,
     KeyPolicy,
+    KeyUsage,
     Rejection,
     RejectionKind,
     Windows,
@@ -253,6 +254,26 @@ class MemoryLimiter(LimiterBase):
                 return  # nothing held for the key any more: settled, or long forgotten
             state.prune(now, self._window)
             state.finish(seq, admission, actual_tokens, actual_nusd)
+
+    async def usage(self, key_id: str) -> KeyUsage:
+        with self._lock:
+            now = self._clock()
+            w = utc_windows(now)
+            state = self._keys.get(key_id)
+            if state is None:
+                return KeyUsage(0, 0, 0, 0, 0, 0, w.day, w.month)
+            state.prune(now, self._window)  # what admit would drop first
+            day, month = f"d:{w.day}", f"m:{w.month}"
+            return KeyUsage(
+                len(state.log),
+                state.token_sum,
+                state.spent.get(day, 0),
+                state.held.get(day, 0),
+                state.spent.get(month, 0),
+                state.held.get(month, 0),
+                w.day,
+                w.month,
+            )
 
     async def aclose(self) -> None:
         """Nothing to close; present for the `Limiter` contract."""

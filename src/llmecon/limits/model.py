@@ -82,6 +82,30 @@ class Rejection:
         return self.requested > self.limit
 
 
+@dataclass(frozen=True)
+class KeyUsage:
+    """What one key has taken now: requests and tokens in the rate window, and the nano-dollars
+    of its current UTC day and month, settled (`spent`) and reserved by requests in flight
+    (`held`). A budget's `used` (what `admit` compares against) is spent + held."""
+
+    requests: int
+    tokens: int
+    day_spent_nusd: int
+    day_held_nusd: int
+    month_spent_nusd: int
+    month_held_nusd: int
+    day: str
+    month: str
+
+    @property
+    def day_nusd(self) -> int:
+        return self.day_spent_nusd + self.day_held_nusd
+
+    @property
+    def month_nusd(self) -> int:
+        return self.month_spent_nusd + self.month_held_nusd
+
+
 def binding(rejections: Iterable[Rejection]) -> Rejection:
     """The rejection to report when several limits refuse: the one that frees up last."""
     return max(rejections, key=lambda r: r.retry_after_s)

@@ -12,7 +12,7 @@ from types import TracebackType
 from typing import Protocol, Self
 
 from llmecon.errors import LlmeconError
-from llmecon.limits.model import Admission, KeyPolicy, Rejection
+from llmecon.limits.model import Admission, KeyPolicy, KeyUsage, Rejection
 
 
 class LimitsUnavailableError(LlmeconError):
@@ -44,6 +44,13 @@ class Limiter(Protocol):
     async def release(self, admission: Admission) -> None:
         """Give back everything reserved except the request count (errors, client cancels,
         timeouts): settle at zero tokens and zero cost. Idempotent like `settle`."""
+        ...
+
+    async def usage(self, key_id: str) -> KeyUsage:
+        """What `key_id` has taken now, read without changing anything a later `admit` sees:
+        requests and tokens in the rate window (reservations until settled, then the true
+        count) and the current UTC day's and month's spend, settled and still reserved. What a
+        policy leaves is its limit minus these."""
         ...
 
     async def ping(self) -> bool:

@@ -35,7 +35,14 @@ from redis.backoff import NoBackoff
 from redis.commands.core import AsyncScript
 from redis.exceptions import RedisError
 
-from llmecon.limits.model import Admission, KeyPolicy, Rejection, RejectionKind, check_amount
+from llmecon.limits.model import (
+    Admission,
+    KeyPolicy,
+    KeyUsage,
+    Rejection,
+    RejectionKind,
+    check_amount,
+)
 from llmecon.limits.protocol import LimiterBase, LimitsUnavailableError
 
 DEFAULT_URL = "redis://127.0.0.1:6379/0"
@@ -247,6 +254,45 @@ return 1
 """
 )
 
+# What a key has taken now, read without writing: what admit's pruning would drop (log entries
+# out of the window, expired reservations) is left out of the sums instead of removed.
+USAGE = (
+    CALENDAR
+    + COMMON
+    + """
+local cutoff = now_us - tonumber(ARGV[1])
+local day, month = windows(sec, now_us)
+local requests = redis.call('ZCOUNT', log, '(' .. int(cutoff), '+inf')
+local tokens = tonumber(redis.call('HGET', tok, 'sum')) or 0
+local start = 0
+while true do
+  local old = redis.call('ZRANGEBYSCORE', log, '-inf', int(cutoff), 'LIMIT', start, 256)
+  if #old == 0 then break end
+  local amounts = redis.call('HMGET', tok, unpack(old))
+  for i = 1, #old do tokens = tokens - (tonumber(amounts[i]) or 0) end
+  start = start + 256
+end
+local dheld = tonumber(redis.call('HGET', hold, 'd:' .. day)) or 0
+local mheld = tonumber(redis.call('HGET', hold, 'm:' .. month)) or 0
+start = 0
+while true do
+  local old = redis.call('ZRANGEBYSCORE', held, '-inf', int(now_us), 'LIMIT', start, 256)
+  if #old == 0 then break end
+  local recs = redis.call('HMGET', hold, unpack(old))
+  for i = 1, #old do
+    if recs[i] then
+      local nusd, d, m = parse(recs[i])
+      if d == day then dheld = dheld - nusd end
+      if m == month then mheld = mheld - nusd end
+    end
+  end
+  start = start + 256
+end
+return {int(requests), int(tokens), int(tonumber(redis.call('HGET', spent, 'd:' .. day)) or 0),
+  int(dheld), int(tonumber(redis.call('HGET', spent, 'm:' .. month)) or 0), int(mheld), day, month}
+"""
+)
+
 
 def _limit(value: int | None) -> str:
     return "" if value is None else str(value)
@@ -289,6 +335,7 @@ class RedisLimiter(LimiterBase):
         self._instance, self._seq = uuid.uuid4().hex[:12] + ".", itertools.count(1)
         self._admit = self._redis.register_script(ADMIT)
         self._finish = self._redis.register_script(FINISH)
+        self._usage = self._redis.register_script(USAGE)
         kwargs = self._redis.connection_pool.connection_kwargs
         self._where = kwargs.get("path") or f"{kwargs.get('host')}:{kwargs.get('port')}"
 
@@ -349,6 +396,12 @@ class RedisLimiter(LimiterBase):
             str(SPENT_KEEP_MS),
         )
         await self._run(self._finish, admission.key_id, args)
+
+    async def usage(self, key_id: str) -> KeyUsage:
+        reply = await self._run(self._usage, key_id, (str(round(self._window * 1e6)),))
+        requests, tokens, day_spent, day_held, month_spent, month_held = map(int, reply[:6])
+        return KeyUsage(requests, tokens, day_spent, day_held, month_spent, month_held,
+                        str(reply[6]), str(reply[7]))  # fmt: skip
 
     async def ping(self) -> bool:
         try:
