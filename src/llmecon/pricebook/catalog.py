@@ -11,13 +11,13 @@ from typing import TYPE_CHECKING
 from llmecon.core.options import ApiOption
 from llmecon.core.planning import Machine
 from llmecon.errors import LlmeconError
-from llmecon.pricebook.book import PriceBook, api_pricing
+from llmecon.pricebook.book import PriceBook, api_pricing, embedding_pricing
 from llmecon.pricebook.hosted import hosted_offers
 
 if TYPE_CHECKING:
     from llmecon.core.roofline import GpuSpec
 
-__all__ = ["api_options", "hosted_options", "machines"]
+__all__ = ["api_options", "embedding_options", "hosted_options", "machines"]
 
 
 def machines(
@@ -47,6 +47,11 @@ def machines(
 def api_options(book: PriceBook, names: Iterable[str]) -> list[ApiOption]:
     """Paid API models from the price book, as options priced per token."""
     return [ApiOption(name, api_pricing(book.api_model(name)), name) for name in names]
+
+
+def embedding_options(book: PriceBook, names: Iterable[str]) -> list[ApiOption]:
+    """Paid embedding models from the price book, priced per input token."""
+    return [ApiOption(name, embedding_pricing(book.api_model(name)), name) for name in names]
 
 
 def hosted_options(book: PriceBook, model: str) -> list[ApiOption]:
