@@ -12,7 +12,13 @@ import click
 
 from llmecon.cli import serve_setup
 from llmecon.cli.options import BUDGET
-from llmecon.cli.serve_config import ENV, config_option, dump, print_config_option
+from llmecon.cli.serve_config import (
+    ENV,
+    compare_embeddings_option,
+    config_option,
+    dump,
+    print_config_option,
+)
 from llmecon.errors import LlmeconError
 
 if TYPE_CHECKING:
@@ -70,6 +76,7 @@ EMBEDDED_PRICE = "ml.c5.xlarge"  # a 4-vCPU CPU instance: what the embedded mode
     metavar="MODEL",
     help=f"Paid API priced for every request (default {DEFAULT_COMPARE[0]}).",
 )
+@compare_embeddings_option
 @click.option(
     "--ledger",
     "ledger_url",
@@ -205,6 +212,7 @@ def serve(
     keys: tuple[str, ...],
     embedded: bool | None,
     compare: tuple[str, ...],
+    compare_embeddings: tuple[str, ...],
     ledger_url: str | None,
     interval: float,
     body_limit: int,
@@ -262,6 +270,7 @@ def serve(
         raise LlmeconError("--no-embedded leaves no upstream; add --upstream NAME=URL")
     serve_setup.configure_logging(log_level, access_log)
     book = load_pricebook()
+    serve_setup.check_compared(book, compare or DEFAULT_COMPARE, compare_embeddings)
     names = {*_pairs(upstreams, "--upstream"), *(("embedded",) if embedded else ())}
     price_of = _named(_pairs(prices, "--upstream-price"), "--upstream-price", names)
     key_of = _named(_pairs(keys, "--upstream-key"), "--upstream-key", names)
@@ -319,6 +328,7 @@ def serve(
                 name, ledger, key_store, lambda: (open_ledger(url), open_ledger(url))
             ),
             workers,
+            compare_embeddings,
         )
     finally:
         if supervisor is not None:

@@ -54,6 +54,7 @@ JSON = [(b"content-type", b"application/json")]
 class GatewayConfig:
     router: Router
     compare_with: tuple[ApiOption, ...] = ()
+    compare_embeddings: tuple[ApiOption, ...] = ()  # paid embedding APIs, for /v1/embeddings
     price_book: str = ""
     no_auth: bool = False
     body_limit: int = 1 << 20
@@ -266,9 +267,11 @@ class Gateway:
         return await door.admit(key, prompt, most, pricing), pricing
 
     def _compared(self, call: Call) -> tuple[ApiOption, ...]:
-        """The APIs a request is priced at: chat models say nothing of an embedding's price
-        (the price snapshot has no embedding models yet), so embeddings get none."""
-        return () if call.endpoint == "embeddings" else self.config.compare_with
+        """The APIs a request is priced at: embeddings at the embedding APIs (input tokens),
+        everything else at the chat APIs."""
+        if call.endpoint == "embeddings":
+            return self.config.compare_embeddings
+        return self.config.compare_with
 
     def _prompt_tokens(self, recorder: _Recorder, call: Call) -> int:
         """The prompt's tokens: counted once per request (long prompts before forwarding, off
