@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
     from llmecon.core.options import ApiOption
     from llmecon.core.prices import Price
+    from llmecon.engine.supervisor import Supervisor
     from llmecon.gateway.admission import Door
     from llmecon.gateway.upstreams import Upstream
     from llmecon.pricebook.book import PriceBook
@@ -250,13 +251,11 @@ def serve(
       llmecon serve --no-embedded --upstream vllm=http://127.0.0.1:8000/v1 \\
           --upstream-price vllm=g5.xlarge --ledger postgresql://postgres@127.0.0.1/test
     """
+    from llmecon.cli.serve_embedded import start_embedded  # noqa: PLC0415
     from llmecon.cli.serve_workers import check_shared_limits  # noqa: PLC0415
-    from llmecon.engine.embedded import EmbeddedModel  # noqa: PLC0415
-    from llmecon.engine.supervisor import Supervisor  # noqa: PLC0415
     from llmecon.gateway.upstream_client import UpstreamTimeouts  # noqa: PLC0415
     from llmecon.ledger import default_ledger_url, open_ledger  # noqa: PLC0415
     from llmecon.pricebook.loader import load_pricebook  # noqa: PLC0415
-    from llmecon.processes import free_port  # noqa: PLC0415
 
     if print_config:
         context = click.get_current_context()
@@ -289,21 +288,14 @@ def serve(
     name = serve_setup.ledger_name(url)
     ledger = open_ledger(url)
     key_store = open_ledger(url)  # its own connection: key checks never wait behind writes
-    supervisor = None
+    supervisors: list[Supervisor] = []
     try:
         check_shared_limits(
             workers, (rpm, tpm, budget_day, budget_month), redis_url, key_store.list_keys
         )
         if embedded:
-            model = EmbeddedModel(port=free_port())
-            supervisor = Supervisor(model)
-            supervisor.start()
-            routes.insert(
-                0,
-                _embedded_upstream(
-                    model.base_url, model.alias, price_of.get("embedded", EMBEDDED_PRICE), book
-                ),
-            )
+            hourly = hourly_price(price_of.get("embedded", EMBEDDED_PRICE), book)
+            routes.insert(0, start_embedded(hourly, supervisors))
         serve_setup.run_gateway(
             host,
             port,
@@ -331,7 +323,7 @@ def serve(
             compare_embeddings,
         )
     finally:
-        if supervisor is not None:
+        for supervisor in supervisors:
             supervisor.stop()
         ledger.close()
         key_store.close()
@@ -383,12 +375,6 @@ def hourly_price(text: str, book: PriceBook) -> Price:
     if not amount >= 0 or amount == float("inf"):
         raise LlmeconError(f"--upstream-price {text!r}: give a non-negative number of USD/hour")
     return Price(amount, "instance-hour", "given with --upstream-price")
-
-
-def _embedded_upstream(url: str, alias: str, price: str, book: PriceBook) -> Upstream:
-    from llmecon.gateway.upstreams import Upstream  # noqa: PLC0415
-
-    return Upstream("embedded", url, (alias,), hourly_price(price, book))
 
 
 def _remote(
