@@ -132,3 +132,50 @@ def test_compare_embeddings_with_a_wrong_model_is_a_one_line_error(
     chat = llmecon("serve", "--compare-with", "text-embedding-3-small", "--ledger",
                    ledger_url(tmp_path), "--journal", str(tmp_path / "j"))  # fmt: skip
     assert chat.code == 2 and "text-embedding-3-small is an embedding model" in chat.err
+
+
+def test_embedding_spend_counts_at_an_embedding_price_not_a_chat_one(ledger: Ledger) -> None:
+    """A self-hosted embedding model's budget spend is at the first --compare-embeddings API;
+    a paid upstream's embedding model at its own catalog price."""
+    from llmecon.cli.serve import _door
+
+    book = load_pricebook()
+    door = _door(book, (None, None, 1.0, None), ("gpt-4o-mini",), None, 64,
+                 embeddings=("text-embedding-3-small",))  # fmt: skip
+    assert door is not None
+    with bad_upstream(_answer) as url:
+        router = Router([
+            Upstream("own", url, ("emb", "chat"), Price(3.6, "instance-hour", "t")),
+            Upstream("openai", url, ("text-embedding-3-large",)),
+        ])  # fmt: skip
+
+        async def body(client: httpx.AsyncClient, app: Gateway) -> list[int]:
+            replies = [
+                await client.post("/v1/embeddings", json={"model": "emb", "input": "a b"}),
+                await client.post(
+                    "/v1/embeddings", json={"model": "text-embedding-3-large", "input": "a"}
+                ),
+                await client.post(
+                    "/v1/chat/completions",
+                    json={"model": "chat", "messages": [{"role": "user", "content": "hi"}]},
+                ),
+            ]
+            return [reply.status_code for reply in replies]
+
+        assert run_gateway(router, ledger, body, door=door) == [200, 200, 200]
+    assert {r.model: r.budget_price for r in ledger.rows()} == {
+        "emb": "text-embedding-3-small",
+        "text-embedding-3-large": "text-embedding-3-large",
+        "chat": "gpt-4o-mini",
+    }
+
+
+def test_budget_price_maps_a_served_model_to_an_embedding_api() -> None:
+    from llmecon.cli.serve import _door
+
+    book = load_pricebook()
+    door = _door(book, (None, None, 1.0, None),
+                 ("gpt-4o-mini", "emb=text-embedding-3-large"), None, 64)  # fmt: skip
+    assert door is not None
+    price = door.price_for("emb", paid=False, embedding=True)
+    assert price is not None and price.name == "text-embedding-3-large"

@@ -110,7 +110,8 @@ EMBEDDED_PRICE = "ml.c5.xlarge"  # a 4-vCPU CPU instance: what the embedded mode
     multiple=True,
     metavar="API|MODEL=API",
     help="Prices that turn tokens into budget spend: a served MODEL priced as a catalog API "
-    "(repeatable), or one API for every self-hosted model (default: the first --compare-with). "
+    "(repeatable), or one API for every self-hosted model (default: the first --compare-with; "
+    "for embeddings the first --compare-embeddings). "
     "Paid upstreams are priced at their own catalog price.",
 )
 @click.option(
@@ -313,6 +314,7 @@ def serve(
                 _budget_prices(budget_prices, compare or DEFAULT_COMPARE),
                 redis_url,
                 default_max_tokens,
+                compare_embeddings,
             ),
             drain,
             hardening,
@@ -418,6 +420,7 @@ def _door(
     prices: tuple[str, ...],
     redis_url: str | None,
     default_max_tokens: int = 1024,
+    embeddings: tuple[str, ...] = (),
 ) -> Door | None:
     """Rate limits and budgets: these defaults, or a key's own (`llmecon keys create --rpm`);
     in-process, or shared through Redis by every replica."""
@@ -425,6 +428,7 @@ def _door(
     from llmecon.gateway.admission import Door  # noqa: PLC0415
     from llmecon.ledger.model import to_nano  # noqa: PLC0415
     from llmecon.limits import KeyPolicy, open_limiter  # noqa: PLC0415
+    from llmecon.pricebook.catalog import embedding_options, token_options  # noqa: PLC0415
 
     rpm, tpm, day, month = limits
     policy = KeyPolicy(
@@ -438,7 +442,7 @@ def _door(
         raise LlmeconError(f"--budget-price: one default API, not {', '.join(default)}")
     (price,) = api_options(book, tuple(default[:1]))
     mapped = _pairs(tuple(item for item in prices if "=" in item), "--budget-price")
-    model_prices = dict(zip(mapped, api_options(book, tuple(mapped.values())), strict=True))
+    model_prices = dict(zip(mapped, token_options(book, tuple(mapped.values())), strict=True))
     return Door(
         open_limiter(redis_url or "memory://"),
         policy,
@@ -446,19 +450,20 @@ def _door(
         default_max_tokens,
         model_prices,
         _catalog(book),
+        next(iter(embedding_options(book, embeddings[:1])), None),
     )
 
 
 def _catalog(book: PriceBook) -> Callable[[str], ApiOption | None]:
     """A paid upstream's own price for a model name (None when the catalog has none)."""
-    from llmecon.cli.plan import api_options  # noqa: PLC0415
+    from llmecon.pricebook.catalog import token_options  # noqa: PLC0415
 
     found: dict[str, ApiOption | None] = {}
 
     def price_of(model: str) -> ApiOption | None:
         if model not in found:
             try:
-                (found[model],) = api_options(book, (model,))
+                (found[model],) = token_options(book, (model,))
             except LlmeconError:
                 found[model] = None
         return found[model]

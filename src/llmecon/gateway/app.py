@@ -262,7 +262,7 @@ class Gateway:
             prompt = self._prompt_tokens(recorder, call) + call.reserve_extra
         most = call.most_completion_tokens(door.default_max_tokens)
         candidates = [(r.model, r.upstream.hourly is None) for r in routes]
-        pricing = door.dearest(candidates, prompt, most)
+        pricing = door.dearest(candidates, prompt, most, embedding=call.endpoint == "embeddings")
         recorder.budget_price = pricing.name
         return await door.admit(key, prompt, most, pricing), pricing
 

@@ -17,7 +17,7 @@ from llmecon.pricebook.hosted import hosted_offers
 if TYPE_CHECKING:
     from llmecon.core.roofline import GpuSpec
 
-__all__ = ["api_options", "embedding_options", "hosted_options", "machines"]
+__all__ = ["api_options", "embedding_options", "hosted_options", "machines", "token_options"]
 
 
 def machines(
@@ -52,6 +52,16 @@ def api_options(book: PriceBook, names: Iterable[str]) -> list[ApiOption]:
 def embedding_options(book: PriceBook, names: Iterable[str]) -> list[ApiOption]:
     """Paid embedding models from the price book, priced per input token."""
     return [ApiOption(name, embedding_pricing(book.api_model(name)), name) for name in names]
+
+
+def token_options(book: PriceBook, names: Iterable[str]) -> list[ApiOption]:
+    """Paid API models of either mode, each priced as its mode bills (budgets take both)."""
+    options = []
+    for name in names:
+        price = book.api_model(name)
+        pricing = embedding_pricing(price) if price.mode == "embedding" else api_pricing(price)
+        options.append(ApiOption(name, pricing, name))
+    return options
 
 
 def hosted_options(book: PriceBook, model: str) -> list[ApiOption]:
