@@ -54,6 +54,17 @@ def test_a_missing_wheel_is_a_one_line_error(monkeypatch: pytest.MonkeyPatch) ->
         bert_gguf.shipped_model_dir()
 
 
+def test_converting_without_gguf_names_the_extra(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from llmecon.errors import LlmeconError
+
+    monkeypatch.setitem(sys.modules, "gguf", None)  # import gguf -> ImportError
+    with pytest.raises(LlmeconError, match=r"needs the gguf package.*llmecon\[embedded\]"):
+        bert_gguf.embedding_gguf(cache=tmp_path)
+    assert not list(tmp_path.iterdir())  # no partial file left behind
+
+
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str, str]]:
     folder = tmp_path_factory.mktemp("embedded-embeddings")

