@@ -323,6 +323,31 @@ def test_7_shutdown_ends_work_in_flight_and_records_it(ledger: Ledger) -> None:
     assert rows[True].status == 200 and rows[False].status == 503
 
 
+def test_7b_a_stream_cut_at_shutdown_still_gets_the_usage_it_asked_for(ledger: Ledger) -> None:
+    """A client that asked for stream usage gets the final usage chunk (the tokens delivered,
+    as recorded) before [DONE] even when the drain period ends its stream."""
+    with running(MockSettings(ttft_ms=10, itl_ms=20, output_tokens=400, usage=False)) as url:
+
+        async def body(client: httpx.AsyncClient, app: Gateway) -> httpx.Response:
+            extra = {"stream": True, "stream_options": {"include_usage": True}}
+            call = asyncio.ensure_future(client.post("/v1/chat/completions", json=_chat(**extra)))
+            await asyncio.sleep(1.0)
+            app.drain()
+            return await call
+
+        app = _app(Router([Upstream("u", url, ("mock",))]), ledger, drain_s=0.3)
+        stream = _serve([app], body)
+    payloads = [line[6:] for line in stream.text.splitlines() if line.startswith("data: ")]
+    assert payloads[-1] == "[DONE]"
+    usage = json.loads(payloads[-2])
+    assert usage["choices"] == [] and '"shutting_down"' in payloads[-3]
+    [row] = ledger.rows()
+    assert row.outcome == "shutdown"
+    assert usage["usage"]["completion_tokens"] == row.completion_tokens
+    assert usage["usage"]["prompt_tokens"] == row.prompt_tokens
+    assert usage["usage"]["total_tokens"] == row.prompt_tokens + row.completion_tokens
+
+
 def test_8_usage_names_keys_and_refuses_a_missing_ledger(
     tmp_path: Path, llmecon: Callable[..., Run]
 ) -> None:

@@ -486,3 +486,20 @@ def test_m005_keeps_rows_and_takes_embeddings_and_responses(
         assert [r.endpoint for r in new.rows()] == ["chat", "embeddings", "responses"]
         with pytest.raises(ValueError, match="endpoint"):
             _row(4, endpoint="images")
+
+
+def test_usage_json_metered_seconds_is_the_window_of_its_per_day_figures(ledger: Ledger) -> None:
+    """Two upstreams metered 600 s and 300 s: the per-day window is the longer one, and
+    `metered_seconds` says that window (not the 900 s sum); each upstream is listed apart."""
+    from llmecon.ledger.usage_report import usage_report
+
+    hourly = 3_600_000_000  # $3.60/h: $0.001 a second
+    ledger.report_meters([_report(T0, 600, hourly), _report(T0, 300, hourly, upstream="gpu-b")])
+    ledger.close_slots(FAR)
+    report = usage_report(ledger, "model", None, None)
+    assert report["metered_seconds"] == 600.0
+    assert report["days"] * 86_400 == pytest.approx(report["metered_seconds"])
+    assert report["metered"] == [
+        {"upstream": GPU, "seconds": 600.0, "cost": 0.6},
+        {"upstream": "gpu-b", "seconds": 300.0, "cost": 0.3},
+    ]

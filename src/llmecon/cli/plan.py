@@ -13,7 +13,7 @@ from llmecon.cli.engine_options import engine_efficiency, engine_options, resolv
 from llmecon.cli.options import completer
 from llmecon.errors import LlmeconError
 from llmecon.library.calls import DEFAULT_APIS, PRECISIONS
-from llmecon.pricebook.catalog import api_options, hosted_options, machines
+from llmecon.pricebook.catalog import api_options, hosted_options, machines, pricing_kinds
 
 __all__ = ["api_options", "plan"]  # bench and serve price APIs with api_options
 
@@ -66,14 +66,14 @@ POSITIVE = click.FloatRange(min=0, min_open=True)
 )
 @click.option(
     "--cloud", "clouds", default="aws", show_default=True, metavar="CLOUD,...",
-    help="Clouds to search, comma-separated: aws, gcp, lambda (or all).",
+    help="Clouds to search, comma-separated: aws, gcp, azure, lambda, runpod (or all).",
 )  # fmt: skip
 @click.option(
-    "--pricing",
-    type=click.Choice(["on_demand", "spot", "both"]),
-    default="on_demand",
-    show_default=True,
-)
+    "--pricing", default="on_demand", show_default=True, metavar="KIND,...",
+    help="Ways to pay, comma-separated, listed side by side: on_demand, spot, both (the two), "
+    "reserved_1y_no_upfront, reserved_1y_partial_upfront, reserved_1y_all_upfront, "
+    "reserved_3y_no_upfront, reserved_3y_partial_upfront, reserved_3y_all_upfront (EC2).",
+)  # fmt: skip
 @click.option("--peak-factor", type=click.FloatRange(min=1), help="Peak / average rate.")
 @click.option("--daily-profile", metavar="W,W,...", help="24 comma-separated hourly weights.")
 @click.option("--autoscale", is_flag=True, help="Follow the daily profile hour by hour.")
@@ -131,13 +131,15 @@ def plan(
           --output-tokens 167 --ttft-p95 1000 --tpot 50
       llmecon plan --model mistral-7b --requests-per-day 50000 --input-tokens 1000 \\
           --output-tokens 200 --pricing both --format json
+      llmecon plan --model llama-3.1-8b --requests-per-day 1000000 --input-tokens 500 \\
+          --output-tokens 167 --pricing on_demand,reserved_1y_no_upfront,reserved_3y_all_upfront
     """
     from llmecon.core.accuracy import safety_factor  # noqa: PLC0415
     from llmecon.core.planning import FleetRules, Targets, make_plan  # noqa: PLC0415
     from llmecon.core.workload import Tokens  # noqa: PLC0415
     from llmecon.pricebook.hardware import load_gpus  # noqa: PLC0415
     from llmecon.pricebook.loader import load_pricebook  # noqa: PLC0415
-    from llmecon.report.plan_view import render_plan_json, render_plan_table  # noqa: PLC0415
+    from llmecon.report.plan_view import render_plan_table  # noqa: PLC0415
 
     spec = resolve_model(model, engine.pop("model_config"))
     if traffic is not None:
@@ -180,8 +182,26 @@ def plan(
     if quality_file is not None:
         _render_with_quality(result, quality_file, min_accuracy, output_format, top, book.version)
         return
-    render = render_plan_json if output_format == "json" else render_plan_table
-    render(result, sys.stdout, top=top, price_book=book.version)
+    kinds = pricing_kinds(pricing)
+    if output_format == "json":
+        _render_json(result, kinds, book.version)
+        return
+    render_plan_table(result, sys.stdout, top=top, price_book=book.version)
+    if kinds != ("on_demand",):
+        from llmecon.core.pricing_compare import compare_pricing  # noqa: PLC0415
+        from llmecon.report.pricing_view import render_pricing_table  # noqa: PLC0415
+
+        render_pricing_table(compare_pricing(result, kinds), sys.stdout)
+
+
+def _render_json(result: Any, kinds: tuple[str, ...], version: str) -> None:
+    """The plan's JSON, with the cheapest configuration of each pricing kind (`pricing`)."""
+    import json  # noqa: PLC0415
+
+    from llmecon.library.results import PlanResult  # noqa: PLC0415
+
+    json.dump(PlanResult(result, version, kinds).to_dict(), sys.stdout, indent=2)
+    sys.stdout.write("\n")
 
 
 def _render_with_quality(

@@ -15,6 +15,7 @@ from functools import partial
 from llmecon.core.bill import Bill
 from llmecon.core.breakeven import Breakeven, solve_breakeven
 from llmecon.core.capacity import CapacityFleet, Throughput
+from llmecon.core.commitments import is_commitment
 from llmecon.core.comparison import bill_at
 from llmecon.core.options import ApiOption, SelfHostedOption
 from llmecon.core.prices import Price
@@ -233,11 +234,12 @@ def _priced(
         target_utilization=rules.target_utilization,
         min_replicas=rules.min_replicas,
         daily_profile=rules.daily_profile,
-        autoscale=rules.autoscale,
+        autoscale=rules.autoscale and not is_commitment(machine.pricing),  # paid 24 h a day
         spare=rules.spare,
     )
+    priced = "" if machine.pricing == "on_demand" else f" {machine.pricing}"
     option = SelfHostedOption(
-        name=f"{machine.name} {precision} tp{tp}" + (" spot" if machine.pricing == "spot" else ""),
+        name=f"{machine.name} {precision} tp{tp}{priced}",
         hourly=machine.hourly,
         fleet=fleet,
         instance=machine.name,

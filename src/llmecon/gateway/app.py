@@ -33,7 +33,7 @@ from llmecon.gateway.journal import Journal
 from llmecon.gateway.leg import Leg, Outcome, Receive, Send
 from llmecon.gateway.metering import Meter
 from llmecon.gateway.metrics import Metrics
-from llmecon.gateway.relay import relay_stream
+from llmecon.gateway.relay import owes_usage, relay_stream, usage_event
 from llmecon.gateway.requests import ENDPOINTS, Call, parse_call
 from llmecon.gateway.responses import relay_responses_stream
 from llmecon.gateway.status import ROUTES
@@ -389,7 +389,8 @@ async def _end_at_shutdown(leg: Leg, outcome: Outcome) -> None:
     error = GatewayError(503, "the gateway is shutting down; retry", "shutting_down")
     try:
         if outcome.started:
-            event = b"data: " + error.body() + b"\n\ndata: [DONE]\n\n"
+            usage = usage_event(leg, outcome) if owes_usage(leg, outcome) else b""
+            event = b"data: " + error.body() + b"\n\n" + usage + b"data: [DONE]\n\n"
             leg.finish(leg, outcome)
             await leg.send({"type": "http.response.body", "body": event, "more_body": False})
         else:

@@ -90,7 +90,7 @@ async def _pump(leg: Leg, response: Response, gone: asyncio.Future[None], outcom
             if outcome.content_events > leg.call.most_completion_tokens(leg.cap):
                 await fail_stream(leg, outcome, OVER_LIMIT)
                 return
-            if kind == END and leg.call.wants_usage and outcome.token_source != "upstream":
+            if kind == END and owes_usage(leg, outcome):
                 await _send_usage(leg, outcome)
             name = event.event if event.event != MESSAGE else b""
             wire = encode_event(payload, name)
@@ -122,8 +122,22 @@ def _relay_worthy(leg: Leg, payload: bytes, kind: str, outcome: Outcome) -> bool
 
 
 async def _send_usage(leg: Leg, outcome: Outcome) -> None:
-    """The client asked for stream usage and the upstream sent none (llama.cpp never does):
-    the final usage chunk, in OpenAI's shape, from the gateway's own counts."""
+    """The client asked for stream usage and the upstream sent none (llama.cpp never does)."""
+    await leg.send({"type": "http.response.body", "body": usage_event(leg, outcome),
+                    "more_body": True})  # fmt: skip
+
+
+def owes_usage(leg: Leg, outcome: Outcome) -> bool:
+    """The client asked for stream usage (chat or completions) and has not had it yet."""
+    return (
+        leg.call.wants_usage
+        and leg.call.endpoint in {"chat", "completions"}
+        and outcome.token_source != "upstream"
+    )
+
+
+def usage_event(leg: Leg, outcome: Outcome) -> bytes:
+    """The final usage chunk, in OpenAI's shape, from the gateway's own counts (also recorded)."""
     prompt, completion = leg.count_prompt(), outcome.content_events
     outcome.prompt_tokens, outcome.completion_tokens = prompt, completion
     outcome.token_source = "gateway"
@@ -140,8 +154,7 @@ async def _send_usage(leg: Leg, outcome: Outcome) -> None:
             "total_tokens": prompt + completion,
         },
     }
-    wire = encode_event(json.dumps(chunk).encode())
-    await leg.send({"type": "http.response.body", "body": wire, "more_body": True})
+    return encode_event(json.dumps(chunk).encode())
 
 
 def _bad(what: str) -> GatewayError:

@@ -1,9 +1,12 @@
 """The usage report: ledger totals in USD, and where the volume sits against break-evens.
 
-JSON contract: {"by", "since", "until", "days", "metered_seconds", "basis", "notes", "rows",
-"totals"}; every row and the totals carry requests, prompt_tokens, completion_tokens,
-self_hosted_cost, idle_cost, counterfactual_cost (an object keyed by API name), in USD (rows
-grouped by key also carry the key's `name`). `totals.breakeven` has, per API, the cost per
+JSON contract: {"by", "since", "until", "days", "metered_seconds", "metered", "basis", "notes",
+"rows", "totals"}; `metered_seconds` is the window the per-day figures use (the longest-metered
+upstream, so `days` = metered_seconds / 86,400) and `metered` lists each priced upstream's
+seconds and cost (USD, idle included). Every row and the totals carry requests,
+prompt_tokens, completion_tokens, self_hosted_cost, idle_cost, counterfactual_cost (an object
+keyed by API name), in USD (rows grouped by key also carry the key's `name`).
+`totals.breakeven` has, per API, the cost per
 request and the requests/day where self-hosting pays off.
 
 Per-day figures are taken over the metered time (the closed slots of each priced upstream, idle
@@ -78,7 +81,11 @@ def usage_report(
         "since": since.isoformat() if since else None,
         "until": until.isoformat() if until else None,
         "days": window_s / DAY_S,
-        "metered_seconds": sum(m.seconds for m in metered) if metered else 0.0,
+        "metered_seconds": window_s if metered else 0.0,
+        "metered": [
+            {"upstream": m.upstream, "seconds": m.seconds, "cost": to_usd(m.total_nusd)}
+            for m in sorted(metered, key=lambda m: m.upstream)
+        ],
         "basis": _basis(window_s),
         "notes": _notes(window_s, total.requests, metered=bool(metered)),
         "rows": [_row(g, names) for g in groups],

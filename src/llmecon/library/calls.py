@@ -127,7 +127,7 @@ def plan(
     precisions: Iterable[str] = PRECISIONS,
     service: str = "all",
     clouds: Iterable[str] = ("aws",),
-    pricing: str = "on_demand",
+    pricing: str | Iterable[str] = "on_demand",
     peak_factor: float = 1.0,
     target_utilization: float = 1.0,
     ha: bool = False,
@@ -138,7 +138,12 @@ def plan(
     APIs and the same model hosted per token (`llmecon plan`, docs/capacity.md)."""
     from llmecon.core.planning import FleetRules, Targets, make_plan  # noqa: PLC0415
     from llmecon.core.workload import Tokens  # noqa: PLC0415
-    from llmecon.pricebook.catalog import api_options, hosted_options, machines  # noqa: PLC0415
+    from llmecon.pricebook.catalog import (  # noqa: PLC0415
+        api_options,
+        hosted_options,
+        machines,
+        pricing_kinds,
+    )
     from llmecon.pricebook.hardware import load_gpus  # noqa: PLC0415
 
     if requests_per_day <= 0 or input_tokens < 1 or output_tokens < 0:
@@ -158,7 +163,7 @@ def plan(
         efficiency=_efficiency(engine),
         hosted=hosted_options(found, spec.name) if hosted else [],
     )
-    return PlanResult(result, found.version)
+    return PlanResult(result, found.version, pricing_kinds(pricing))
 
 
 def estimate(

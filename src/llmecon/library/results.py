@@ -73,6 +73,7 @@ class PlanResult:
 
     plan: Plan
     price_book: str | None = None
+    pricing: tuple[str, ...] = ("on_demand",)  # the pricing kinds searched, listed side by side
 
     @property
     def recommendation(self) -> dict[str, Any] | None:
@@ -83,9 +84,13 @@ class PlanResult:
 
     def to_dict(self) -> dict[str, Any]:
         """`plan --format json`'s document (every candidate, rejected and API alternative)."""
+        from llmecon.core.pricing_compare import compare_pricing  # noqa: PLC0415
         from llmecon.report.plan_view import plan_to_dict  # noqa: PLC0415
+        from llmecon.report.pricing_view import render_pricing_json  # noqa: PLC0415
 
-        return plan_to_dict(self.plan, self.price_book)
+        data = plan_to_dict(self.plan, self.price_book)
+        data["pricing"] = render_pricing_json(compare_pricing(self.plan, self.pricing))
+        return data
 
     def to_records(self) -> list[dict[str, Any]]:
         """One flat row per candidate configuration, cheapest first."""

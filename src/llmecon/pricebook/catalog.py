@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+from llmecon.core.commitments import PRICING_KEYS, UNSOURCED_KEYS, is_commitment
 from llmecon.core.options import ApiOption
 from llmecon.core.planning import Machine
 from llmecon.errors import LlmeconError
@@ -15,7 +16,9 @@ from llmecon.pricebook.book import PriceBook, api_pricing, embedding_pricing
 from llmecon.pricebook.hosted import hosted_offers
 
 if TYPE_CHECKING:
+    from llmecon.core.prices import Price
     from llmecon.core.roofline import GpuSpec
+    from llmecon.pricebook.entries import InstancePrice
 
 __all__ = ["api_options", "embedding_options", "hosted_options", "machines", "token_options"]
 
@@ -24,10 +27,13 @@ def machines(
     book: PriceBook,
     gpus: dict[str, GpuSpec],
     service: str,
-    pricing: str,
+    pricing: str | Iterable[str],
     clouds: frozenset[str] = frozenset({"aws"}),
 ) -> list[Machine]:
-    """Catalog instances with whole GPUs the roofline model knows, priced as asked."""
+    """Catalog instances with whole GPUs the roofline model knows, priced each way asked:
+    on_demand, spot, a commitment key (reserved_1y_no_upfront, ...) or "both" (on_demand and
+    spot). An instance without a price of that kind is left out for that kind."""
+    kinds = pricing_kinds(pricing)
     found = []
     for entry in book.instances.values():
         gpu = gpus.get((entry.gpu or "").lower())
@@ -35,13 +41,48 @@ def machines(
             continue
         if entry.provider not in clouds:
             continue
-        if pricing in {"on_demand", "both"}:
-            found.append(Machine(entry.name, entry.hourly, gpu, int(entry.gpus)))
-        if pricing in {"spot", "both"} and entry.spot_hourly is not None:
-            found.append(Machine(entry.name, entry.spot_hourly, gpu, int(entry.gpus), "spot"))
+        for kind in kinds:
+            price = _price_of(entry, kind)
+            if price is not None:
+                found.append(Machine(entry.name, price, gpu, int(entry.gpus), kind))
     if not found:
-        raise LlmeconError(f"no {pricing} GPU instances for service {service!r} in the catalog")
+        raise LlmeconError(
+            f"no {', '.join(kinds)} GPU instances for service {service!r} in the catalog"
+            + ("; commitments are priced for EC2 only (--service ec2 or all, --cloud aws)"
+               if any(is_commitment(k) for k in kinds) else "")
+        )  # fmt: skip
     return found
+
+
+def pricing_kinds(pricing: str | Iterable[str]) -> tuple[str, ...]:
+    """The pricing kinds asked for ("a,b" or a list), checked; "both" is on_demand and spot."""
+    parts = pricing.split(",") if isinstance(pricing, str) else list(pricing)
+    kinds: list[str] = []
+    for part in (p.strip() for p in parts):
+        for kind in ("on_demand", "spot") if part == "both" else (part,):
+            if kind in UNSOURCED_KEYS:
+                raise LlmeconError(
+                    f"pricing {kind!r}: no dated per-instance Savings Plans rates are in the "
+                    "price book; use a reserved_* key (EC2) or give hourly_price"
+                )
+            if kind not in PRICING_KEYS:
+                raise LlmeconError(
+                    f"unknown pricing {kind!r}; use some of {', '.join(PRICING_KEYS)} "
+                    "(comma-separated)"
+                )
+            if kind not in kinds:
+                kinds.append(kind)
+    if not kinds:
+        raise LlmeconError(f"no pricing given; use some of {', '.join(PRICING_KEYS)}")
+    return tuple(kinds)
+
+
+def _price_of(entry: InstancePrice, kind: str) -> Price | None:
+    if kind == "on_demand":
+        return entry.hourly
+    if kind == "spot":
+        return entry.spot_hourly
+    return entry.commitments.get(kind)
 
 
 def api_options(book: PriceBook, names: Iterable[str]) -> list[ApiOption]:

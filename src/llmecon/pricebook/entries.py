@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import date
 
 from llmecon.core.prices import ContextTier, Price
@@ -65,6 +66,7 @@ class InstancePrice:
     memory_gib: float | None = None
     note: str | None = None
     effective_from: date | None = None
+    commitments: Mapping[str, Price] = field(default_factory=dict)  # key -> effective rate
 
     def summary(self) -> str:
         hardware = f"{self.gpus:g}x {self.gpu}" if self.gpu else "CPU"

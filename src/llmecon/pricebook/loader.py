@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections import defaultdict
+from dataclasses import replace
 from datetime import date
 from importlib.resources import files
 from pathlib import Path
@@ -18,6 +19,7 @@ from typing import Any
 import yaml
 
 from llmecon.core.prices import Price
+from llmecon.errors import LlmeconError
 from llmecon.pricebook import schema, snapshot
 from llmecon.pricebook.book import PriceBook, SnapshotInfo
 from llmecon.pricebook.entries import (
@@ -28,7 +30,10 @@ from llmecon.pricebook.entries import (
     LambdaPrice,
 )
 
-DATA_FILES = ("api_history.yaml", "aws_instances.yaml", "other_clouds.yaml", "aws_serverless.yaml")
+DATA_FILES = (
+    "api_history.yaml", "aws_instances.yaml", "other_clouds.yaml", "aws_serverless.yaml",
+    "aws_commitments.yaml",
+)  # fmt: skip
 SNAPSHOT_FILE = "api_prices.json"
 
 
@@ -52,12 +57,15 @@ def load_pricebook(home: Path | None = None) -> PriceBook:
         for entry in schema.InstanceFile.model_validate(_yaml(texts[name])).entries
     ]
     serverless = schema.ServerlessFile.model_validate(_yaml(texts["aws_serverless.yaml"]))
+    committed = schema.CommitmentFile.model_validate(_yaml(texts["aws_commitments.yaml"]))
     digest = hashlib.sha256("".join(texts.values()).encode()).hexdigest()[:10]
     api, info = load_snapshot(home)
     return PriceBook(
         api_history=_history(history),
         api_current=snapshot.SnapshotPrices(api),
-        instances={entry.name: _instance(entry) for entry in instances},
+        instances=_with_commitments(
+            {entry.name: _instance(entry) for entry in instances}, committed.entries
+        ),
         lambdas={e.name: _lambda(e) for e in serverless.entries if e.service == "lambda"},
         gateways={e.name: _gateway(e) for e in serverless.entries if e.service == "api-gateway"},
         version=f"prices-{digest}+api-{api.as_of.isoformat()}-{info.digest}",
@@ -128,6 +136,23 @@ def _instance(e: schema.InstanceEntry) -> InstancePrice:
         note=e.note,
         effective_from=e.effective_from,
     )
+
+
+def _with_commitments(
+    instances: dict[str, InstancePrice], entries: list[schema.CommitmentEntry]
+) -> dict[str, InstancePrice]:
+    """Attach each instance's committed rates (an unknown instance is a data error)."""
+    for e in entries:
+        if e.instance not in instances:
+            raise LlmeconError(
+                f"aws_commitments.yaml: {e.instance!r} is not in the instance files; fix the entry"
+            )
+        rates: dict[str, Price] = {
+            key: Price(rate, "instance-hour", f"{e.source} ({key})", e.as_of)
+            for key, rate in e.rates.items()
+        }
+        instances[e.instance] = replace(instances[e.instance], commitments=rates)
+    return instances
 
 
 def _lambda(e: schema.ServerlessEntry) -> LambdaPrice:

@@ -37,7 +37,7 @@ class HistoryFile(_Strict):
 class InstanceEntry(_Sourced):
     name: str
     provider: str
-    service: Literal["sagemaker", "ec2", "compute-engine", "gpu-cloud"]
+    service: Literal["sagemaker", "ec2", "compute-engine", "azure-vm", "gpu-cloud"]
     region: str
     hourly: NonNegative
     spot_hourly: NonNegative | None = None
@@ -51,6 +51,26 @@ class InstanceEntry(_Sourced):
 class InstanceFile(_Strict):
     schema_: Literal[1] = Field(alias="schema")
     entries: list[InstanceEntry]
+
+
+CommitmentKey = Literal[
+    "reserved_1y_no_upfront", "reserved_1y_partial_upfront", "reserved_1y_all_upfront",
+    "reserved_3y_no_upfront", "reserved_3y_partial_upfront", "reserved_3y_all_upfront",
+]  # fmt: skip
+
+
+class CommitmentEntry(_Sourced):
+    """Committed (Reserved Instance) rates of one catalog instance: effective USD per hour."""
+
+    instance: str
+    region: str
+    on_demand_in_source: NonNegative
+    rates: dict[CommitmentKey, NonNegative]
+
+
+class CommitmentFile(_Strict):
+    schema_: Literal[1] = Field(alias="schema")
+    entries: list[CommitmentEntry]
 
 
 class ServerlessEntry(_Sourced):

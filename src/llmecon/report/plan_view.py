@@ -189,7 +189,7 @@ def _candidates_table(candidates: tuple[Candidate, ...]) -> Table:
             header, justify="left" if header in (*headers[:4], "limited by") else "right"
         )
     for rank, c in enumerate(candidates, start=1):
-        spot = " (spot)" if c.machine.pricing == "spot" else ""
+        spot = "" if c.machine.pricing == "on_demand" else f" ({c.machine.pricing})"
         hardware = f"{c.machine.gpus}x {c.machine.accelerator_name}"
         table.add_row(
             "★" if rank == 1 else str(rank), c.machine.name + spot,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import fields, is_dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any, TextIO
@@ -47,7 +48,11 @@ def entry_to_dict(entry: Entry) -> dict[str, Any]:
     data: dict[str, Any] = {"name": entry.name, "kind": entry_kind(entry)}
     assert is_dataclass(entry)
     for field in fields(entry):
-        data[field.name] = _value(getattr(entry, field.name))
+        value = getattr(entry, field.name)
+        if isinstance(value, Mapping):  # an instance's committed rates, by pricing key
+            data[field.name] = {key: _value(item) for key, item in value.items()}
+        else:
+            data[field.name] = _value(value)
     return data
 
 
@@ -86,7 +91,7 @@ def render_entry_details(entries: list[Entry], out: TextIO) -> None:
         console.print(f"[bold]{entry.name}[/bold]  {entry.summary()}")
         embedding = getattr(entry, "mode", "") == "embedding"
         for key, value in entry_to_dict(entry).items():
-            if key in {"name"} or value is None:
+            if key in {"name", "commitments"} or value is None:
                 continue
             shown = value
             if embedding and key in {"output", "batch_output"}:
@@ -102,6 +107,8 @@ def render_entry_details(entries: list[Entry], out: TextIO) -> None:
                     for tier in value
                 )
             console.print(f"  {key}: {shown}", markup=False)
+        for term, price in (entry_to_dict(entry).get("commitments") or {}).items():
+            console.print(f"  commitments.{term}: {_price_text(price)}", markup=False)
 
 
 def _price_text(value: dict[str, Any]) -> str:

@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from llmecon.core.capacity import CapacityFleet
+from llmecon.core.commitments import commitment, commitment_risk, is_commitment
 from llmecon.core.comparison import Scenario
 from llmecon.core.options import (
     ApiGatewayFront,
@@ -220,6 +221,11 @@ def _fleet(spec: SelfHostedSpec, path: str, context: _Context) -> Fleet:
     if spec.capacity is None:
         return FixedFleet(spec.replicas or 1)
     capacity = spec.capacity
+    if capacity.autoscale and is_commitment(spec.pricing):
+        raise context.fail(
+            f"{path}.capacity.autoscale",
+            f"pricing: {spec.pricing} bills committed machines 24 h a day; remove autoscale",
+        )
     if capacity.peak_factor is not None and context.daily_profile is not None:
         raise context.fail(
             f"{path}.capacity.peak_factor",
@@ -264,6 +270,9 @@ def _hourly(name: str, spec: SelfHostedSpec, path: str, context: _Context) -> Pr
                 f"({catalog.spot_hourly.cited()}); spot capacity can be reclaimed."
             )
             return catalog.spot_hourly
+    if is_commitment(spec.pricing):
+        assert catalog is not None
+        return _committed(name, catalog, spec, path, context)
     if spec.hourly_price is None:
         assert catalog is not None
         context.notes.append(
@@ -276,6 +285,41 @@ def _hourly(name: str, spec: SelfHostedSpec, path: str, context: _Context) -> Pr
             f"{catalog.name} price ${catalog.hourly.amount:g}/h ({catalog.hourly.cited()})."
         )
     return context.given(spec.hourly_price, "instance-hour")
+
+
+def _committed(
+    name: str, catalog: InstancePrice, spec: SelfHostedSpec, path: str, context: _Context
+) -> Price:
+    """A commitment's effective hourly rate, with its upfront and term lines as notes."""
+    rate = catalog.commitments.get(spec.pricing)
+    if rate is None:
+        known = ", ".join(catalog.commitments) or "none"
+        raise context.fail(
+            f"{path}.pricing",
+            f"no {spec.pricing} rate is known for {catalog.name} (known: {known}); "
+            "use pricing: on_demand or give hourly_price",
+        )
+    if spec.hourly_price is not None:
+        raise context.fail(
+            f"{path}.hourly_price", f"pricing: {spec.pricing} takes the catalog's rate; remove one"
+        )
+    terms = commitment(spec.pricing, rate.amount)
+    machines = spec.replicas or 1
+    parts = "; ".join(
+        f"{label}: {'not stated' if amount is None else f'${amount:,.2f}'}"
+        for label, amount in terms.lines(machines)
+    )
+    fleet = (
+        "per machine (capacity sizes the fleet per volume; each machine is its own commitment)"
+        if spec.capacity is not None
+        else f"for {machines} machine(s)"
+    )
+    context.notes.append(
+        f"{name}: {catalog.name} {spec.pricing} at ${rate.amount:g}/h effective "
+        f"({rate.cited()}); {fleet}: {parts}."
+    )
+    context.notes.append(f"{name}: {commitment_risk(spec.pricing)}")
+    return rate
 
 
 def _lambda(spec: LambdaSpec, context: _Context) -> LambdaFront:

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from llmecon.core.commitments import PRICING_KEYS, UNSOURCED_KEYS
 from llmecon.scenario.considerations import ConsiderationsSpec
 
 NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
@@ -179,7 +180,7 @@ class CapacitySpec(_Strict):
 class SelfHostedSpec(_Strict):
     hourly_price: NonNegative | None = None
     instance: Name | None = None
-    pricing: Literal["on_demand", "spot"] = "on_demand"
+    pricing: str = "on_demand"  # on_demand, spot or a commitment key (core.commitments)
     replicas: Annotated[int, Field(ge=1)] | None = None
     capacity: CapacitySpec | None = None
     lambda_: LambdaSpec | None = Field(default=None, alias="lambda")
@@ -194,8 +195,17 @@ class SelfHostedSpec(_Strict):
                 "give replicas (a fixed fleet) or capacity (replicas sized from throughput), "
                 "not both"
             )
-        if self.pricing == "spot" and self.instance is None:
-            raise ValueError("pricing: spot needs instance (a catalog name with a spot price)")
+        if self.pricing in UNSOURCED_KEYS:
+            raise ValueError(
+                f"pricing: {self.pricing} has no dated per-instance rates in the price book; "
+                "use a reserved_* key (EC2) or give hourly_price with pricing: on_demand"
+            )
+        if self.pricing not in PRICING_KEYS:
+            raise ValueError(f"pricing: use one of {', '.join(PRICING_KEYS)}")
+        if self.pricing != "on_demand" and self.instance is None:
+            raise ValueError(
+                f"pricing: {self.pricing} needs instance (a catalog name priced that way)"
+            )
         return self
 
 
