@@ -51,7 +51,8 @@ def test_shipped_snapshot_is_dated_attributed_and_compact() -> None:
 
 def test_litellm_map_converts_without_float_noise() -> None:
     parsed = snapshot.parse(json.dumps(LITELLM_MAP), "map.json", source="x", as_of=date(2027, 1, 1))
-    assert set(parsed.rows) == {"gpt-4o-mini", "brand-new-model"}
+    assert set(parsed.rows) == {"gpt-4o-mini", "brand-new-model", "an-embedding"}  # issue 11
+    assert snapshot.build_price("an-embedding", parsed).mode == "embedding"
     assert snapshot.per_million(1.9999999999999998e-07) == 0.2
     price = snapshot.build_price("brand-new-model", parsed)
     assert (price.input.amount, price.output.amount) == (0.2, 0.6)
@@ -89,13 +90,13 @@ def test_update_shows_the_diff_then_compare_uses_it(
     assert diff["installed"] is None and not (home / "prices").exists()
     changed = {c["model"]: (c["old"], c["new"]) for c in diff["changed"]}
     assert changed == {"gpt-4o-mini": ([0.15, 0.6], [0.1, 0.4])}
-    assert [c["model"] for c in diff["added"]] == ["brand-new-model"]
+    assert [c["model"] for c in diff["added"]] == ["an-embedding", "brand-new-model"]
     assert len(diff["removed"]) > 3000 and "gpt-4o" in {c["model"] for c in diff["removed"]}
 
     run = llmecon("prices", "update", "--from", str(newer), "--as-of", "2026-12-01")
     assert run.code == 0, run.err
     assert "gpt-4o-mini" in run.out and "$0.15 / $0.6" in run.out and "$0.1 / $0.4" in run.out
-    assert "1 added" in run.out and "1 changed" in run.out
+    assert "2 added" in run.out and "1 changed" in run.out
     assert (home / "prices" / "api_prices.json").is_file()
 
     book = load_pricebook()
@@ -135,7 +136,7 @@ def served(tmp_path: Path) -> Iterator[str]:
 def test_update_from_a_url(served: str, home: Path, llmecon: Callable[..., Run]) -> None:
     run = llmecon("prices", "update", "--from", served, "--format", "json")
     assert run.code == 0, run.err
-    assert json.loads(run.out)["to"]["models"] == 2
+    assert json.loads(run.out)["to"]["models"] == 3
     assert load_pricebook().snapshot.source == f"LiteLLM model cost map from {served}"
 
 

@@ -12,7 +12,13 @@ import click
 
 from llmecon.cli import serve_setup
 from llmecon.cli.options import BUDGET
-from llmecon.cli.serve_config import ENV, config_option, dump, print_config_option
+from llmecon.cli.serve_config import (
+    ENV,
+    compare_embeddings_option,
+    config_option,
+    dump,
+    print_config_option,
+)
 from llmecon.errors import LlmeconError
 
 if TYPE_CHECKING:
@@ -20,6 +26,7 @@ if TYPE_CHECKING:
 
     from llmecon.core.options import ApiOption
     from llmecon.core.prices import Price
+    from llmecon.engine.supervisor import Supervisor
     from llmecon.gateway.admission import Door
     from llmecon.gateway.upstreams import Upstream
     from llmecon.pricebook.book import PriceBook
@@ -70,6 +77,7 @@ EMBEDDED_PRICE = "ml.c5.xlarge"  # a 4-vCPU CPU instance: what the embedded mode
     metavar="MODEL",
     help=f"Paid API priced for every request (default {DEFAULT_COMPARE[0]}).",
 )
+@compare_embeddings_option
 @click.option(
     "--ledger",
     "ledger_url",
@@ -102,7 +110,8 @@ EMBEDDED_PRICE = "ml.c5.xlarge"  # a 4-vCPU CPU instance: what the embedded mode
     multiple=True,
     metavar="API|MODEL=API",
     help="Prices that turn tokens into budget spend: a served MODEL priced as a catalog API "
-    "(repeatable), or one API for every self-hosted model (default: the first --compare-with). "
+    "(repeatable), or one API for every self-hosted model (default: the first --compare-with; "
+    "for embeddings the first --compare-embeddings). "
     "Paid upstreams are priced at their own catalog price.",
 )
 @click.option(
@@ -206,6 +215,7 @@ def serve(
     keys: tuple[str, ...],
     embedded: bool | None,
     compare: tuple[str, ...],
+    compare_embeddings: tuple[str, ...],
     ledger_url: str | None,
     interval: float,
     body_limit: int,
@@ -244,13 +254,11 @@ def serve(
       llmecon serve --no-embedded --upstream vllm=http://127.0.0.1:8000/v1 \\
           --upstream-price vllm=g5.xlarge --ledger postgresql://postgres@127.0.0.1/test
     """
+    from llmecon.cli.serve_embedded import start_embedded  # noqa: PLC0415
     from llmecon.cli.serve_workers import check_shared_limits  # noqa: PLC0415
-    from llmecon.engine.embedded import EmbeddedModel  # noqa: PLC0415
-    from llmecon.engine.supervisor import Supervisor  # noqa: PLC0415
     from llmecon.gateway.upstream_client import UpstreamTimeouts  # noqa: PLC0415
     from llmecon.ledger import default_ledger_url, open_ledger  # noqa: PLC0415
     from llmecon.pricebook.loader import load_pricebook  # noqa: PLC0415
-    from llmecon.processes import free_port  # noqa: PLC0415
 
     if print_config:
         context = click.get_current_context()
@@ -265,6 +273,7 @@ def serve(
     serve_setup.configure_logging(log_level, access_log)
     tracing = serve_setup.tracing(otel)  # the otel extra is checked before anything starts
     book = load_pricebook()
+    serve_setup.check_compared(book, compare or DEFAULT_COMPARE, compare_embeddings)
     names = {*_pairs(upstreams, "--upstream"), *(("embedded",) if embedded else ())}
     price_of = _named(_pairs(prices, "--upstream-price"), "--upstream-price", names)
     key_of = _named(_pairs(keys, "--upstream-key"), "--upstream-key", names)
@@ -284,21 +293,14 @@ def serve(
     name = serve_setup.ledger_name(url)
     ledger = open_ledger(url)
     key_store = open_ledger(url)  # its own connection: key checks never wait behind writes
-    supervisor = None
+    supervisors: list[Supervisor] = []
     try:
         check_shared_limits(
             workers, (rpm, tpm, budget_day, budget_month), redis_url, key_store.list_keys
         )
         if embedded:
-            model = EmbeddedModel(port=free_port())
-            supervisor = Supervisor(model)
-            supervisor.start()
-            routes.insert(
-                0,
-                _embedded_upstream(
-                    model.base_url, model.alias, price_of.get("embedded", EMBEDDED_PRICE), book
-                ),
-            )
+            hourly = hourly_price(price_of.get("embedded", EMBEDDED_PRICE), book)
+            routes.insert(0, start_embedded(hourly, supervisors))
         serve_setup.run_gateway(
             host,
             port,
@@ -316,6 +318,7 @@ def serve(
                 _budget_prices(budget_prices, compare or DEFAULT_COMPARE),
                 redis_url,
                 default_max_tokens,
+                compare_embeddings,
             ),
             drain,
             hardening,
@@ -323,9 +326,10 @@ def serve(
                 name, ledger, key_store, lambda: (open_ledger(url), open_ledger(url))
             ),
             workers,
+            compare_embeddings,
         )
     finally:
-        if supervisor is not None:
+        for supervisor in supervisors:
             supervisor.stop()
         ledger.close()
         key_store.close()
@@ -379,12 +383,6 @@ def hourly_price(text: str, book: PriceBook) -> Price:
     return Price(amount, "instance-hour", "given with --upstream-price")
 
 
-def _embedded_upstream(url: str, alias: str, price: str, book: PriceBook) -> Upstream:
-    from llmecon.gateway.upstreams import Upstream  # noqa: PLC0415
-
-    return Upstream("embedded", url, (alias,), hourly_price(price, book))
-
-
 def _remote(
     name: str, url: str, price_of: dict[str, str], key_of: dict[str, str], book: PriceBook
 ) -> Upstream:
@@ -426,6 +424,7 @@ def _door(
     prices: tuple[str, ...],
     redis_url: str | None,
     default_max_tokens: int = 1024,
+    embeddings: tuple[str, ...] = (),
 ) -> Door | None:
     """Rate limits and budgets: these defaults, or a key's own (`llmecon keys create --rpm`);
     in-process, or shared through Redis by every replica."""
@@ -433,6 +432,7 @@ def _door(
     from llmecon.gateway.admission import Door  # noqa: PLC0415
     from llmecon.ledger.model import to_nano  # noqa: PLC0415
     from llmecon.limits import KeyPolicy, open_limiter  # noqa: PLC0415
+    from llmecon.pricebook.catalog import embedding_options, token_options  # noqa: PLC0415
 
     rpm, tpm, day, month = limits
     policy = KeyPolicy(
@@ -446,7 +446,7 @@ def _door(
         raise LlmeconError(f"--budget-price: one default API, not {', '.join(default)}")
     (price,) = api_options(book, tuple(default[:1]))
     mapped = _pairs(tuple(item for item in prices if "=" in item), "--budget-price")
-    model_prices = dict(zip(mapped, api_options(book, tuple(mapped.values())), strict=True))
+    model_prices = dict(zip(mapped, token_options(book, tuple(mapped.values())), strict=True))
     return Door(
         open_limiter(redis_url or "memory://"),
         policy,
@@ -454,19 +454,20 @@ def _door(
         default_max_tokens,
         model_prices,
         _catalog(book),
+        next(iter(embedding_options(book, embeddings[:1])), None),
     )
 
 
 def _catalog(book: PriceBook) -> Callable[[str], ApiOption | None]:
     """A paid upstream's own price for a model name (None when the catalog has none)."""
-    from llmecon.cli.plan import api_options  # noqa: PLC0415
+    from llmecon.pricebook.catalog import token_options  # noqa: PLC0415
 
     found: dict[str, ApiOption | None] = {}
 
     def price_of(model: str) -> ApiOption | None:
         if model not in found:
             try:
-                (found[model],) = api_options(book, (model,))
+                (found[model],) = token_options(book, (model,))
             except LlmeconError:
                 found[model] = None
         return found[model]

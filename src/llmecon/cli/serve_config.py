@@ -3,8 +3,8 @@
 Keys are the flags' long names with underscores (`--upstream-price` -> `upstream_price`,
 `--no-auth` -> `no_auth`); a repeatable flag takes a list. Environment variables, between
 flags and the file: LLMECON_CONFIG, LLMECON_HOST, LLMECON_PORT, LLMECON_LEDGER, LLMECON_REDIS,
-LLMECON_LOG_LEVEL, LLMECON_OTEL. `--print-config` prints the resolved settings in this format
-and exits (a file it prints reads back to the same settings).
+LLMECON_LOG_LEVEL, LLMECON_OTEL, LLMECON_COMPARE_EMBEDDINGS. `--print-config` prints the
+resolved settings in this format and exits (a file it prints reads back to the same settings).
 """
 
 from __future__ import annotations
@@ -26,7 +26,9 @@ ENV = {
     "redis": "LLMECON_REDIS",
     "log_level": "LLMECON_LOG_LEVEL",
     "otel": "LLMECON_OTEL",
+    "compare_embeddings": "LLMECON_COMPARE_EMBEDDINGS",
 }
+DEFAULT_COMPARE_EMBEDDINGS = ("text-embedding-3-small",)
 SKIP = {"config", "print_config", "help"}
 
 
@@ -115,6 +117,23 @@ config_option = click.option(
     callback=load,
     envvar=ENV["config"],
     help="A YAML file of serve's flags (keys with underscores); flags override it.",
+)
+
+
+def _names(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> tuple[str, ...]:
+    """Repeated or comma-separated model names, as one tuple."""
+    return tuple(name.strip() for item in value for name in item.split(",") if name.strip())
+
+
+compare_embeddings_option = click.option(
+    "--compare-embeddings",
+    multiple=True,
+    default=DEFAULT_COMPARE_EMBEDDINGS,
+    show_default=True,
+    metavar="MODEL[,MODEL]",
+    envvar=ENV["compare_embeddings"],
+    callback=_names,
+    help="Paid embedding APIs priced for every /v1/embeddings request (by input tokens).",
 )
 print_config_option = click.option(
     "--print-config", is_flag=True, help="Print the resolved settings as a config file and exit."

@@ -87,6 +87,21 @@ class Stores:
     reopen: Callable[[], tuple[Any, Any]]
 
 
+def check_compared(book: PriceBook, chat: tuple[str, ...], embeddings: tuple[str, ...]) -> None:
+    """The compared APIs exist and are of the right kind, before anything starts."""
+    from llmecon.pricebook.catalog import api_options, embedding_options  # noqa: PLC0415
+
+    for flag, names, build in (
+        ("--compare-with", chat, api_options),
+        ("--compare-embeddings", embeddings, embedding_options),
+    ):
+        for name in names:
+            try:
+                build(book, (name,))
+            except LlmeconError as error:
+                raise LlmeconError(f"{flag} {name}: {error}") from None
+
+
 def run_gateway(
     host: str,
     port: int,
@@ -103,6 +118,7 @@ def run_gateway(
     hardening: Hardening,
     stores: Stores,
     workers: int = 1,
+    compare_embeddings: tuple[str, ...] = (),
 ) -> None:
     """Build the app and run it until a signal: in this process, or in `workers` forked
     processes sharing the listening socket (serve_workers)."""
@@ -114,6 +130,7 @@ def run_gateway(
     from llmecon.gateway.journal import Journal  # noqa: PLC0415
     from llmecon.gateway.upstreams import Router  # noqa: PLC0415
     from llmecon.limits import MemoryLimiter  # noqa: PLC0415
+    from llmecon.pricebook.catalog import embedding_options  # noqa: PLC0415
 
     Journal(journal, stores.name).close()  # refuses a journal of another ledger, up front
     serve_workers.gather_journals(journal, workers, stores.name)
@@ -127,6 +144,7 @@ def run_gateway(
         timeouts=hardening.timeouts,
         door=door,
         compare_with=tuple(api_options(book, compare)),
+        compare_embeddings=tuple(embedding_options(book, compare_embeddings)),
         price_book=book.version,
         no_auth=no_auth,
         body_limit=body_limit,

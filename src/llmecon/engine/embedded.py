@@ -51,6 +51,7 @@ class EmbeddedModel:
     threads: int | None = None
     model: Path | None = None
     alias: str = MODEL_ALIAS
+    embedding: bool = False  # an embedding model (serves /v1/embeddings, not completions)
 
     @property
     def base_url(self) -> str:
@@ -66,6 +67,8 @@ class EmbeddedModel:
         ]  # fmt: skip
         if self.threads:
             command += ["--n_threads", str(self.threads)]
+        if self.embedding:
+            command += ["--embedding", "True"]
         return command
 
 

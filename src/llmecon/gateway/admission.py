@@ -8,7 +8,8 @@ the forwarded body (`default_max_tokens`), so the upstream cannot exceed the res
 
 Spend is priced at the model actually served: a paid upstream at its catalog price, a
 self-hosted model at the API the operator maps it to (`--budget-price MODEL=API`), else at the
-default budget price (the first `--compare-with`). Over a rate limit: 429 with Retry-After;
+default budget price (the first `--compare-with`; for embeddings, the first
+`--compare-embeddings`). Over a rate limit: 429 with Retry-After;
 over a budget: 402 saying which budget and when it resets; a request that alone could pass a
 limit: 400.
 """
@@ -40,17 +41,30 @@ class Door:
     default_max_tokens: int = 1024
     model_prices: Mapping[str, ApiOption] = field(default_factory=dict)  # MODEL=API
     catalog: Callable[[str], ApiOption | None] = lambda model: None  # paid APIs' own prices
+    embedding_price: ApiOption | None = None  # the default for embeddings (else `price`)
 
-    def price_for(self, model: str, *, paid: bool) -> ApiOption | None:
-        """The price `model`'s spend is counted at (paid: served by a paid API upstream)."""
+    def price_for(self, model: str, *, paid: bool, embedding: bool = False) -> ApiOption | None:
+        """The price `model`'s spend is counted at (paid: served by a paid API upstream;
+        embedding: an /v1/embeddings call)."""
         if model in self.model_prices:
             return self.model_prices[model]
         own = self.catalog(model) if paid else None
+        if own is None and embedding and self.embedding_price is not None:
+            return self.embedding_price
         return own or self.price
 
-    def dearest(self, candidates: Sequence[tuple[str, bool]], prompt: int, most: int) -> Pricing:
+    def dearest(
+        self,
+        candidates: Sequence[tuple[str, bool]],
+        prompt: int,
+        most: int,
+        *,
+        embedding: bool = False,
+    ) -> Pricing:
         """Of the routes a call may take ((model, paid) each), the price that reserves most."""
-        prices = [self.price_for(model, paid=paid) for model, paid in candidates] or [self.price]
+        prices = [
+            self.price_for(model, paid=paid, embedding=embedding) for model, paid in candidates
+        ] or [self.embedding_price if embedding and self.embedding_price else self.price]
         return max((Pricing(price) for price in prices), key=lambda p: p.cost_nusd(prompt, most))
 
     def counts_tokens(self, key: KeyInfo | None) -> bool:

@@ -59,6 +59,7 @@ JSON = [(b"content-type", b"application/json")]
 class GatewayConfig:
     router: Router
     compare_with: tuple[ApiOption, ...] = ()
+    compare_embeddings: tuple[ApiOption, ...] = ()  # paid embedding APIs, for /v1/embeddings
     price_book: str = ""
     no_auth: bool = False
     body_limit: int = 1 << 20
@@ -274,14 +275,16 @@ class Gateway:
             prompt = self._prompt_tokens(recorder, call) + call.reserve_extra
         most = call.most_completion_tokens(door.default_max_tokens)
         candidates = [(r.model, r.upstream.hourly is None) for r in routes]
-        pricing = door.dearest(candidates, prompt, most)
+        pricing = door.dearest(candidates, prompt, most, embedding=call.endpoint == "embeddings")
         recorder.budget_price = pricing.name
         return await door.admit(key, prompt, most, pricing), pricing
 
     def _compared(self, call: Call) -> tuple[ApiOption, ...]:
-        """The APIs a request is priced at: chat models say nothing of an embedding's price
-        (the price snapshot has no embedding models yet), so embeddings get none."""
-        return () if call.endpoint == "embeddings" else self.config.compare_with
+        """The APIs a request is priced at: embeddings at the embedding APIs (input tokens),
+        everything else at the chat APIs."""
+        if call.endpoint == "embeddings":
+            return self.config.compare_embeddings
+        return self.config.compare_with
 
     def _prompt_tokens(self, recorder: _Recorder, call: Call) -> int:
         """The prompt's tokens: counted once per request (long prompts before forwarding, off

@@ -69,7 +69,7 @@ class Leg:
 
     @property
     def url(self) -> str:
-        return self.upstream.base_url + PATHS[self.call.endpoint]
+        return self.upstream.url_for(self.call.model) + PATHS[self.call.endpoint]
 
     @property
     def headers(self) -> dict[str, str]:

@@ -16,9 +16,16 @@ class Upstream:
     models: tuple[str, ...]  # model names it serves ("*" = any)
     hourly: Price | None = None  # self-hosted machine price; None for a paid API
     api_key: str | None = None
+    # models served from another base URL on the same machine (the embedded embedding model):
+    # one machine, one meter, its cost shared by time in flight
+    model_urls: tuple[tuple[str, str], ...] = ()
 
     def serves(self, model: str) -> bool:
         return model in self.models or "*" in self.models
+
+    def url_for(self, model: str) -> str:
+        """The base URL that serves `model`."""
+        return dict(self.model_urls).get(model, self.base_url)
 
 
 @dataclass(frozen=True)

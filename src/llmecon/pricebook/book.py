@@ -157,7 +157,12 @@ def _with_extras(price: ApiModelPrice, current: ApiModelPrice | None) -> ApiMode
 
 
 def api_pricing(price: ApiModelPrice, *, batch: bool = False) -> TokenPricing:
-    """The core's token pricing for a catalog price (its batch rates when `batch`)."""
+    """The core's token pricing for a catalog chat price (its batch rates when `batch`)."""
+    if price.mode != "chat":
+        raise LlmeconError(
+            f"{price.model} is an {price.mode} model ({price.summary()}), not a chat model; "
+            "compare chat workloads against chat models (`llmecon prices list --search TEXT`)"
+        )
     input_price, output_price, tiers = price.input, price.output, price.tiers
     if batch:
         if price.batch_input is None or price.batch_output is None:
@@ -178,6 +183,17 @@ def api_pricing(price: ApiModelPrice, *, batch: bool = False) -> TokenPricing:
         max_input_tokens=price.max_input_tokens,
         max_output_tokens=price.max_output_tokens,
     )
+
+
+def embedding_pricing(price: ApiModelPrice) -> TokenPricing:
+    """The core's token pricing for a catalog embedding price: input tokens only."""
+    if price.mode != "embedding":
+        raise LlmeconError(
+            f"{price.model} is a {price.mode} model, not an embedding model; give an embedding "
+            "model such as text-embedding-3-small (`llmecon prices list --search embed`)"
+        )
+    free = Price(0.0, "tokens", "an embedding bills no output tokens", price.input.as_of, 1e6)
+    return TokenPricing(input=price.input, output=free, max_input_tokens=price.max_input_tokens)
 
 
 def _scaled(price: Price, ratio: float) -> Price:

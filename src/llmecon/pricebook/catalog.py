@@ -12,7 +12,7 @@ from llmecon.core.commitments import PRICING_KEYS, UNSOURCED_KEYS, is_commitment
 from llmecon.core.options import ApiOption
 from llmecon.core.planning import Machine
 from llmecon.errors import LlmeconError
-from llmecon.pricebook.book import PriceBook, api_pricing
+from llmecon.pricebook.book import PriceBook, api_pricing, embedding_pricing
 from llmecon.pricebook.hosted import hosted_offers
 
 if TYPE_CHECKING:
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from llmecon.core.roofline import GpuSpec
     from llmecon.pricebook.entries import InstancePrice
 
-__all__ = ["api_options", "hosted_options", "machines"]
+__all__ = ["api_options", "embedding_options", "hosted_options", "machines", "token_options"]
 
 
 def machines(
@@ -88,6 +88,21 @@ def _price_of(entry: InstancePrice, kind: str) -> Price | None:
 def api_options(book: PriceBook, names: Iterable[str]) -> list[ApiOption]:
     """Paid API models from the price book, as options priced per token."""
     return [ApiOption(name, api_pricing(book.api_model(name)), name) for name in names]
+
+
+def embedding_options(book: PriceBook, names: Iterable[str]) -> list[ApiOption]:
+    """Paid embedding models from the price book, priced per input token."""
+    return [ApiOption(name, embedding_pricing(book.api_model(name)), name) for name in names]
+
+
+def token_options(book: PriceBook, names: Iterable[str]) -> list[ApiOption]:
+    """Paid API models of either mode, each priced as its mode bills (budgets take both)."""
+    options = []
+    for name in names:
+        price = book.api_model(name)
+        pricing = embedding_pricing(price) if price.mode == "embedding" else api_pricing(price)
+        options.append(ApiOption(name, pricing, name))
+    return options
 
 
 def hosted_options(book: PriceBook, model: str) -> list[ApiOption]:

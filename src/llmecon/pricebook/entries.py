@@ -38,12 +38,15 @@ class ApiModelPrice:
     max_input_tokens: int | None = None
     max_output_tokens: int | None = None
     tiers: tuple[ContextTier, ...] = ()
+    mode: str = "chat"  # "chat" (text generation) or "embedding" (priced per input token only)
 
     @property
     def name(self) -> str:
         return self.model
 
     def summary(self) -> str:
+        if self.mode == "embedding":
+            return f"${self.input.amount:g} per 1M input tokens (embedding; output n/a)"
         return f"${self.input.amount:g} in / ${self.output.amount:g} out per 1M tokens"
 
 

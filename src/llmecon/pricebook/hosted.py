@@ -50,6 +50,8 @@ def hosted_offers(book: PriceBook, model: str) -> HostedOffers:
         if canonical(key) != wanted:
             continue
         price = book.api_current[key]
+        if price.mode != "chat":
+            continue  # an embedding model is no alternative to a chat model
         if price.input.amount == 0 or price.output.amount == 0:
             free.append(key)
             continue

@@ -2,8 +2,10 @@
 
 LiteLLM's `model_prices_and_context_window_backup.json` (MIT, Berri AI) lists ~5,000 entries with
 per-token prices. llmecon keeps only what it bills (chat models: input, output, cached-input,
-batch and long-context tier prices per 1M tokens, context limits) as one row per model, with the
-snapshot's own source and date. `convert` reads either format; `diff` says what an update changes.
+batch and long-context tier prices per 1M tokens, context limits; embedding models: input per 1M
+tokens, output 0) as one row per model with its mode (`chat` or `embedding`), with the snapshot's
+own source and date. Schema 1 (no mode column, chat models only) still reads. `parse` reads
+either format; `diff` says what an update changes.
 Pure: text in, data out.
 """
 
@@ -23,9 +25,12 @@ from llmecon.pricebook.entries import PER_MILLION, ApiModelPrice, ContextTier
 FORMAT = "llmecon-api-prices"
 COLUMNS = (
     "provider", "input", "output", "cached_input", "batch_input", "batch_output",
-    "max_input_tokens", "max_output_tokens", "tiers",
+    "max_input_tokens", "max_output_tokens", "tiers", "mode",
 )  # fmt: skip
-_MODES = frozenset({"chat", "completion", "responses"})
+SCHEMA = 2
+CHAT, EMBEDDING = "chat", "embedding"
+# LiteLLM's modes -> ours: text generation of any API shape is "chat"
+_MODES = {"chat": CHAT, "completion": CHAT, "responses": CHAT, "embedding": EMBEDDING}
 _TIER_KEY = re.compile(r"^input_cost_per_token_above_(\d+)k_tokens$")
 _SIGNIFICANT = 10  # per-1M prices keep 10 significant digits: no float noise such as 0.1999...
 
@@ -43,7 +48,7 @@ class Snapshot:
         """Compact JSON with one model per line, so an update's git diff reads model by model."""
         head = {
             "format": FORMAT,
-            "schema": 1,
+            "schema": SCHEMA,
             "source": self.source,
             "as_of": self.as_of.isoformat(),
             "license": "LiteLLM's model cost map is MIT-licensed (Copyright (c) 2023 Berri AI)",
@@ -81,7 +86,8 @@ def parse(
     rows = dict(_litellm_rows(raw))
     if not rows:
         raise LlmeconError(
-            f"{origin}: no chat model with input_cost_per_token and output_cost_per_token; "
+            f"{origin}: no chat model or embedding model with input_cost_per_token (and "
+            "output_cost_per_token for chat); "
             "give LiteLLM's model_prices_and_context_window.json or an llmecon snapshot"
         )
     return Snapshot(
@@ -104,7 +110,10 @@ def _ours(raw: dict[str, Any], origin: str) -> Snapshot:
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise LlmeconError(f"{origin}: broken llmecon snapshot ({exc}); fetch it again") from None
-    if columns != COLUMNS or raw.get("schema") != 1:
+    if (raw.get("schema"), columns) == (1, COLUMNS[:-1]):  # before embeddings: all chat
+        rows = {model: [*row, CHAT] for model, row in snapshot.rows.items()}
+        return Snapshot(snapshot.source, snapshot.as_of, rows, snapshot.upstream)
+    if columns != COLUMNS or raw.get("schema") != SCHEMA:
         raise LlmeconError(f"{origin}: snapshot schema not understood; upgrade llmecon")
     return snapshot
 
@@ -113,9 +122,12 @@ def _litellm_rows(raw: dict[str, Any]) -> Iterator[tuple[str, list[Any]]]:
     for model, fields in raw.items():
         if model == "sample_spec" or not isinstance(fields, dict):
             continue
-        if fields.get("mode") not in _MODES:
+        mode = _MODES.get(str(fields.get("mode")))
+        if mode is None:
             continue
         cost_in, cost_out = fields.get("input_cost_per_token"), fields.get("output_cost_per_token")
+        if mode == EMBEDDING and cost_out is None:
+            cost_out = 0.0  # an embedding's answer is a vector: nothing billed per output token
         if not _is_cost(cost_in) or not _is_cost(cost_out):
             continue
         yield (
@@ -130,6 +142,7 @@ def _litellm_rows(raw: dict[str, Any]) -> Iterator[tuple[str, list[Any]]]:
                 _count(fields.get("max_input_tokens")),
                 _count(fields.get("max_output_tokens")),
                 list(_tiers(fields)),
+                mode,
             ],
         )
 
@@ -182,7 +195,7 @@ class SnapshotPrices(Mapping[str, ApiModelPrice]):
 def build_price(model: str, snapshot: Snapshot) -> ApiModelPrice:
     """One row as an ApiModelPrice citing the snapshot."""
     row = snapshot.rows[model]
-    provider, cost_in, cost_out, cached, batch_in, batch_out, max_in, max_out, tiers = row
+    provider, cost_in, cost_out, cached, batch_in, batch_out, max_in, max_out, tiers, mode = row
 
     def price(amount: float | None) -> Price | None:
         if amount is None:
@@ -198,6 +211,7 @@ def build_price(model: str, snapshot: Snapshot) -> ApiModelPrice:
         input=required(cost_in),
         output=required(cost_out),
         origin="snapshot",
+        mode=str(mode),
         cached_input=price(cached),
         batch_input=price(batch_in),
         batch_output=price(batch_out),

@@ -89,11 +89,14 @@ def render_entry_details(entries: list[Entry], out: TextIO) -> None:
     console = wide_console(out)
     for entry in entries:
         console.print(f"[bold]{entry.name}[/bold]  {entry.summary()}")
+        embedding = getattr(entry, "mode", "") == "embedding"
         for key, value in entry_to_dict(entry).items():
             if key in {"name", "commitments"} or value is None:
                 continue
             shown = value
-            if isinstance(value, dict):
+            if embedding and key in {"output", "batch_output"}:
+                shown = "n/a (an embedding bills input tokens only)"
+            elif isinstance(value, dict):
                 shown = _price_text(value)
             elif isinstance(value, list):
                 if not value:

@@ -147,7 +147,7 @@ def calculator_page(query: Query, book: PriceBook) -> str:
     """The calculator's HTML: the form (filled from the query or defaults) and its scripts."""
     values = {name: escape(_text(query, name)) for name in DEFAULTS}
     options = {
-        "api-names": sorted(book.api_current),
+        "api-names": sorted(n for n, p in book.api_current.items() if p.mode == "chat"),
         "instance-names": sorted(book.instances),
         "model-names": sorted(load_models()),
     }
