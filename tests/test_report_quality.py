@@ -186,7 +186,9 @@ def test_fine_tune_report_compares_the_three(llmecon: Callable[..., Run], tmp_pa
     # 15M training tokens at $3/1M = $45 once; 1.67 instance-hours at $1.861/h = $3.10 once
     assert re.search(r"fine-tuned-api</th><td[^>]*>\$45.00</td><td[^>]*>90 days", section)
     assert re.search(r"fine-tuned-self-hosted</th><td[^>]*>\$3.10</td>", section)
-    assert "At 1,000,000 requests/day the cheapest of the three is fine-tuned-self-hosted" in section
+    assert (
+        "At 1,000,000 requests/day the cheapest of the three is fine-tuned-self-hosted" in section
+    )
 
 
 def test_fine_tune_with_quality_shows_cost_per_correct_answer(

@@ -151,9 +151,14 @@ def _scenario_page(
         found = traffic_for(path, traffic, traffic_format, book)
         reports.append(
             build_report(
-                _read_scenario(path), book, str(path), path.parent, key=f"s{n}-" if many else "",
-                traffic=found, min_accuracy=min_accuracy,
-            )  # fmt: skip
+                _read_scenario(path),
+                book,
+                str(path),
+                path.parent,
+                key=f"s{n}-" if many else "",
+                traffic=found,
+                min_accuracy=min_accuracy,
+            )
         )
     return render_page(reports, bench)
 

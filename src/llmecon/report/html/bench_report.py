@@ -59,14 +59,17 @@ def bench_report(
         "best_run": runs.index(best) + 1,
         "capacity_rps": clean(run_rate(best)),
         "goodput": (best.get("summary") or {}).get("goodput_requests_per_second") is not None,
-        "hourly": None if priced is None else {"price": priced["hourly_price"],
-                                               "source": priced["source"]},  # fmt: skip
+        "hourly": _hourly(priced),
         "runs": [_cost_row(n, run) for n, run in enumerate(runs, start=1)],
         "scenario_yaml": None if scenario is None else yaml.safe_dump(scenario, sort_keys=False),
         "report": None
         if scenario is None
         else build_report(scenario, book, f"{path.name} (llmecon bench)", path.parent),
     }
+
+
+def _hourly(cost: dict[str, Any] | None) -> dict[str, Any] | None:
+    return None if cost is None else {"price": cost["hourly_price"], "source": cost["source"]}
 
 
 def _cost_row(number: int, run: dict[str, Any]) -> dict[str, Any]:
@@ -140,8 +143,10 @@ def render_costs(report: dict[str, Any]) -> str:
         for run in report["runs"]
     )
     breakevens = "".join(
-        render_breakevens(run["breakeven"], f"{run['name'].capitalize()}: break-evens with the "
-                          "paid APIs at this run's throughput")  # fmt: skip
+        render_breakevens(
+            run["breakeven"],
+            f"{run['name'].capitalize()}: break-evens with the paid APIs at this run's throughput",
+        )
         for run in report["runs"]
         if run["breakeven"]
     )

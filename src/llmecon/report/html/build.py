@@ -27,7 +27,7 @@ from llmecon.report.words import breakeven_sentences
 from llmecon.scenario import scenario_from_data
 from llmecon.scenario.quality_source import with_min_accuracy
 from llmecon.scenario.schema import ScenarioSpec
-from llmecon.scenario.traffic_source import TrafficWorkload
+from llmecon.scenario.traffic_source import TrafficWorkload, split_traffic, workload_data
 
 CONTRACT_VERSION = 1
 
@@ -55,12 +55,14 @@ def build_report(
         "id": key,
         "title": comparison.scenario,
         "source": label,
-        "question": question(data, comparison),
+        "question": question(
+            data if traffic is None else {**data, "workload": workload_data(traffic)}, comparison
+        ),
         "comparison": compared,
         "answer": answer(comparison),
         "chart": _chart(comparison, series, f"{key}main"),
         "corrected": None,
-        "considerations": checklist(_considerations(data)),
+        "considerations": checklist(_considerations(split_traffic(data, label)[0])),
         "prices": price_rows(comparison),
         "sensitivity": [],
         "bench": None if bench is None else bench_summary(bench),
@@ -102,11 +104,11 @@ class _Run:
 
 
 def _chart(comparison: Comparison, series: Any, key: str) -> dict[str, Any]:
-    marks = {}
+    marks: dict[str, str] = {}
     if comparison.quality is not None:
-        below = {row.option for v in comparison.quality.volumes for row in v.options
-                 if row.meets_bar is False}  # fmt: skip
-        marks = {name: "below the quality bar" for name in below}
+        below = [row.option for v in comparison.quality.volumes for row in v.options
+                 if row.meets_bar is False]  # fmt: skip
+        marks = dict.fromkeys(below, "below the quality bar")
     return {
         "key": key,
         "svg": chart_svg(comparison, series, key, marks),

@@ -63,7 +63,7 @@ def chart_svg(
     axes = figure.add_subplot()
     for index, (line, hover) in enumerate(zip(series, chart_points(series), strict=True)):
         mark = (marks or {}).get(line.option)
-        _draw_line(axes, f"{key}-hover-{index}", index, line, hover, mark)
+        _draw_line(axes, f"{key}-hover-{index}", index, line, hover, mark=mark)
     _draw_breakevens(axes, comparison)
     _style_axes(axes, comparison)
     buffer = io.StringIO()
@@ -87,14 +87,13 @@ def scoped_ids(svg: str, key: str) -> str:
 
 
 def _draw_line(
-    axes: Any, gid: str, index: int, line: CostSeries, hover: dict[str, Any], mark: str | None
+    axes: Any, gid: str, index: int, line: CostSeries, hover: dict[str, Any], *, mark: str | None
 ) -> None:
     colour, marker = PALETTE[index % len(PALETTE)], MARKERS[index % len(MARKERS)]
     style = "-" if line.kind == "api" else "--"
     name = line.option if mark is None else f"{line.option} ({mark})"
-    label = f"{name}, {'paid API' if line.kind == 'api' else 'self-hosted'}"
-    if mark is None:
-        label = f"{line.option} ({'paid API' if line.kind == 'api' else 'self-hosted'})"
+    kind = "paid API" if line.kind == "api" else "self-hosted"
+    label = f"{line.option} ({kind})" if mark is None else f"{name}, {kind}"
     axes.plot(line.volumes, line.daily_costs, style, color=colour, linewidth=2, label=label)
     xs = [p["requests_per_day"] for p in hover["points"]]
     ys = [p["daily_cost"] for p in hover["points"]]

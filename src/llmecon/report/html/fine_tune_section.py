@@ -28,7 +28,9 @@ def role(kind: str, tuned: bool) -> str:
 
 
 def _tuning(option: dict[str, Any]) -> float:
-    return sum(item["daily_cost"] for item in option["line_items"] if item["category"] == FINE_TUNE)
+    return float(
+        sum(item["daily_cost"] for item in option["line_items"] if item["category"] == FINE_TUNE)
+    )
 
 
 def fine_tune_section(data: dict[str, Any], comparison: dict[str, Any]) -> dict[str, Any] | None:
@@ -55,7 +57,9 @@ def fine_tune_section(data: dict[str, Any], comparison: dict[str, Any]) -> dict[
                     "daily_cost": option["daily_cost"],
                     "fine_tune_daily_cost": _tuning(option),
                     "cost_per_request": option["cost_per_request"],
-                    "quality": None if measured is None else {**measured, "status": status(measured)},
+                    "quality": None
+                    if measured is None
+                    else {**measured, "status": status(measured)},
                 }
             )
         volumes.append({"requests_per_day": result["requests_per_day"], "options": rows})

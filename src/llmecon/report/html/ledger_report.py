@@ -110,13 +110,15 @@ def render_usage_table(usage: dict[str, Any], apis: list[str]) -> str:
     rows = []
     for row in usage["rows"]:
         label = f"{row['name']} ({row['group']})" if row.get("name") else row["group"]
-        cells = [_cell(row[f], f, f"{row[f]:,}" if "cost" not in f else money(row[f]))
-                 for f in FIELDS]  # fmt: skip
-        cells += [_cell(row["counterfactual_cost"][api], f"api:{api}",
-                        money(row["counterfactual_cost"][api]))
-                  if api in row["counterfactual_cost"] else "<td>-</td>" for api in apis]  # fmt: skip
-        rows.append(f'<tr data-option="{escape(row["group"])}"><th scope=row>{escape(label)}</th>'
-                    + "".join(cells) + "</tr>")  # fmt: skip
+        cells = [_cell(row[f], f, money(row[f]) if "cost" in f else f"{row[f]:,}") for f in FIELDS]
+        for api in apis:
+            cost = row["counterfactual_cost"].get(api)
+            cells.append("<td>-</td>" if cost is None else _cell(cost, f"api:{api}", money(cost)))
+        rows.append(
+            f'<tr data-option="{escape(row["group"])}"><th scope=row>{escape(label)}</th>'
+            + "".join(cells)
+            + "</tr>"
+        )
     return (
         f"<table class=usage-{by}><caption>Usage by {TITLES[by]}</caption><thead><tr>"
         f"<th scope=col>{TITLES[by]}</th>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
@@ -129,9 +131,11 @@ def render_position(report: dict[str, Any]) -> str:
         f"<td>{money(item['cost_usd'])}</td>"
         + _cell(item["per_request_usd"], "per_request_usd", money(item["per_request_usd"]))
         + _cell(item["api_cost_per_day"], "api_cost_per_day", money(item["api_cost_per_day"]))
-        + _cell(item["breakeven_requests_per_day"], "breakeven_requests_per_day",
-                "-" if item["breakeven_requests_per_day"] is None
-                else volume(item["breakeven_requests_per_day"]))  # fmt: skip
+        + _cell(
+            item["breakeven_requests_per_day"],
+            "breakeven_requests_per_day",
+            _volume(item["breakeven_requests_per_day"]),
+        )
         + f"<td>{_verdict(item['self_hosting_cheaper'])}</td></tr>"
         for item in report["position"]
     )
@@ -142,6 +146,10 @@ def render_position(report: dict[str, Any]) -> str:
         "<th scope=col>self-hosting breaks even at (requests/day)</th><th scope=col>verdict</th>"
         f"</tr></thead><tbody>{rows}</tbody></table>"
     )
+
+
+def _volume(value: float | None) -> str:
+    return "-" if value is None else volume(value)
 
 
 def _verdict(cheaper: bool | None) -> str:

@@ -80,7 +80,9 @@ def quality_answer(bar: float | None, volumes: list[dict[str, Any]]) -> str:
             picks.append(f"none at {volume(item['requests_per_day'])} requests/day")
             continue
         daily = next(o["daily_cost"] for o in item["options"] if o["name"] == name)
-        picks.append(f"{name} at {volume(item['requests_per_day'])} requests/day ({money(daily)}/day)")
+        picks.append(
+            f"{name} at {volume(item['requests_per_day'])} requests/day ({money(daily)}/day)"
+        )
     best = {item["cheapest_per_correct_answer"] for item in volumes} - {None}
     text = f"Cheapest option {what}: {', '.join(picks)}."
     if len(best) == 1:
