@@ -28,7 +28,7 @@ from llmecon.report.html.page import (
     render_results,
     scrollable,
 )
-from llmecon.report.numbers import clean, money, volume
+from llmecon.report.numbers import clean, money
 from llmecon.scenario.capacity_source import best_profile_run, run_rate
 
 DEFAULT_VOLUMES = (1_000.0, 10_000.0, 100_000.0, 1_000_000.0)
@@ -166,17 +166,15 @@ def render_bench_page(report: dict[str, Any]) -> str:
     sized = report["report"]
     at = " at the SLOs (goodput)" if report["goodput"] else ""
     lead = (
-        f"<section id=capacity aria-labelledby=capacity-h><h2 id=capacity-h>Measured capacity"
-        f"</h2><p class=answer data-answer=capacity>One replica serves "
+        "<section id=capacity aria-labelledby=capacity-h><h2 id=capacity-h>Capacity per "
+        f"replica</h2><p class=answer data-answer=capacity>One replica serves "
         f"<strong data-capacity={report['capacity_rps']!r}>{report['capacity_rps']:,.4g} "
         f"requests/s</strong>{at}: run {report['best_run']}, the best valid run, which is "
         "what <code>capacity: {profile: FILE}</code> reads in a scenario.</p></section>"
     )
     parts = [lead, scrollable(render_bench(report["bench"])), scrollable(render_costs(report))]
     if sized is not None:
-        days = ", ".join(volume(r["requests_per_day"]) for r in sized["comparison"]["results"])
         parts += [
-            f"<h2>Replicas and cost at {days} requests/day</h2>",
             render_results(sized),
             "<details class=scenario><summary>The scenario these tables come from (save it "
             "next to the bench result and run <code>llmecon compare</code> on it)</summary>"

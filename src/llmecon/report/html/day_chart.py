@@ -38,7 +38,7 @@ def day_chart_svg(days: Sequence[str], lines: list[dict[str, Any]], key: str) ->
     import matplotlib  # noqa: PLC0415 - slow import
 
     figure = new_figure()
-    figure.set_size_inches(9, 4.6)
+    figure.set_size_inches(9, 5.2)
     axes = figure.add_subplot()
     xs = list(range(len(days)))
     for index, line in enumerate(lines):
@@ -50,7 +50,8 @@ def day_chart_svg(days: Sequence[str], lines: list[dict[str, Any]], key: str) ->
             f"{key}-hover-{index}"
         )
         axes.annotate(
-            line["option"], xy=(xs[-1], ys[-1]), xytext=(6, 0), textcoords="offset points",
+            line["option"], xy=(xs[-1], ys[-1]), xytext=(6, 9 * (index % 3 - 1) if index else 0),
+            textcoords="offset points",
             fontsize=8, color=colour, va="center",
         )  # fmt: skip
     axes.set_xticks(xs, list(days), rotation=30 if len(days) > 6 else 0, fontsize=8)
@@ -59,8 +60,14 @@ def day_chart_svg(days: Sequence[str], lines: list[dict[str, Any]], key: str) ->
     axes.set_xlabel("UTC day (the first and last may be partial)")
     axes.set_ylabel("cost that day, USD")
     axes.grid(True, axis="y", alpha=0.3)
-    axes.legend(loc="upper left", fontsize=8, title="solid: self-hosted, dashed: paid APIs",
-                title_fontsize=8)  # fmt: skip
+    axes.legend(
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.2),
+        ncol=min(3, len(lines)),
+        fontsize=8,
+        title="solid: self-hosted, dashed: paid APIs",
+        title_fontsize=8,
+    )  # fmt: skip (below the axes: never over a point)
     buffer = io.StringIO()
     with matplotlib.rc_context({"svg.hashsalt": "llmecon", "svg.fonttype": "none"}):
         figure.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
