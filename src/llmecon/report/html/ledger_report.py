@@ -148,6 +148,11 @@ def render_position(report: dict[str, Any]) -> str:
     )
 
 
+def _when(stamp: str | None, otherwise: str) -> str:
+    """'2026-01-03 00:00 UTC' from an ISO timestamp in UTC."""
+    return otherwise if stamp is None else f"{stamp[:16].replace('T', ' ')} UTC"
+
+
 def _volume(value: float | None) -> str:
     return "-" if value is None else volume(value)
 
@@ -158,7 +163,7 @@ def _verdict(cheaper: bool | None) -> str:
 
 def render_ledger_page(report: dict[str, Any]) -> str:
     usages = report["usages"]
-    window = f"{report['since'] or 'the first request'} to {report['until'] or 'now'}"
+    window = f"{_when(report['since'], 'the first request')} to {_when(report['until'], 'now')}"
     parts = [
         "<section id=answer aria-labelledby=answer-h><h2 id=answer-h>The answer so far</h2>"
         f"<p class=answer data-answer=ledger>{escape(report['answer'])}</p></section>",
