@@ -26,12 +26,14 @@ demo: $(STAMP)
 	    --output-tokens 32 --instance ml.c5.xlarge --api gpt-4o-mini \
 	    --output out/bench-embedded.json
 	$(BIN)/llmecon compare examples/embedded-measured.yaml
-	$(BIN)/llmecon report examples/article-2023.yaml examples/article-corrected.yaml \
-	    examples/article-capacity.yaml examples/embedded-measured.yaml \
-	    --bench out/bench-embedded.json -o out/report.html
 	$(BIN)/llmecon eval src/llmecon/data/tasks/sentiment.jsonl --endpoint smollm2-on-c5=embedded \
 	    --concurrency 2 --max-tokens 64 --output out/eval-embedded.json
 	$(BIN)/llmecon compare examples/embedded-quality.yaml
+	$(BIN)/llmecon report examples/article-2023.yaml examples/article-corrected.yaml \
+	    examples/article-capacity.yaml examples/embedded-measured.yaml \
+	    examples/embedded-quality.yaml examples/fine-tune.yaml \
+	    --bench out/bench-embedded.json -o out/report.html
+	$(BIN)/llmecon report --bench out/bench-embedded.json -o out/report-bench.html
 	$(BIN)/python examples/serve_demo.py
 
 lint: $(STAMP)

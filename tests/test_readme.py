@@ -34,6 +34,7 @@ PARSE_ONLY = {
     r"^llmecon eval tasks\.jsonl": "tasks.jsonl stands for the reader's own task set",
     r"--from model_prices_and_context_window\.json": "a file the reader downloads first",
     r"out/bench-embedded\.json": "reads the bench result `make demo` writes first",
+    r"out/demo-ledger\.db": "reads the ledger `make demo`'s serve step writes",
 }
 # Commands that start the embedded model (seconds): run, but marked slow.
 SLOW = r"\bembedded\b"

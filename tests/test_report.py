@@ -25,15 +25,20 @@ class CostTables(HTMLParser):
         super().__init__()
         self.found: dict[str, dict[float, dict[str, dict[str, Any]]]] = {}
         self.variant = self.volume = self.option = ""
+        self.inside = False  # in a `table.costs` (other tables carry data attributes too)
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         a = dict(attrs)
         if tag == "section" and a.get("data-variant"):
             self.variant = a["data-variant"] or ""
             self.found[self.variant] = {}
-        elif tag == "table" and a.get("data-volume"):
-            self.volume = a["data-volume"] or ""
-            self.found[self.variant][float(self.volume)] = {}
+        elif tag == "table":
+            self.inside = "costs" in (a.get("class") or "").split() and bool(a.get("data-volume"))
+            if self.inside:
+                self.volume = a["data-volume"] or ""
+                self.found[self.variant][float(self.volume)] = {}
+        elif not self.inside:
+            return
         elif tag == "tr" and a.get("data-option"):
             self.option = a["data-option"] or ""
             self.found[self.variant][float(self.volume)][self.option] = {}
@@ -41,6 +46,10 @@ class CostTables(HTMLParser):
             value = a["data-value"]
             row = self.found[self.variant][float(self.volume)][self.option]
             row[a["data-field"] or ""] = None if value == "None" else float(value or "nan")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "table":
+            self.inside = False
 
 
 def tables(page: str) -> dict[str, dict[float, dict[str, dict[str, Any]]]]:

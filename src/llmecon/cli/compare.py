@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -117,6 +116,7 @@ def compare(
     if diff:
         _diff(scenario_file, other_file, book, as_of, output_format)
         return
+    from llmecon.scenario.quality_source import with_min_accuracy  # noqa: PLC0415
     from llmecon.scenario.traffic_source import traffic_for  # noqa: PLC0415
 
     found = traffic_for(scenario_file, traffic, traffic_format, book)
@@ -232,18 +232,6 @@ def traffic_quick(quick: dict[str, Any], observed: Any) -> dict[str, Any]:
     tokens = observed.tokens
     return {**quick, "requests_per_day": (observed.requests_per_day,),
             "input_tokens": tokens.input, "output_tokens": tokens.output}  # fmt: skip
-
-
-def with_min_accuracy(scenario: Scenario, min_accuracy: float | None) -> Scenario:
-    """The scenario with --min-accuracy as its quality bar (it needs a `quality:` block)."""
-    if min_accuracy is None:
-        return scenario
-    if scenario.quality is None:
-        raise LlmeconError(
-            "--min-accuracy needs accuracy per option: add a quality: block to the scenario "
-            "(quality: {from: eval.json}, see docs/eval.md)"
-        )
-    return replace(scenario, quality=replace(scenario.quality, min_accuracy=min_accuracy))
 
 
 def quick_scenario(quick: dict[str, Any]) -> dict[str, Any]:

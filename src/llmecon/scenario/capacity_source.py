@@ -126,10 +126,18 @@ def read_profile(path: Path, key: str, fail: Fail) -> Throughput:
         raise fail(key, f"no such file {path}; run `llmecon bench ... --output {path}`") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
         raise fail(key, f"cannot read {path} as JSON ({error}); give a bench result") from None
-    best = max((_run_rate(run) for run in _runs(data)), default=0.0)
+    run = best_profile_run(data)
+    best = 0.0 if run is None else run_rate(run)
     if best <= 0:
         raise fail(key, f"{path} has no valid run with a positive throughput; rerun the bench")
     return Throughput(f"measured: {path.name} ({data.get('endpoint', 'bench')})", best)
+
+
+def best_profile_run(data: Any) -> dict[str, Any] | None:
+    """The run of a bench result that `capacity: {profile: FILE}` takes: the valid one with the
+    highest goodput (requests/s meeting the SLOs), else requests/s; None if none is positive."""
+    best = max(_runs(data), key=run_rate, default=None)
+    return best if best is not None and run_rate(best) > 0 else None
 
 
 def _runs(data: Any) -> list[dict[str, Any]]:
@@ -137,7 +145,8 @@ def _runs(data: Any) -> list[dict[str, Any]]:
     return [run for run in runs or [] if isinstance(run, dict)]
 
 
-def _run_rate(run: dict[str, Any]) -> float:
+def run_rate(run: dict[str, Any]) -> float:
+    """A bench run's capacity: its goodput at the SLOs when set, else requests/s; 0 if invalid."""
     if isinstance(run.get("health"), dict) and run["health"].get("valid") is False:
         return 0.0
     summary = run.get("summary") if isinstance(run.get("summary"), dict) else {}

@@ -8,9 +8,11 @@ keeps its item count, so the Wilson interval is known.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from llmecon.core.comparison import Scenario
 from llmecon.core.options import Option
 from llmecon.core.quality import Accuracy, MeasuredTokens, Quality
 from llmecon.core.workload import Tokens
@@ -140,3 +142,16 @@ def _measured(entry: dict[str, Any] | None) -> Tokens | None:
     if not isinstance(prompt, int | float) or not isinstance(completion, int | float):
         return None
     return Tokens.of_split(float(prompt), float(completion))
+
+
+def with_min_accuracy(scenario: Scenario, min_accuracy: float | None) -> Scenario:
+    """The scenario with `min_accuracy` (--min-accuracy) as its quality bar; it needs a
+    `quality:` block."""
+    if min_accuracy is None:
+        return scenario
+    if scenario.quality is None:
+        raise LlmeconError(
+            "--min-accuracy needs accuracy per option: add a quality: block to the scenario "
+            "(quality: {from: eval.json}, see docs/eval.md)"
+        )
+    return replace(scenario, quality=replace(scenario.quality, min_accuracy=min_accuracy))

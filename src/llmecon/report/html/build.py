@@ -7,6 +7,7 @@ computes nothing. The numbers under "comparison" are exactly `compare --format j
 from __future__ import annotations
 
 import copy
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,10 +19,15 @@ from llmecon.report.contract import comparison_to_dict
 from llmecon.report.html.bench_section import bench_summary
 from llmecon.report.html.chart import chart_points, chart_svg
 from llmecon.report.html.considerations import checklist
+from llmecon.report.html.fine_tune_section import fine_tune_section
+from llmecon.report.html.quality_section import quality_section
+from llmecon.report.html.traffic_section import traffic_section
 from llmecon.report.numbers import money, volume
 from llmecon.report.words import breakeven_sentences
 from llmecon.scenario import scenario_from_data
+from llmecon.scenario.quality_source import with_min_accuracy
 from llmecon.scenario.schema import ScenarioSpec
+from llmecon.scenario.traffic_source import TrafficWorkload, split_traffic, workload_data
 
 CONTRACT_VERSION = 1
 
@@ -34,29 +40,40 @@ def build_report(
     *,
     bench: dict[str, Any] | None = None,
     key: str = "",
+    traffic: TrafficWorkload | None = None,
+    min_accuracy: float | None = None,
 ) -> dict[str, Any]:
     """The report for scenario `data` (as parsed from YAML), optionally with a bench result;
-    `key` prefixes the page ids, so several reports can share one page."""
-    comparison, series = _run(data, book, label, base)
+    `key` prefixes the page ids, so several reports can share one page. `traffic` (observed
+    traffic, as `compare --traffic` takes it) replaces the workload; `min_accuracy` is
+    `--min-accuracy`."""
+    run = _Run(book, label, base, traffic, min_accuracy)
+    comparison, series = run(data)
+    compared = comparison_to_dict(comparison, book.version)
     report: dict[str, Any] = {
         "contract": CONTRACT_VERSION,
         "id": key,
         "title": comparison.scenario,
         "source": label,
-        "question": question(data, comparison),
-        "comparison": comparison_to_dict(comparison, book.version),
+        "question": question(
+            data if traffic is None else {**data, "workload": workload_data(traffic)}, comparison
+        ),
+        "comparison": compared,
         "answer": answer(comparison),
         "chart": _chart(comparison, series, f"{key}main"),
         "corrected": None,
-        "considerations": checklist(_considerations(data)),
+        "considerations": checklist(_considerations(split_traffic(data, label)[0])),
         "prices": price_rows(comparison),
         "sensitivity": [],
         "bench": None if bench is None else bench_summary(bench),
+        "traffic": None if traffic is None else traffic_section(traffic, comparison),
+        "quality": quality_section(compared),
+        "fine_tune": fine_tune_section(data, compared),
     }
     corrected_data = capacity_corrected(data, comparison)
     report["sensitivity"] = margins(comparison)
     if corrected_data is not None:
-        fixed, fixed_series = _run(corrected_data, book, label, base)
+        fixed, fixed_series = run(corrected_data)
         report["sensitivity"] = margins(fixed)
         report["corrected"] = {
             "chart": _chart(fixed, fixed_series, f"{key}corrected"),
@@ -67,16 +84,36 @@ def build_report(
     return report
 
 
-def _run(
-    data: dict[str, Any], book: PriceBook, label: str, base: Path | None
-) -> tuple[Comparison, Any]:
-    scenario = scenario_from_data(data, book, label, base=base)
-    comparison = compare(scenario)
-    return comparison, cost_series(scenario, volume_span(comparison), points=200)
+@dataclass(frozen=True)
+class _Run:
+    """Compares scenario data the way `compare` does, with the same traffic and quality bar."""
+
+    book: PriceBook
+    label: str
+    base: Path | None
+    traffic: TrafficWorkload | None
+    min_accuracy: float | None
+
+    def __call__(self, data: dict[str, Any]) -> tuple[Comparison, Any]:
+        scenario = scenario_from_data(
+            data, self.book, self.label, base=self.base, traffic=self.traffic
+        )
+        scenario = with_min_accuracy(scenario, self.min_accuracy)
+        comparison = compare(scenario)
+        return comparison, cost_series(scenario, volume_span(comparison), points=200)
 
 
 def _chart(comparison: Comparison, series: Any, key: str) -> dict[str, Any]:
-    return {"key": key, "svg": chart_svg(comparison, series, key), "lines": chart_points(series)}
+    marks: dict[str, str] = {}
+    if comparison.quality is not None:
+        below = [row.option for v in comparison.quality.volumes for row in v.options
+                 if row.meets_bar is False]  # fmt: skip
+        marks = dict.fromkeys(below, "below the quality bar")
+    return {
+        "key": key,
+        "svg": chart_svg(comparison, series, key, marks),
+        "lines": chart_points(series),
+    }
 
 
 def _considerations(data: dict[str, Any]) -> dict[str, Any] | None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from llmecon.core.comparison import Comparison
@@ -46,15 +47,23 @@ def chart_points(series: tuple[CostSeries, ...]) -> list[dict[str, Any]]:
     return lines
 
 
-def chart_svg(comparison: Comparison, series: tuple[CostSeries, ...], key: str = "main") -> str:
-    """The chart as an SVG element (no XML prolog), hover groups with ids `KEY-hover-N`."""
+def chart_svg(
+    comparison: Comparison,
+    series: tuple[CostSeries, ...],
+    key: str = "main",
+    marks: Mapping[str, str] | None = None,
+) -> str:
+    """The chart as an SVG element (no XML prolog), hover groups with ids `KEY-hover-N`;
+    `marks` adds words to an option's labels (options below a quality bar), so the chart says
+    it in text, not only in colour."""
     import matplotlib  # noqa: PLC0415 - slow import
 
     figure = new_figure()
     figure.set_size_inches(9, 5.4)
     axes = figure.add_subplot()
     for index, (line, hover) in enumerate(zip(series, chart_points(series), strict=True)):
-        _draw_line(axes, f"{key}-hover-{index}", index, line, hover)
+        mark = (marks or {}).get(line.option)
+        _draw_line(axes, f"{key}-hover-{index}", index, line, hover, mark=mark)
     _draw_breakevens(axes, comparison)
     _style_axes(axes, comparison)
     buffer = io.StringIO()
@@ -77,17 +86,21 @@ def scoped_ids(svg: str, key: str) -> str:
     )
 
 
-def _draw_line(axes: Any, gid: str, index: int, line: CostSeries, hover: dict[str, Any]) -> None:
+def _draw_line(
+    axes: Any, gid: str, index: int, line: CostSeries, hover: dict[str, Any], *, mark: str | None
+) -> None:
     colour, marker = PALETTE[index % len(PALETTE)], MARKERS[index % len(MARKERS)]
     style = "-" if line.kind == "api" else "--"
-    label = f"{line.option} ({'paid API' if line.kind == 'api' else 'self-hosted'})"
+    name = line.option if mark is None else f"{line.option} ({mark})"
+    kind = "paid API" if line.kind == "api" else "self-hosted"
+    label = f"{line.option} ({kind})" if mark is None else f"{name}, {kind}"
     axes.plot(line.volumes, line.daily_costs, style, color=colour, linewidth=2, label=label)
     xs = [p["requests_per_day"] for p in hover["points"]]
     ys = [p["daily_cost"] for p in hover["points"]]
     dots = axes.scatter(xs, ys, s=22, marker=marker, color=colour, zorder=4)
     dots.set_gid(gid)
     axes.annotate(
-        line.option, xy=(line.volumes[-1], line.daily_costs[-1]), xytext=(4, 0),
+        name, xy=(line.volumes[-1], line.daily_costs[-1]), xytext=(4, 0),
         textcoords="offset points", fontsize=8, color=colour, va="center",
     )  # fmt: skip
 

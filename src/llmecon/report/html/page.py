@@ -13,8 +13,12 @@ from html import escape
 from importlib.resources import files
 from typing import Any
 
+from llmecon.report.html.breakevens import render_breakevens
 from llmecon.report.html.chart import without_size
 from llmecon.report.html.considerations import LEANS
+from llmecon.report.html.fine_tune_section import render_fine_tune
+from llmecon.report.html.quality_section import render_quality
+from llmecon.report.html.traffic_section import render_traffic
 from llmecon.report.numbers import money, quantity, volume
 
 LEAN_MARKS = {"api": "◀ API", "self_hosted": "▶ self-host", "neutral": "● neutral"}
@@ -50,7 +54,11 @@ def render_page(reports: Sequence[dict[str, Any]], bench: dict[str, Any] | None 
             for r in reports
         ]
     parts.append(scrollable(render_bench(bench)))
-    body = "\n".join([header, "<main>", *parts, "</main>"])
+    return document(title, "\n".join([header, "<main>", *parts, "</main>"]))
+
+
+def document(title: str, body: str) -> str:
+    """The HTML document around `body`, with the report's inline CSS and hover script."""
     return (
         asset("page.html")
         .replace("{{title}}", escape(title))
@@ -75,6 +83,8 @@ def _scenario_body(report: dict[str, Any]) -> str:
     return "\n".join(
         [
             render_results(report),
+            scrollable(render_quality(report.get("quality"), prefix)),
+            scrollable(render_fine_tune(report.get("fine_tune"), prefix)),
             scrollable(render_considerations(report["considerations"], prefix)),
             scrollable(render_bench(report.get("bench"), prefix)),
             scrollable(render_prices(report["prices"], report["comparison"]["notes"], prefix)),
@@ -105,6 +115,7 @@ def render_results(report: dict[str, Any]) -> str:
             f"{escape(report['answer'])}</p>"
         )
     parts.append("</section>")
+    parts.append(render_traffic(report.get("traffic"), p))
     parts.append(render_chart(report["chart"]))
     parts.append(render_comparison(comparison, "as written" if corrected else "", "main"))
     if corrected is not None:
@@ -168,26 +179,43 @@ def render_chart(chart: dict[str, Any]) -> str:
         + "</tr>"
         for i in picks
     )
-    data = json.dumps(lines).replace("</", "<\\/")
     key = chart["key"]
     title = "Daily cost against volume" + (
         " (capacity counted)" if key.endswith("corrected") else ""
     )
-    return (
-        f"<section class=chartblock data-chart={key} aria-labelledby={key}-chart-h>"
-        f"<h2 id={key}-chart-h>{title}</h2>"
-        '<figure><div class=chart role=img aria-label="Daily cost of each option against '
-        "requests per day, log scales; break-evens marked with stars. The same data is in the "
-        f'table below.">{without_size(chart["svg"])}</div>'
-        "<div class=tooltip role=status aria-live=polite hidden></div>"
-        "<figcaption>Solid lines: paid APIs; dashed: self-hosted; each option has its own marker"
-        " and its name at the end of its line. Stars: break-evens. Hover a point for its value."
-        "</figcaption></figure>"
-        f"<script type=application/json class=chart-data>{data}</script>"
-        "<details class=chartdata><summary>The chart as a table (daily cost)</summary>"
+    table = (
         f"<table><caption>Daily cost by requests/day</caption><thead><tr>"
         f"<th scope=col>requests/day</th>{head}</tr></thead><tbody>{rows}</tbody></table>"
-        "</details></section>"
+    )
+    label = (
+        "Daily cost of each option against requests per day, log scales; break-evens marked "
+        "with stars. The same data is in the table below."
+    )
+    caption = (
+        "Solid lines: paid APIs; dashed: self-hosted; each option has its own marker and its "
+        "name at the end of its line. Stars: break-evens. Hover a point for its value."
+    )
+    return render_chart_block(chart, title, label, table, caption)
+
+
+def render_chart_block(
+    chart: dict[str, Any], title: str, label: str, table: str, caption: str = ""
+) -> str:
+    """A chart (`key`, `svg`, `lines` with hover labels) with its title, an accessible label,
+    a caption and its table equivalent (collapsed; opened when printed)."""
+    key = chart["key"]
+    data = json.dumps(chart["lines"]).replace("</", "<\\/")
+    caption = caption or "Each line has its own marker; hover a point for its value."
+    return (
+        f"<section class=chartblock data-chart={key} aria-labelledby={key}-chart-h>"
+        f"<h2 id={key}-chart-h>{escape(title)}</h2>"
+        f'<figure><div class=chart role=img aria-label="{escape(label)}">'
+        f"{without_size(chart['svg'])}</div>"
+        "<div class=tooltip role=status aria-live=polite hidden></div>"
+        f"<figcaption>{escape(caption)}</figcaption></figure>"
+        f"<script type=application/json class=chart-data>{data}</script>"
+        "<details class=chartdata><summary>The chart as a table</summary>"
+        f"{table}</details></section>"
     )
 
 
@@ -232,27 +260,6 @@ def _option_row(option: dict[str, Any]) -> str:
         f"<th scope=row>{escape(option['name'])}</th><td>{escape(option['kind'])}</td>"
         f"<td data-field=replicas>{replicas}</td>{cells}<td>{escape(str(source))}</td></tr>"
     )
-
-
-def render_breakevens(breakevens: list[dict[str, Any]]) -> str:
-    items = []
-    for breakeven in breakevens:
-        first, second = breakeven["between"]
-        for crossing in breakeven["crossings"][:8]:
-            items.append(
-                f"<li data-breakeven={crossing['requests_per_day']!r}>"
-                f"{escape(crossing['cheaper_above'])} becomes cheaper than "
-                f"{escape(crossing['cheaper_below'])} above "
-                f"<strong>{volume(crossing['requests_per_day'])}</strong> requests/day</li>"
-            )
-        if not breakeven["crossings"] and breakeven["cheaper_throughout"]:
-            other = second if breakeven["cheaper_throughout"] == first else first
-            lo, hi = breakeven["range"]
-            items.append(
-                f"<li>{escape(breakeven['cheaper_throughout'])} is cheaper than {escape(other)} "
-                f"at every volume from {volume(lo)} to {volume(hi)} requests/day</li>"
-            )
-    return f"<h3>Break-evens</h3><ul class=breakevens>{''.join(items)}</ul>"
 
 
 def render_considerations(rows: list[dict[str, Any]], p: str = "") -> str:
