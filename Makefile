@@ -35,6 +35,7 @@ demo: $(STAMP)
 	    --bench out/bench-embedded.json -o out/report.html
 	$(BIN)/llmecon report --bench out/bench-embedded.json -o out/report-bench.html
 	$(BIN)/python examples/serve_demo.py
+	$(BIN)/llmecon report --ledger sqlite:///out/demo-ledger.db -o out/report-ledger.html
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks examples
