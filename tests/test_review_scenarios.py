@@ -374,10 +374,14 @@ def test_fixed_costs(tmp_path: Path) -> None:
 
 # --- 4. hosted open models by name ----------------------------------------------------------
 
-# Every offer of Llama-3.1-8B-Instruct in api_prices.json, found by reading the file (grep
-# llama-3.1-8b / llama3-1-8b / llama-v3p1-8b / Llama-3.1-8B), fine-tunes and base models left out.
+# Every offer of Llama-3.1-8B-Instruct in api_prices.json, found by reading the file (grep -iE
+# 'llama.?3.?[.-]?1.?8b|3p1-8b'), fine-tunes and base models left out.
 LLAMA_31_8B_OFFERS = [
-    "cerebras/llama-3.1-8b", "cloudflare/@cf/meta/llama-3.1-8b-instruct-fp8",
+    "cerebras/llama-3.1-8b", "cerebras/llama3.1-8b",
+    "cloudflare/@cf/meta/llama-3.1-8b-instruct-fp8",
+    "inferenceapis/llama-3.1-8b-instant", "lambda_ai/llama3.1-8b-instruct",
+    "snowflake/llama3.1-8b", "us.meta.llama3-1-8b-instruct-v1:0",
+    "vercel_ai_gateway/meta/llama-3.1-8b", "zerogpu/llama-3.1-8b-instruct-fast",
     "databricks/databricks-meta-llama-3-1-8b-instruct",
     "deepinfra/meta-llama/Meta-Llama-3.1-8B-Instruct",
     "deepinfra/meta-llama/Meta-Llama-3.1-8B-Instruct-Turbo",

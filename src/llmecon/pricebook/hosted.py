@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from llmecon.core.workload import Tokens
 from llmecon.pricebook.book import PriceBook
 from llmecon.pricebook.entries import ApiModelPrice
 
@@ -66,8 +67,15 @@ def _rate(price: ApiModelPrice) -> float:
     return price.input.amount + price.output.amount
 
 
-def resolve_hosted(book: PriceBook, name: str) -> tuple[ApiModelPrice, HostedOffers] | None:
-    """`llama-3.1-8b` (the cheapest host) or `deepinfra/llama-3.1-8b` (that provider's offer)."""
+def resolve_hosted(
+    book: PriceBook, name: str, tokens: Tokens | None = None
+) -> tuple[ApiModelPrice, HostedOffers] | None:
+    """`llama-3.1-8b` (the cheapest host) or `deepinfra/llama-3.1-8b` (that provider's offer).
+
+    With `tokens`, "cheapest" is for those requests (input and output priced apart), among the
+    offers whose input limit takes the prompt (all of them when none does, so the caller's
+    context check names the limit).
+    """
     provider, _, model = name.rpartition("/")
     found = hosted_offers(book, canonical(model))
     offers = [
@@ -75,4 +83,11 @@ def resolve_hosted(book: PriceBook, name: str) -> tuple[ApiModelPrice, HostedOff
         for offer in found.offers
         if not provider or offer.provider.lower() == provider.lower().replace("-", "_")
     ]
+    if tokens is not None and tokens.input is not None and tokens.output is not None:
+        prompt, completion = tokens.input, tokens.output
+        fitting = [o for o in offers if o.max_input_tokens is None or prompt <= o.max_input_tokens]
+        offers = sorted(
+            fitting or offers,
+            key=lambda o: (o.input.amount * prompt + o.output.amount * completion, o.model),
+        )
     return (offers[0], found) if offers else None

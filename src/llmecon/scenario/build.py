@@ -159,7 +159,7 @@ def _catalog_api(
     model = spec.model
     assert model is not None
     try:
-        price = _api_price(name, model, context)
+        price = _api_price(name, model, tokens, context)
         pricing = api_pricing(price, batch=spec.batch)
     except LlmeconError as error:
         raise context.fail(path, str(error)) from None
@@ -187,13 +187,13 @@ def _catalog_api(
     )
 
 
-def _api_price(name: str, model: str, context: _Context) -> ApiModelPrice:
-    """A catalog model, or an open model by its plain name: the cheapest provider hosting it."""
+def _api_price(name: str, model: str, tokens: Tokens, context: _Context) -> ApiModelPrice:
+    """A catalog model, or an open model by its plain name: its cheapest host for `tokens`."""
     try:
         return context.book.api_model(model, context.as_of)
     except LlmeconError:
         known = model in context.book.api_history or model in context.book.api_current
-        hosted = None if known else resolve_hosted(context.book, model)
+        hosted = None if known else resolve_hosted(context.book, model, tokens)
         if hosted is None:
             raise
     price, offers = hosted
