@@ -90,6 +90,8 @@ def test_hosted_model_by_name_skips_hosts_whose_context_is_too_short() -> None:
     doc = _compare("--input-tokens", "140000", "--output-tokens", "100", "--api", "llama-3.1-8b")
     (option,) = doc["results"][0]["options"]
     assert option["daily_cost"] == pytest.approx(daily)
+    # the host taken lists no window, and none that lists one takes the prompt: say so
+    assert any("lists no context window" in note for note in doc["notes"])
 
 
 def test_hosted_provider_by_name_is_still_that_provider() -> None:

@@ -202,6 +202,14 @@ def _api_price(name: str, model: str, tokens: Tokens, context: _Context) -> ApiM
         f"map; the cheapest matching offer, {price.model}, is used (name another, e.g. "
         f"{offers.offers[-1].model}, to choose)."
     )
+    listed = [o.max_input_tokens for o in offers.offers if o.max_input_tokens is not None]
+    prompt = tokens.input if tokens.input is not None else tokens.total
+    if price.max_input_tokens is None and listed and prompt > max(listed):
+        context.notes.append(
+            f"{name}: {price.model} lists no context window, and no host of {model} lists one "
+            f"that takes a {prompt:,.0f}-token prompt (the longest is {max(listed):,}); check "
+            "that the model accepts it."
+        )
     return price
 
 
