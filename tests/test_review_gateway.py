@@ -231,3 +231,39 @@ def test_reservations_that_cost_nothing_settle_side_by_side() -> None:
         return usage.day_spent_nusd, usage.day_held_nusd
 
     assert asyncio.run(main()) == (200, 0)
+
+
+@pytest.mark.parametrize("traceparent", ["garbage", "00-" + "0" * 32 + "-" + "0" * 16 + "-01"])
+def test_with_tracing_a_malformed_traceparent_starts_a_new_trace(
+    ledger: Ledger, traceparent: str
+) -> None:
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from llmecon.gateway.tracing import Tracing
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    answer = {"id": "x", "choices": [{"message": {"content": "ok"}}],
+              "usage": {"prompt_tokens": 7, "completion_tokens": 3}}  # fmt: skip
+    heads: list[bytes] = []
+    with bad_upstream(json_answer(answer), heads) as url:
+        router = Router([Upstream("u", url, ("m",))])
+
+        async def body(client: httpx.AsyncClient, app: Gateway) -> int:
+            reply = await client.post(
+                "/v1/chat/completions",
+                json={"model": "m", "messages": [{"role": "user", "content": "hi"}]},
+                headers={"traceparent": traceparent},
+            )
+            return reply.status_code
+
+        status = run_gateway(router, ledger, body, tracing=lambda: Tracing(provider))
+    assert status == 200
+    spans = exporter.get_finished_spans()
+    [server] = [s for s in spans if s.parent is None]  # a root: the client's id was not used
+    assert server.context is not None and server.context.trace_id != 0
+    sent = [line for line in heads[0].split(b"\r\n") if line.lower().startswith(b"traceparent")]
+    assert sent and f"{server.context.trace_id:032x}".encode() in sent[0]
