@@ -324,3 +324,39 @@ def test_usage_break_even_prices_each_api_per_request_of_its_own_endpoint(ledger
         "gpt-4o-mini": pytest.approx(0.000156),
         "text-embedding-3-small": pytest.approx(0.00004),
     }
+
+
+@pytest.mark.parametrize(
+    ("origin", "expected"),
+    [
+        ("http://evil.example", 403),  # any web page the operator opens
+        ("null", 403),  # a sandboxed frame or a file:// page
+        ("http://127.0.0.1:8000", 200),
+        ("http://localhost:3000", 200),  # a local web app
+        ("http://[::1]:8000", 200),
+        (None, 200),  # curl, SDKs: no Origin
+    ],
+)
+def test_without_auth_a_cross_site_page_cannot_spend_through_the_gateway(
+    ledger: Ledger, origin: str | None, expected: int
+) -> None:
+    """`serve --no-auth` on loopback: a page on another site can POST a "simple" request
+    (text/plain, no preflight) to 127.0.0.1; the browser sends its Origin, and the gateway
+    must refuse it before it spends."""
+    answer = {"id": "x", "choices": [{"message": {"content": "ok"}}],
+              "usage": {"prompt_tokens": 7, "completion_tokens": 3}}  # fmt: skip
+    with bad_upstream(json_answer(answer)) as url:
+        router = Router([Upstream("u", url, ("m",))])
+
+        async def body(client: httpx.AsyncClient, app: Gateway) -> int:
+            headers = {"content-type": "text/plain;charset=UTF-8"}
+            if origin is not None:
+                headers["origin"] = origin
+            chat = {"model": "m", "messages": [{"role": "user", "content": "hi"}]}
+            reply = await client.post(
+                "/v1/chat/completions", content=json.dumps(chat), headers=headers
+            )
+            return reply.status_code
+
+        assert run_gateway(router, ledger, body) == expected
+    assert len(ledger.rows()) == (1 if expected == 200 else 0)
