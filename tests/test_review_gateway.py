@@ -360,3 +360,34 @@ def test_without_auth_a_cross_site_page_cannot_spend_through_the_gateway(
 
         assert run_gateway(router, ledger, body) == expected
     assert len(ledger.rows()) == (1 if expected == 200 else 0)
+
+
+def test_metrics_take_embedding_spend_off_at_the_embedding_price(ledger: Ledger) -> None:
+    """One embeddings call billed 2,000 tokens at text-embedding-3-small ($0.02 per 1M):
+    40,000 nano-dollars off the key's $1 a day, not gpt-4o-mini's 300,000."""
+    _, secret = ledger.create_key("emb-user", KeyLimits(budget_day_nusd=10**9))
+    with bad_upstream(_mixed) as url:
+        router = Router([Upstream("own", url, ("emb",))])
+
+        async def body(client: httpx.AsyncClient, app: Gateway) -> str:
+            auth = {"authorization": f"Bearer {secret}"}
+            reply = await client.post(
+                "/v1/embeddings", json={"model": "emb", "input": "a b"}, headers=auth
+            )
+            assert reply.status_code == 200
+            return (await client.get("/metrics", headers=auth)).text
+
+        small = tuple(embedding_options(load_pricebook(), ("text-embedding-3-small",)))
+        door = _embedding_door(KeyPolicy())
+        text = run_gateway(router, ledger, body, no_auth=False, door=door, compare_embeddings=small)
+    [left] = [
+        s
+        for f in text_string_to_metric_families(text)
+        if f.name == "llmecon_budget_remaining_usd"
+        for s in f.samples
+    ]
+    assert left.labels["key"] == "emb-user"
+    assert left.value == pytest.approx(1 - 40_000 / 10**9, abs=1e-12)
+    [row] = ledger.rows()
+    assert row.budget_price == "text-embedding-3-small"
+    assert dict(row.counterfactual_nusd) == {"text-embedding-3-small": 40_000}
