@@ -356,6 +356,8 @@ def test_without_auth_a_cross_site_page_cannot_spend_through_the_gateway(
             reply = await client.post(
                 "/v1/chat/completions", content=json.dumps(chat), headers=headers
             )
+            if reply.status_code == 403:
+                assert reply.json()["error"]["type"] == "permission_error"
             return reply.status_code
 
         assert run_gateway(router, ledger, body) == expected
