@@ -214,13 +214,24 @@ def test_a_malformed_traceparent_breaks_nothing_and_is_never_forwarded_without_o
     assert [row.status for row in ledger.rows()] == [200]
 
 
-def test_reservations_that_cost_nothing_settle_side_by_side() -> None:
+@pytest.mark.parametrize("store", ["memory", "redis"])
+def test_reservations_that_cost_nothing_settle_side_by_side(store: str) -> None:
     """Two requests in flight whose reservations round to 0 nano-dollars (a free catalog
     price, an empty embedding input): each settles, and the spend is counted."""
-    from llmecon.limits import Admission
+    import uuid
+
+    from llmecon.limits import Admission, Limiter
+    from llmecon.limits.redis_store import RedisLimiter
+    from test_limits import REDIS_URL, _redis_client
+
+    prefix = f"test-review-{uuid.uuid4().hex[:12]}"
+    if store == "redis":
+        _redis_client().close()  # skips when no Redis answers
 
     async def main() -> tuple[int, int]:
-        limiter = MemoryLimiter()
+        limiter: Limiter = (
+            MemoryLimiter() if store == "memory" else RedisLimiter(REDIS_URL, prefix=prefix)
+        )
         policy = KeyPolicy(budget_per_day_nusd=10**9)
         first = await limiter.admit("k", policy, 1, 0)
         second = await limiter.admit("k", policy, 1, 0)
@@ -228,9 +239,18 @@ def test_reservations_that_cost_nothing_settle_side_by_side() -> None:
         await limiter.settle(first, 5, 100)
         await limiter.settle(second, 5, 100)
         usage = await limiter.usage("k")
+        await limiter.aclose()
         return usage.day_spent_nusd, usage.day_held_nusd
 
-    assert asyncio.run(main()) == (200, 0)
+    try:
+        assert asyncio.run(main()) == (200, 0)
+    finally:
+        if store == "redis":
+            client = _redis_client()
+            stale = list(client.scan_iter(match=f"{prefix}:*", count=1000))
+            if stale:
+                client.delete(*stale)
+            client.close()
 
 
 @pytest.mark.parametrize("traceparent", ["garbage", "00-" + "0" * 32 + "-" + "0" * 16 + "-01"])
