@@ -413,3 +413,46 @@ def test_metrics_take_embedding_spend_off_at_the_embedding_price(ledger: Ledger)
     [row] = ledger.rows()
     assert row.budget_price == "text-embedding-3-small"
     assert dict(row.counterfactual_nusd) == {"text-embedding-3-small": 40_000}
+
+
+def _big_embedding(body: bytes) -> list[bytes]:
+    """An upstream that embeds and bills a batch, its answer over the gateway's size limit
+    (2,048 inputs at 3,072 dimensions is about 110 MB of JSON; the limit is 64 MB)."""
+    vector = [0.0123456789] * 3_072
+    document = {
+        "object": "list",
+        "model": "text-embedding-3-large",
+        "data": [{"object": "embedding", "index": 0, "embedding": vector}],
+        "usage": {"prompt_tokens": 2_000, "total_tokens": 2_000},
+    }
+    return json_answer(document)(body)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="an upstream answer over max_response_bytes is a 502 and the reservation is "
+    "released: the upstream billed the call, the key's budget is charged nothing",
+)
+def test_an_embedding_answer_too_large_to_relay_still_counts_against_the_budget(
+    ledger: Ledger,
+) -> None:
+    [small] = embedding_options(load_pricebook(), ("text-embedding-3-small",))
+    door = Door(MemoryLimiter(), KeyPolicy(budget_per_day_nusd=10**9), None, embedding_price=small)
+    with bad_upstream(_big_embedding) as url:
+        router = Router([Upstream("openai", url, ("text-embedding-3-large",))])
+
+        async def body(client: httpx.AsyncClient, app: Gateway) -> tuple[list[int], int]:
+            statuses = []
+            for _ in range(5):
+                reply = await client.post(
+                    "/v1/embeddings",
+                    json={"model": "text-embedding-3-large", "input": ["some text"] * 500},
+                )
+                statuses.append(reply.status_code)
+            usage = await door.limiter.usage("(no key)")
+            return statuses, usage.day_spent_nusd
+
+        # a small limit stands for the 64 MB one
+        statuses, spent = run_gateway(router, ledger, body, door=door, max_response_bytes=20_000)
+    assert statuses == [502] * 5
+    assert spent > 0  # the upstream billed five batches
