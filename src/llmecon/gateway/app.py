@@ -28,7 +28,7 @@ from llmecon.gateway.admission import Door, Pricing
 from llmecon.gateway.answer import relay_once
 from llmecon.gateway.auth import KeyCheck
 from llmecon.gateway.errors import GatewayError
-from llmecon.gateway.http import read_body, respond
+from llmecon.gateway.http import check_origin, read_body, respond
 from llmecon.gateway.journal import Journal
 from llmecon.gateway.leg import Leg, Outcome, Receive, Send
 from llmecon.gateway.metering import Meter
@@ -198,6 +198,7 @@ class Gateway:
         """The valid bearer key (None with --no-auth); 401 without one, 503 if the store is
         down or does not answer in time."""
         if self.config.no_auth:
+            check_origin(scope.get("headers", []))
             return None
         return await self.keys.check(scope)
 

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from llmecon.errors import LlmeconError
 from llmecon.gateway.allowance import allowance_record, gateway_allowances
 from llmecon.gateway.errors import GatewayError
-from llmecon.gateway.http import bearer, respond
+from llmecon.gateway.http import bearer, check_origin, respond
 from llmecon.gateway.leg import Send
 from llmecon.ledger.usage_report import usage_report
 from llmecon.limits import utc_windows
@@ -76,6 +76,7 @@ async def keys(gateway: Gateway, scope: dict[str, Any], send: Send) -> None:
 def _admit(gateway: Gateway, scope: dict[str, Any]) -> None:
     expected = gateway.config.admin_key_sha256
     if gateway.config.no_auth:
+        check_origin(scope.get("headers", []))
         return
     if expected is None:
         raise GatewayError(404, "the console is off: start serve with --admin-key-env VAR")

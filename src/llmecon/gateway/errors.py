@@ -8,6 +8,7 @@ TYPES = {
     400: "invalid_request_error",
     401: "authentication_error",
     402: "insufficient_quota",
+    403: "permission_error",
     404: "invalid_request_error",
     405: "invalid_request_error",
     408: "timeout",

@@ -1,14 +1,17 @@
-"""The few HTTP pieces the gateway's handlers share: answering, reading a body, the bearer key."""
+"""The few HTTP pieces the gateway's handlers share: answering, reading a body, the bearer key,
+a browser's cross-site origin."""
 
 from __future__ import annotations
 
 import asyncio
+from urllib.parse import urlsplit
 
 from llmecon.gateway.errors import GatewayError
 from llmecon.gateway.leg import Receive, Send
 
 BODY_TIMEOUT_S = 30.0  # per read; the connection's own deadline covers the whole body
 CLOSE = (b"connection", b"close")
+LOOPBACK_HOSTS = {"127.0.0.1", "::1", "localhost"}
 
 
 async def respond(
@@ -54,3 +57,23 @@ def bearer(headers: list[tuple[bytes, bytes]]) -> str | None:
             scheme, _, token = value.decode("latin-1").partition(" ")
             return token.strip() if scheme.lower() == "bearer" and token.strip() else None
     return None
+
+
+def check_origin(headers: list[tuple[bytes, bytes]]) -> None:
+    """Without auth, refuse (403) a browser request sent by a page of another site: its
+    `Origin` is not a loopback one. Such a page can POST a text/plain body without a preflight,
+    and the gateway would spend for it. Requests without an `Origin` (SDKs, curl) pass."""
+    for name, value in headers:
+        if name == b"origin":
+            origin = value.decode("latin-1").strip()
+            try:
+                host = urlsplit(origin).hostname
+            except ValueError:
+                host = None
+            if host not in LOOPBACK_HOSTS:
+                raise GatewayError(
+                    403,
+                    f"requests from the web origin {origin[:100]!r} are refused when auth is "
+                    "off; start serve with API keys (without --no-auth) to call it from a page",
+                    "cross_origin_refused",
+                )

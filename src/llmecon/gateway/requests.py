@@ -37,7 +37,7 @@ class Call:
     body: bytes  # what goes upstream (stream usage always requested)
     completions: int = 1  # answers generated: max(n, best_of) per prompt, times the prompts
     prompt_token_ids: int = 0  # prompt tokens given as token ids (completions)
-    reserve_text: str = ""  # what the reservation counts (chat, responses: the whole body)
+    reserve_text: str = ""  # what the reservation counts (chat, responses, embeddings: the body)
     reserve_extra: int = 0  # tokens the text does not show (per message, per image)
 
     def most_completion_tokens(self, default: int) -> int:
@@ -75,9 +75,10 @@ def parse_call(path: str, raw: bytes) -> Call:
     stream = data.get("stream", False)
     if not isinstance(stream, bool):
         raise GatewayError(400, "`stream` must be true or false", "invalid_type", "stream")
-    if endpoint == "embeddings":
-        text, ids = _embedding_input(data)
-        return Call(endpoint, model, False, False, None, text, raw, 0, ids)
+    if endpoint == "embeddings":  # reserve for the body, and each input's special tokens
+        text, ids, inputs = _embedding_input(data)
+        return Call(endpoint, model, False, False, None, text, raw, 0, ids,
+                    _body_text(raw), PER_INPUT * inputs)  # fmt: skip
     if endpoint == "responses":
         limit = _check_max_tokens(data, "max_output_tokens")
         text = _responses_input(data)
@@ -183,18 +184,19 @@ def _content_text(content: Any) -> str:
     return ""
 
 
-def _embedding_input(data: dict[str, Any]) -> tuple[str, int]:
-    """An embeddings request's input: its text and how many tokens it gives as ids."""
+def _embedding_input(data: dict[str, Any]) -> tuple[str, int, int]:
+    """An embeddings request's input: its text, how many tokens it gives as ids, and how many
+    inputs it holds."""
     value = data.get("input")
     if isinstance(value, str):
-        return value, 0
+        return value, 0, 1
     if isinstance(value, list) and value:
         if all(isinstance(v, str) for v in value):
-            return " ".join(value), 0
+            return " ".join(value), 0, len(value)
         if _token_ids(value):
-            return "", len(value)
+            return "", len(value), 1
         if all(isinstance(v, list) and v and _token_ids(v) for v in value):
-            return "", sum(len(v) for v in value)
+            return "", sum(len(v) for v in value), len(value)
     raise GatewayError(400, "`input` must be a string, a list of strings, a list of token ids "
                        "or a list of such lists", "invalid_type", "input")  # fmt: skip
 
@@ -218,6 +220,7 @@ def _responses_input(data: dict[str, Any]) -> str:
 
 
 PER_MESSAGE = 4  # chat templates add a few tokens per message
+PER_INPUT = 2  # an embedding model's special tokens around each input ([CLS] and [SEP])
 PER_MEDIA = 1600  # an image or audio part: more than a high-detail image costs at OpenAI
 MEDIA = {"image_url", "input_image", "input_audio", "image", "audio", "file", "input_file"}
 

@@ -118,9 +118,11 @@ class _KeyState:
 
     def _unhold(self, hold: _Hold) -> None:
         for name in (f"d:{hold.day}", f"m:{hold.month}"):
-            self.held[name] -= hold.nusd
-            if not self.held[name]:
-                del self.held[name]
+            left = self.held.get(name, 0) - hold.nusd  # holds of 0 share one emptied entry
+            if left:
+                self.held[name] = left
+            else:
+                self.held.pop(name, None)
 
     def used(self, name: str) -> int:
         return self.spent.get(name, 0) + self.held.get(name, 0)
