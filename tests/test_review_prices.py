@@ -84,14 +84,22 @@ def test_hosted_model_by_name_is_the_cheapest_for_the_workload() -> None:
     assert option["daily_cost"] == pytest.approx(daily)
 
 
-def test_hosted_model_by_name_skips_hosts_whose_context_is_too_short() -> None:
-    # A 140,000-token prompt: DeepInfra (131,072 tokens) cannot take it; hosts that can exist.
-    daily, _ = _cheapest_llama(140_000, 100)
-    doc = _compare("--input-tokens", "140000", "--output-tokens", "100", "--api", "llama-3.1-8b")
+@pytest.mark.parametrize("prompt", [140_000, 210_000])
+def test_hosted_model_by_name_skips_hosts_whose_context_is_too_short(prompt: int) -> None:
+    # DeepInfra (131,072 tokens) cannot take either prompt; hosts that can exist.
+    daily, key = _cheapest_llama(prompt, 100)
+    doc = _compare("--input-tokens", str(prompt), "--output-tokens", "100", "--api", "llama-3.1-8b")
     (option,) = doc["results"][0]["options"]
     assert option["daily_cost"] == pytest.approx(daily)
-    # the host taken lists no window, and none that lists one takes the prompt: say so
-    assert any("lists no context window" in note for note in doc["notes"])
+    # When the host taken lists no window and none that lists one takes the prompt, say so.
+    # Databricks lists 200,000 tokens: it takes 140,000 (no note) but not 210,000 (note).
+    rows = _rows()
+    listed = [rows[k]["max_input_tokens"] for k in LLAMA_31_8B_OFFERS
+              if rows[k]["max_input_tokens"] is not None]  # fmt: skip
+    assert max(listed) == 200_000
+    expected = rows[key]["max_input_tokens"] is None and prompt > max(listed)
+    assert expected == (prompt == 210_000)
+    assert any("lists no context window" in note for note in doc["notes"]) == expected
 
 
 def test_hosted_provider_by_name_is_still_that_provider() -> None:
