@@ -229,6 +229,7 @@ def _self_hosted(name: str, spec: SelfHostedSpec, path: str, context: _Context) 
         instance=spec.instance,
         lambda_front=_lambda(spec.lambda_, context) if spec.lambda_ else None,
         api_gateway=_gateway(spec.api_gateway, context) if spec.api_gateway else None,
+        commitment=commitment(spec.pricing, hourly.amount) if is_commitment(spec.pricing) else None,
     )
 
 
