@@ -290,3 +290,87 @@ def test_reserved_example(llmecon: Callable[..., Run]) -> None:
     assert at_high["g6e-on-demand"]["daily_cost"] == pytest.approx(1.861 * 24)
     assert data["results"][0]["cheapest"] == "llama-hosted"
     assert any("each machine is its own commitment" in note for note in data["notes"])
+
+
+# --- compare shows the upfront payment and its amortization (issue 12 review R1) ------------
+
+
+def _compare_option(llmecon: Callable[..., Run], path: str) -> dict[str, object]:
+    run = llmecon("compare", path, "--format", "json")
+    assert run.code == 0, run.err
+    option: dict[str, object] = json.loads(run.out)["results"][0]["options"][0]
+    return option
+
+
+def test_compare_shows_the_upfront_fee_and_its_amortization_as_plan_does(
+    tmp_path: Path, llmecon: Callable[..., Run]
+) -> None:
+    # plan picks the instance and machine count; compare prices the same fleet
+    run = llmecon(*PLAN, "--no-hosted", "--pricing", "reserved_3y_all_upfront", "--format", "json")
+    assert run.code == 0, run.err
+    planned = json.loads(run.out)["pricing"][0]
+    instance, machines = planned["instance"], planned["machines"]
+    path = _scenario(tmp_path, "reserved_3y_all_upfront")
+    Path(path).write_text(
+        Path(path).read_text().replace("g6e.xlarge", instance).replace("replicas: 2",
+                                                                       f"replicas: {machines}")
+    )  # fmt: skip
+    option = _compare_option(llmecon, path)
+    commitment_block = option["commitment"]
+    assert isinstance(commitment_block, dict)
+    assert commitment_block["lines"] == planned["commitment"]["lines"]  # the same numbers
+    lines = {line["item"]: line["usd"] for line in commitment_block["lines"]}
+    rate = planned["hourly_rate"]
+    fee = rate * 26_280  # All Upfront: the whole term's effective rate, paid at purchase
+    assert lines[f"upfront fee, {machines} x ${fee:,.2f}"] == pytest.approx(fee * machines)
+    amortized = lines["upfront amortized over 26,280 h, per day"]
+    assert amortized == pytest.approx(fee * machines / 26_280 * 24)
+    # the daily bill: the amortized fee is its own line, and it is the whole daily cost
+    (item,) = option["line_items"]  # type: ignore[misc]
+    assert "upfront" in item["name"] and "amortized" in item["name"]
+    assert item["daily_cost"] == pytest.approx(amortized)
+    assert option["daily_cost"] == pytest.approx(amortized)
+
+
+def test_compare_all_upfront_lines_by_hand(tmp_path: Path, llmecon: Callable[..., Run]) -> None:
+    option = _compare_option(llmecon, _scenario(tmp_path, "reserved_3y_all_upfront"))
+    # 2 x g6e.xlarge, $0.699734/h effective: fee 0.699734 x 26,280 = $18,389.00952 each
+    (item,) = option["line_items"]  # type: ignore[misc]
+    assert (
+        item["name"] == "g6e.xlarge upfront fee (reserved_3y_all_upfront) amortized over 26,280 h"
+    )
+    assert (item["quantity"], item["unit"]) == (48, "instance-hour")
+    assert item["unit_price"] == pytest.approx(18_389.00952 / 26_280)
+    assert item["daily_cost"] == pytest.approx(33.587232)  # 2 x 18,389.00952 / 26,280 x 24
+    block = option["commitment"]
+    assert block["pricing"] == "reserved_3y_all_upfront" and block["machines"] == 2  # type: ignore[index]
+    assert block["lines"][0] == {"item": "upfront fee, 2 x $18,389.01", "usd": 36_778.01904}  # type: ignore[index]
+
+
+def test_compare_no_upfront_is_an_hourly_charge(
+    tmp_path: Path, llmecon: Callable[..., Run]
+) -> None:
+    option = _compare_option(llmecon, _scenario(tmp_path, "reserved_1y_no_upfront"))
+    (item,) = option["line_items"]  # type: ignore[misc]
+    assert item["name"] == "g6e.xlarge hourly charge (reserved_1y_no_upfront)"
+    assert item["daily_cost"] == pytest.approx(2 * 1.17243 * 24)
+    lines = {line["item"]: line["usd"] for line in option["commitment"]["lines"]}  # type: ignore[index]
+    assert lines["hourly charge, 2 x $1.17243/h, per day"] == pytest.approx(2 * 1.17243 * 24)
+    assert not any("upfront" in name for name in lines)
+
+
+def test_compare_partial_upfront_does_not_invent_the_split(
+    tmp_path: Path, llmecon: Callable[..., Run]
+) -> None:
+    option = _compare_option(llmecon, _scenario(tmp_path, "reserved_1y_partial_upfront"))
+    (item,) = option["line_items"]  # type: ignore[misc]
+    assert "effective rate" in item["name"] and "split not stated" in item["name"]
+    assert item["daily_cost"] == pytest.approx(2 * 1.116633 * 24)
+    lines = {line["item"]: line["usd"] for line in option["commitment"]["lines"]}  # type: ignore[index]
+    assert lines["upfront fee (share not stated by the source)"] is None
+
+
+def test_compare_on_demand_has_no_commitment(tmp_path: Path, llmecon: Callable[..., Run]) -> None:
+    option = _compare_option(llmecon, _scenario(tmp_path, "on_demand"))
+    assert option["commitment"] is None
+    assert option["line_items"][0]["name"] == "g6e.xlarge hours"  # type: ignore[index]

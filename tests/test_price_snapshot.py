@@ -152,3 +152,67 @@ def test_update_rejects_bad_input(
         path.write_text(content)
     run = llmecon("prices", "update", "--from", str(path))
     assert run.code == 2 and message in run.err and "Traceback" not in run.err
+
+
+# --- batch cached input (issue 12 review R1) -------------------------------------------------
+
+BATCH_MAP = {
+    "cached-everywhere": {
+        "litellm_provider": "acme", "mode": "chat", "input_cost_per_token": 3e-06,
+        "output_cost_per_token": 1.5e-05, "cache_read_input_token_cost": 3e-07,
+        "input_cost_per_token_batches": 1.5e-06, "output_cost_per_token_batches": 7.5e-06,
+        "cache_read_input_token_cost_batches": 1.5e-07,
+    },
+}  # fmt: skip
+
+
+def test_litellm_batch_cached_rate_is_kept_as_its_own_column() -> None:
+    parsed = snapshot.parse(json.dumps(BATCH_MAP), "map.json", source="x", as_of=date(2027, 1, 1))
+    price = snapshot.build_price("cached-everywhere", parsed)
+    assert price.cached_input is not None and price.cached_input.amount == 0.3
+    assert price.batch_cached_input is not None and price.batch_cached_input.amount == 0.15
+    again = snapshot.parse(parsed.to_json(), "again.json")  # our format round-trips it
+    assert snapshot.build_price("cached-everywhere", again).batch_cached_input == (
+        price.batch_cached_input
+    )
+
+
+def test_a_schema_2_snapshot_without_the_batch_cached_column_still_reads() -> None:
+    columns = [c for c in snapshot.COLUMNS if c != "batch_cached_input"]
+    old = {
+        "format": snapshot.FORMAT, "schema": 2, "source": "s", "as_of": "2026-11-01",
+        "columns": columns,
+        "models": {"m": ["openai", 1.0, 2.0, 0.5, 0.5, 1.0, None, None, [], "chat"]},
+    }  # fmt: skip
+    parsed = snapshot.parse(json.dumps(old), "old.json")
+    price = snapshot.build_price("m", parsed)
+    assert price.batch_cached_input is None
+    assert price.cached_input is not None and price.cached_input.amount == 0.5
+    assert price.batch_output is not None and price.batch_output.amount == 1.0
+    assert snapshot.parse(parsed.to_json(), "again.json").rows == parsed.rows
+
+
+def test_shipped_snapshot_has_the_upstream_batch_cached_rates() -> None:
+    raw = json.loads((ROOT / "src/llmecon/data/prices/api_prices.json").read_text())
+    column = raw["columns"].index("batch_cached_input")
+    rows = raw["models"]
+    # upstream cache_read_input_token_cost_batches: 1.5e-07 and 1.3e-07 per token
+    assert rows["claude-sonnet-4-5"][column] == 0.15 and rows["gpt-5.4"][column] == 0.13
+    assert rows["gpt-4o-mini"][column] is None  # upstream has no batch cached rate for it
+    # upstream has 219 entries with the field; 197 of them are rows the snapshot keeps
+    assert sum(row[column] is not None for row in rows.values()) == 197
+    # the same upstream file as before: provenance unchanged
+    assert raw["as_of"] == "2026-11-25" and raw["upstream"]["sha256"].startswith("8943af58")
+
+
+def test_update_carries_the_batch_cached_rate_and_show_shows_it(
+    tmp_path: Path, home: Path, llmecon: Callable[..., Run]
+) -> None:
+    newer = tmp_path / "map.json"
+    newer.write_text(json.dumps(BATCH_MAP))
+    run = llmecon("prices", "update", "--from", str(newer), "--as-of", "2026-12-01")
+    assert run.code == 0, run.err
+    shown = llmecon("prices", "show", "cached-everywhere", "--format", "json")
+    assert json.loads(shown.out)[0]["batch_cached_input"]["amount"] == 0.15
+    table = llmecon("prices", "show", "cached-everywhere")
+    assert "batch_cached_input: $0.15 per 1M tokens" in table.out

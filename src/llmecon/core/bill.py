@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from llmecon.core.capacity import FleetPlan
+from llmecon.core.commitments import Commitment
 from llmecon.core.prices import Price
 
 DAYS_PER_YEAR = 365
@@ -55,6 +56,7 @@ class Bill:
     fleet: FleetPlan | None = None  # when replicas were sized from capacity
     capacity_source: str | None = None
     fixed_fleet_daily_cost: float | None = None  # an autoscaled fleet's peak-sized alternative
+    commitment: Commitment | None = None  # the term its machines are bought on, if committed
 
     @property
     def daily_cost(self) -> float:

@@ -8,6 +8,7 @@ from typing import ClassVar, Protocol
 
 from llmecon.core.bill import Bill, LineItem
 from llmecon.core.capacity import CapacityFleet, FixedFleet, FleetPlan
+from llmecon.core.commitments import Commitment
 from llmecon.core.fixed_costs import Overhead
 from llmecon.core.prices import Price
 from llmecon.core.token_pricing import TokenPricing
@@ -120,7 +121,12 @@ class Fleet(Protocol):
 
 @dataclass(frozen=True)
 class SelfHostedOption:
-    """An open model on rented instances, with the article's optional Lambda + API Gateway front."""
+    """An open model on rented instances, with the article's optional Lambda + API Gateway front.
+
+    With a `commitment` (a Reserved Instance term at `hourly`, its effective rate), the machines'
+    line names what the day's share is: the upfront fee amortized, the hourly charge, or (Partial
+    Upfront, whose split the source does not state) the effective rate.
+    """
 
     name: str
     hourly: Price
@@ -129,6 +135,7 @@ class SelfHostedOption:
     lambda_front: LambdaFront | None = None
     api_gateway: ApiGatewayFront | None = None
     overheads: tuple[Overhead, ...] = ()
+    commitment: Commitment | None = None
     kind: ClassVar[str] = "self_hosted"
 
     def bill(self, requests_per_day: float, tokens: Tokens) -> Bill:
@@ -152,11 +159,27 @@ class SelfHostedOption:
             if isinstance(self.fleet, CapacityFleet)
             else None,
             fixed_fleet_daily_cost=alternative,
+            commitment=self.commitment,
         )
 
     def _hours(self, fleet: FleetPlan) -> LineItem:
         label = self.instance or "instance"
-        return LineItem.priced(f"{label} hours", fleet.instance_hours, self.hourly)
+        terms = self.commitment
+        if terms is None:
+            return LineItem.priced(f"{label} hours", fleet.instance_hours, self.hourly)
+        upfront, recurring = terms.upfront_per_machine, terms.recurring_hourly
+        if upfront is None or recurring is None:
+            name = f"{label} hours ({terms.key} effective rate: upfront + hourly, split not stated)"
+            return LineItem.priced(name, fleet.instance_hours, self.hourly)
+        if upfront > 0 and recurring > 0:  # no such term is priced yet: one line each
+            raise ValueError(f"{terms.key}: both an upfront fee and an hourly charge")
+        if upfront > 0:
+            name = f"{label} upfront fee ({terms.key}) amortized over {terms.term_hours:,} h"
+            amount = upfront / terms.term_hours
+        else:
+            name, amount = f"{label} hourly charge ({terms.key})", recurring
+        price = Price(amount, self.hourly.unit, self.hourly.source, self.hourly.as_of)
+        return LineItem.priced(name, fleet.instance_hours, price)
 
     def _front_items(self, requests_per_day: float) -> list[LineItem]:
         items: list[LineItem] = []

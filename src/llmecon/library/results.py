@@ -56,7 +56,7 @@ class ComparisonResult:
         for result in self.to_dict()["results"]:
             for option in result["options"]:
                 row = {key: value for key, value in option.items()
-                       if key not in {"line_items", "capacity"}}  # fmt: skip
+                       if key not in {"line_items", "capacity", "commitment"}}  # fmt: skip
                 name = row.pop("name")
                 rows.append({"requests_per_day": result["requests_per_day"], "option": name,
                              **row})  # fmt: skip

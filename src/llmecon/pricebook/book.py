@@ -150,6 +150,7 @@ def _with_extras(price: ApiModelPrice, current: ApiModelPrice | None) -> ApiMode
         cached_input=current.cached_input,
         batch_input=current.batch_input,
         batch_output=current.batch_output,
+        batch_cached_input=current.batch_cached_input,
         max_input_tokens=current.max_input_tokens,
         max_output_tokens=current.max_output_tokens,
         tiers=current.tiers,
@@ -164,6 +165,7 @@ def api_pricing(price: ApiModelPrice, *, batch: bool = False) -> TokenPricing:
             "compare chat workloads against chat models (`llmecon prices list --search TEXT`)"
         )
     input_price, output_price, tiers = price.input, price.output, price.tiers
+    cached = price.cached_input
     if batch:
         if price.batch_input is None or price.batch_output is None:
             raise LlmeconError(
@@ -175,14 +177,28 @@ def api_pricing(price: ApiModelPrice, *, batch: bool = False) -> TokenPricing:
         tiers = tuple(
             ContextTier(t.above, _scaled(t.input, ratio), _scaled(t.output, ratio)) for t in tiers
         )
+        cached = price.batch_cached_input or _interactive(price.cached_input)
     return TokenPricing(
         input=input_price,
         output=output_price,
-        cached_input=price.cached_input,
+        cached_input=cached,
         tiers=tiers,
         max_input_tokens=price.max_input_tokens,
         max_output_tokens=price.max_output_tokens,
     )
+
+
+def lacks_batch_cached_rate(price: ApiModelPrice) -> bool:
+    """True when batch requests' cached tokens fall back to the interactive cached rate: the
+    price book has a cached-input rate but no batch one (not halved: nothing states a discount)."""
+    return price.cached_input is not None and price.batch_cached_input is None
+
+
+def _interactive(cached: Price | None) -> Price | None:
+    if cached is None:
+        return None
+    source = f"{cached.source} (the interactive cached rate: no batch cached-input rate is known)"
+    return Price(cached.amount, cached.unit, source, cached.as_of, cached.per)
 
 
 def embedding_pricing(price: ApiModelPrice) -> TokenPricing:

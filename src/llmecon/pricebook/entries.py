@@ -35,6 +35,7 @@ class ApiModelPrice:
     cached_input: Price | None = None
     batch_input: Price | None = None
     batch_output: Price | None = None
+    batch_cached_input: Price | None = None  # cached input tokens in a batch request
     max_input_tokens: int | None = None
     max_output_tokens: int | None = None
     tiers: tuple[ContextTier, ...] = ()

@@ -2,7 +2,12 @@
 
 Providers spell one model many ways (`deepinfra/meta-llama/Meta-Llama-3.1-8B-Instruct`,
 `meta.llama3-1-8b-instruct-v1:0`, `fireworks_ai/.../llama-v3p1-8b-instruct`); `canonical` reduces
-a catalog key to the plain name the model catalog uses (`llama-3.1-8b`).
+a catalog key to the plain name the model catalog uses (`llama-3.1-8b`). Some keys also carry a
+prefix that is not part of the model's name: the provider's own name
+(`databricks/databricks-meta-llama-3-1-8b-instruct`) or a Bedrock cross-region profile's region
+(`us.meta.llama3-1-8b-instruct-v1:0`); `spellings` gives the name with and without it, and a
+model matches only when one spelling equals its plain name exactly (so `llama-3.1-80b` or a
+`-guard` variant never matches `llama-3.1-8b`).
 """
 
 from __future__ import annotations
@@ -16,10 +21,12 @@ from llmecon.pricebook.entries import ApiModelPrice
 
 _VENDOR = re.compile(r"^(meta-(?=llama)|meta\.|@cf-meta-|mistralai-|qwen-(?=qwen))")
 _VERSION = (
-    (re.compile(r"llama-?v?(\d)(?:[.-]|p)(\d)"), r"llama-\1.\2"),
-    (re.compile(r"llama-?(\d)(?=-)"), r"llama-\1"),
+    # 3-1-8b is version 3.1; 2-70b and 3-8b are a size, not a minor version (no digit or b after)
+    (re.compile(r"llama-?v?(\d)(?:[.-]|p)(\d)(?![\db])"), r"llama-\1.\2"),
+    (re.compile(r"llama-?v?(\d)(?=-)"), r"llama-\1"),
     (re.compile(r"mistral-7b-v0[.-]\d"), "mistral-7b"),
 )
+_REGION = re.compile(r"^(us-gov|us|eu|apac|au|jp|in|ca|global)\.")
 _SUFFIX = re.compile(
     r"(-(instruct|chat|turbo|maas|instant|fp8|fp16|bf16|fast|hf|it|awq|lite|v\d+:\d+|v\d+))+$"
 )
@@ -27,7 +34,25 @@ _SUFFIX = re.compile(
 
 def canonical(key: str) -> str:
     """The plain name a catalog key serves: `.../Meta-Llama-3.1-8B-Instruct` -> llama-3.1-8b."""
-    name = key.lower().rsplit("/", 1)[-1].replace("_", "-")
+    return _plain(key.lower().rsplit("/", 1)[-1].replace("_", "-"))
+
+
+def spellings(key: str) -> tuple[str, ...]:
+    """`canonical(key)`, then the same without a provider or region prefix when it has one:
+    `databricks/databricks-meta-llama-3-1-8b-instruct` -> (databricks-meta-llama-3.1-8b,
+    llama-3.1-8b). A spelling is only ever compared whole with a model's plain name."""
+    parts = key.lower().replace("_", "-").split("/")
+    name, found = parts[-1], [canonical(key)]
+    provider = parts[0] if len(parts) > 1 else ""
+    for prefix in (f"{provider}-", f"{provider}.") if provider else ():
+        if name.startswith(prefix):
+            found.append(_plain(name.removeprefix(prefix)))
+    if _REGION.match(name):
+        found.append(_plain(_REGION.sub("", name)))
+    return tuple(dict.fromkeys(found))
+
+
+def _plain(name: str) -> str:
     name = _VENDOR.sub("", name)
     for pattern, replacement in _VERSION:
         name = pattern.sub(replacement, name)
@@ -48,7 +73,7 @@ def hosted_offers(book: PriceBook, model: str) -> HostedOffers:
     best: dict[str, ApiModelPrice] = {}
     free = []
     for key in book.api_current:
-        if canonical(key) != wanted:
+        if wanted not in spellings(key):
             continue
         price = book.api_current[key]
         if price.mode != "chat":

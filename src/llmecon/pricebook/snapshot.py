@@ -2,10 +2,11 @@
 
 LiteLLM's `model_prices_and_context_window_backup.json` (MIT, Berri AI) lists ~5,000 entries with
 per-token prices. llmecon keeps only what it bills (chat models: input, output, cached-input,
-batch and long-context tier prices per 1M tokens, context limits; embedding models: input per 1M
-tokens, output 0) as one row per model with its mode (`chat` or `embedding`), with the snapshot's
-own source and date. Schema 1 (no mode column, chat models only) still reads. `parse` reads
-either format; `diff` says what an update changes.
+batch input/output/cached-input and long-context tier prices per 1M tokens, context limits;
+embedding models: input per 1M tokens, output 0) as one row per model with its mode (`chat` or
+`embedding`), with the snapshot's own source and date. Schema 1 (no mode column, chat models
+only) and schema 2 (no batch cached-input column) still read. `parse` reads either format;
+`diff` says what an update changes.
 Pure: text in, data out.
 """
 
@@ -25,9 +26,14 @@ from llmecon.pricebook.entries import PER_MILLION, ApiModelPrice, ContextTier
 FORMAT = "llmecon-api-prices"
 COLUMNS = (
     "provider", "input", "output", "cached_input", "batch_input", "batch_output",
-    "max_input_tokens", "max_output_tokens", "tiers", "mode",
+    "batch_cached_input", "max_input_tokens", "max_output_tokens", "tiers", "mode",
 )  # fmt: skip
-SCHEMA = 2
+SCHEMA = 3
+# Older schemas still read: a missing column is empty (None), a missing mode is "chat".
+_OLDER = {
+    1: tuple(c for c in COLUMNS if c not in {"batch_cached_input", "mode"}),  # before embeddings
+    2: tuple(c for c in COLUMNS if c != "batch_cached_input"),  # before batch cached input
+}
 CHAT, EMBEDDING = "chat", "embedding"
 # LiteLLM's modes -> ours: text generation of any API shape is "chat"
 _MODES = {"chat": CHAT, "completion": CHAT, "responses": CHAT, "embedding": EMBEDDING}
@@ -110,12 +116,20 @@ def _ours(raw: dict[str, Any], origin: str) -> Snapshot:
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise LlmeconError(f"{origin}: broken llmecon snapshot ({exc}); fetch it again") from None
-    if (raw.get("schema"), columns) == (1, COLUMNS[:-1]):  # before embeddings: all chat
-        rows = {model: [*row, CHAT] for model, row in snapshot.rows.items()}
+    schema = raw.get("schema")
+    if schema != SCHEMA and isinstance(schema, int) and _OLDER.get(schema) == columns:
+        rows = {model: _upgraded(columns, row) for model, row in snapshot.rows.items()}
         return Snapshot(snapshot.source, snapshot.as_of, rows, snapshot.upstream)
-    if columns != COLUMNS or raw.get("schema") != SCHEMA:
+    if columns != COLUMNS or schema != SCHEMA:
         raise LlmeconError(f"{origin}: snapshot schema not understood; upgrade llmecon")
     return snapshot
+
+
+def _upgraded(columns: tuple[str, ...], row: list[Any]) -> list[Any]:
+    """An older row in today's columns: what it lacks is unknown (None), its mode chat."""
+    held = dict(zip(columns, row, strict=True))
+    held.setdefault("mode", CHAT)
+    return [held.get(column) for column in COLUMNS]
 
 
 def _litellm_rows(raw: dict[str, Any]) -> Iterator[tuple[str, list[Any]]]:
@@ -139,6 +153,7 @@ def _litellm_rows(raw: dict[str, Any]) -> Iterator[tuple[str, list[Any]]]:
                 _optional(fields.get("cache_read_input_token_cost")),
                 _optional(fields.get("input_cost_per_token_batches")),
                 _optional(fields.get("output_cost_per_token_batches")),
+                _optional(fields.get("cache_read_input_token_cost_batches")),
                 _count(fields.get("max_input_tokens")),
                 _count(fields.get("max_output_tokens")),
                 list(_tiers(fields)),
@@ -195,7 +210,10 @@ class SnapshotPrices(Mapping[str, ApiModelPrice]):
 def build_price(model: str, snapshot: Snapshot) -> ApiModelPrice:
     """One row as an ApiModelPrice citing the snapshot."""
     row = snapshot.rows[model]
-    provider, cost_in, cost_out, cached, batch_in, batch_out, max_in, max_out, tiers, mode = row
+    (
+        provider, cost_in, cost_out, cached, batch_in, batch_out, batch_cached,
+        max_in, max_out, tiers, mode,
+    ) = row  # fmt: skip
 
     def price(amount: float | None) -> Price | None:
         if amount is None:
@@ -215,6 +233,7 @@ def build_price(model: str, snapshot: Snapshot) -> ApiModelPrice:
         cached_input=price(cached),
         batch_input=price(batch_in),
         batch_output=price(batch_out),
+        batch_cached_input=price(batch_cached),
         max_input_tokens=max_in,
         max_output_tokens=max_out,
         tiers=tuple(

@@ -8,6 +8,7 @@ from llmecon.core.bill import Bill, LineItem
 from llmecon.core.breakeven import Breakeven
 from llmecon.core.comparison import Comparison
 from llmecon.report.numbers import clean
+from llmecon.report.pricing_view import commitment_to_dict
 from llmecon.report.quality_view import quality_to_dict
 
 
@@ -44,6 +45,9 @@ def bill_to_dict(bill: Bill, rank: int) -> dict[str, Any]:
         "replicas": bill.replicas,
         "capacity": capacity_to_dict(bill),
         "line_items": [line_item_to_dict(item) for item in bill.line_items],
+        "commitment": None
+        if bill.commitment is None or bill.replicas is None
+        else commitment_to_dict(bill.commitment, bill.replicas),
     }
 
 

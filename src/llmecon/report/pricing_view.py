@@ -10,9 +10,22 @@ from rich.table import Table
 from llmecon.core.commitments import commitment_risk
 
 if TYPE_CHECKING:
+    from llmecon.core.commitments import Commitment
     from llmecon.core.pricing_compare import PricingRow
 
-__all__ = ["render_pricing_json", "render_pricing_table"]
+__all__ = ["commitment_to_dict", "render_pricing_json", "render_pricing_table"]
+
+
+def commitment_to_dict(terms: Commitment, machines: int) -> dict[str, object]:
+    """A commitment's lines for `machines` machines, as `plan --pricing` and `compare` show them:
+    the upfront fee, its amortization per day, the hourly charge, the term's total."""
+    return {
+        "pricing": terms.key, "years": terms.years, "payment": terms.payment,
+        "machines": machines,
+        "lines": [{"item": label, "usd": None if a is None else round(a, 6)}
+                  for label, a in terms.lines(machines)],
+        "note": commitment_risk(terms.key),
+    }  # fmt: skip
 
 
 def render_pricing_table(rows: tuple[PricingRow, ...], out: TextIO) -> None:
@@ -63,12 +76,7 @@ def render_pricing_json(rows: tuple[PricingRow, ...]) -> list[dict[str, object]]
                 "source": c.machine.hourly.source, "as_of": c.machine.hourly.as_of.isoformat()
                 if c.machine.hourly.as_of else None,
             }  # fmt: skip
-        if row.commitment is not None:
-            item["commitment"] = {
-                "years": row.commitment.years, "payment": row.commitment.payment,
-                "lines": [{"item": label, "usd": None if a is None else round(a, 6)}
-                          for label, a in row.lines],
-                "note": commitment_risk(row.pricing),
-            }  # fmt: skip
+        if row.commitment is not None and c is not None:
+            item["commitment"] = commitment_to_dict(row.commitment, c.replicas)
         found.append(item)
     return found

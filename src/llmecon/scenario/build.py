@@ -22,7 +22,7 @@ from llmecon.core.options import (
 from llmecon.core.prices import Price
 from llmecon.core.workload import Tokens, Workload
 from llmecon.errors import LlmeconError
-from llmecon.pricebook.book import PriceBook, api_pricing
+from llmecon.pricebook.book import PriceBook, api_pricing, lacks_batch_cached_rate
 from llmecon.pricebook.entries import ApiModelPrice, InstancePrice
 from llmecon.pricebook.hosted import resolve_hosted
 from llmecon.scenario.capacity_source import throughput
@@ -177,6 +177,13 @@ def _catalog_api(
     rates = f"${pricing.input.amount:g} in / ${pricing.output.amount:g} out per 1M tokens"
     batch = " batch" if spec.batch else ""
     context.notes.append(f"{name}: {model}{batch} at {rates}{when} ({pricing.input.cited()}).")
+    if spec.batch and context.cached_fraction > 0 and lacks_batch_cached_rate(price):
+        assert pricing.cached_input is not None
+        context.notes.append(
+            f"{name}: no batch cached-input rate is known for {model}; its cached tokens are "
+            f"billed at the interactive cached rate (${pricing.cached_input.amount:g} per 1M), "
+            "not discounted further."
+        )
     if context.as_of is not None and price.origin == "snapshot":
         context.notes.append(
             f"{name}: no dated history for {model}; its current price is used for "
@@ -222,6 +229,7 @@ def _self_hosted(name: str, spec: SelfHostedSpec, path: str, context: _Context) 
         instance=spec.instance,
         lambda_front=_lambda(spec.lambda_, context) if spec.lambda_ else None,
         api_gateway=_gateway(spec.api_gateway, context) if spec.api_gateway else None,
+        commitment=commitment(spec.pricing, hourly.amount) if is_commitment(spec.pricing) else None,
     )
 
 
