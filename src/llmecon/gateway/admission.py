@@ -51,6 +51,8 @@ class Door:
     def dearest(self, candidates: Sequence[tuple[str, bool]], prompt: int, most: int) -> Pricing:
         """Of the routes a call may take ((model, paid) each), the price that reserves most."""
         prices = [self.price_for(model, paid=paid) for model, paid in candidates] or [self.price]
+        if len(prices) == 1:  # one route (the usual case): nothing to compare, no bill to price
+            return Pricing(prices[0])
         return max((Pricing(price) for price in prices), key=lambda p: p.cost_nusd(prompt, most))
 
     def counts_tokens(self, key: KeyInfo | None) -> bool:
