@@ -137,3 +137,26 @@ def test_the_tokenizer_counts_special_token_text_as_ordinary_text(text: str) -> 
     tokenizer = bundled_tiktoken()
     expected = tokenizer.encoding.encode(text, allowed_special=set(), disallowed_special=())
     assert tokenizer.encode(text) == expected
+
+
+def test_a_request_is_priced_exactly_as_its_bill(book: Any) -> None:
+    """`ApiOption.request_cost` skips building the bill; it must give the bill's very float
+    for every API in the price book (tiers, cached input) and fall back for the rest."""
+    import dataclasses
+
+    from llmecon.core.fixed_costs import DataTransfer
+    from llmecon.core.workload import Tokens
+    from llmecon.pricebook.catalog import api_options
+
+    apis = api_options(book, book.api_names())
+    transfer = DataTransfer(Price(0.09, "GB", "t", per=1.0))
+    apis += [dataclasses.replace(apis[0], cached_fraction=0.5),
+             dataclasses.replace(apis[0], overheads=(transfer,))]  # fmt: skip
+    counts = [(0, 0), (1, 1), (37, 5), (1000, 333), (128_001, 7), (200_001, 4096),
+              (272_001, 9), (1_000_003, 1)]  # fmt: skip
+    for api in apis:
+        cached = dataclasses.replace(api, cached_fraction=0.3)
+        for option in (api, cached):
+            for prompt, completion in counts:
+                expected = option.bill(1, Tokens.of_split(prompt, completion)).daily_cost
+                assert option.request_cost(prompt, completion) == expected, (option.name, prompt)

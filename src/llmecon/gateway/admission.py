@@ -22,7 +22,6 @@ from datetime import UTC, datetime, timedelta
 
 from llmecon.core.allocation import NANO
 from llmecon.core.options import ApiOption
-from llmecon.core.workload import Tokens
 from llmecon.gateway.errors import GatewayError
 from llmecon.ledger.keys import KeyInfo
 from llmecon.limits import Admission, KeyPolicy, Limiter, LimitsUnavailableError, Rejection
@@ -123,7 +122,7 @@ class Pricing:
     def cost_nusd(self, prompt: int, completion: int) -> int:
         if self.price is None:
             return 0
-        return round(self.price.bill(1, Tokens.of_split(prompt, completion)).daily_cost * NANO)
+        return round(self.price.request_cost(prompt, completion) * NANO)
 
 
 def usd(nusd: int) -> str:

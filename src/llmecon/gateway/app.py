@@ -22,7 +22,6 @@ import httpx
 
 from llmecon.core.allocation import NANO
 from llmecon.core.options import ApiOption
-from llmecon.core.workload import Tokens
 from llmecon.gateway.accounting import LedgerWriter
 from llmecon.gateway.admission import Door, Pricing
 from llmecon.gateway.answer import relay_once
@@ -387,8 +386,7 @@ def counterfactual(apis: tuple[ApiOption, ...], outcome: Outcome) -> Mapping[str
         if prompt is None or completion is None:
             costs[api.name] = None
             continue
-        bill = api.bill(1, Tokens.of_split(prompt, completion))
-        costs[api.name] = round(bill.daily_cost * NANO)
+        costs[api.name] = round(api.request_cost(prompt, completion) * NANO)
     return costs
 
 
