@@ -127,6 +127,11 @@ def start_gateway(args: argparse.Namespace, target: str, mock_url: str, workdir:
                "NO_DOCS": "True"}  # fmt: skip
         argv = [str(LITELLM_VENV / "bin" / "litellm"), "--config", str(config), "--host",
                 "127.0.0.1", "--port", str(port), "--num_workers", workers]  # fmt: skip
+        if workers != "1":
+            # uvicorn's supervisor restarts a worker that misses a 5 s health check; on a busy
+            # machine LiteLLM's workers (slow to start, their loops saturated under load) kept
+            # being restarted mid-run, which measured the restarts, not LiteLLM
+            argv += ["--timeout_worker_healthcheck", "120"]
         process = launch(target, argv, workdir, cores, env)
         try:
             wait_ready(process, f"http://127.0.0.1:{port}/health/liveliness", 300)

@@ -42,3 +42,21 @@ def test_help_imports_no_command_module() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert out.strip().splitlines()[-1] == "[]"
+
+
+def test_compare_without_traffic_loads_no_numpy() -> None:
+    """Found re-measuring start-up (issue 19): every `compare` imported numpy and the traffic
+    readers (~0.1-0.3 s) for the scenarios that observe traffic."""
+    from pathlib import Path
+
+    article = Path(__file__).resolve().parent.parent / "examples" / "article-2023.yaml"
+    code = (
+        "import sys\n"
+        "from llmecon.cli import main\n"
+        f"try:\n    main(['compare', {str(article)!r}])\nexcept SystemExit:\n    pass\n"
+        "print(sorted(m for m in sys.modules if m == 'numpy' or m.startswith('llmecon.traffic')))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip().splitlines()[-1] == "[]"

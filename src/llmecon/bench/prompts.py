@@ -61,7 +61,9 @@ class _Tiktoken:
     encoding: Any
 
     def encode(self, text: str) -> list[int]:
-        return list(self.encoding.encode(text, disallowed_special=()))
+        # encode(text, disallowed_special=()) gives the same tokens, after a scan for special
+        # tokens that none of them may be
+        return list(self.encoding.encode_ordinary(text))
 
     def decode(self, tokens: list[int]) -> str:
         return str(self.encoding.decode(tokens))

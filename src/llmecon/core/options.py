@@ -60,6 +60,20 @@ class ApiOption:
             + tuple(o.item(requests_per_day, tokens) for o in self.overheads),
         )
 
+    def request_cost(self, prompt: int, completion: int) -> float:
+        """`bill(1, Tokens.of_split(prompt, completion)).daily_cost`, the same float, without
+        building the bill and its labelled line items (the gateway prices every request)."""
+        if self.overheads or self.pricing.total is not None:
+            return self.bill(1, Tokens.of_split(prompt, completion)).daily_cost
+        found = self.pricing.rates(prompt)
+        # the same operations, in the same order, as _items and LineItem.priced
+        cached = prompt * self.cached_fraction if found.cached_input is not None else 0.0
+        total = (1 * (prompt - cached) / found.input.per) * found.input.amount
+        if cached > 0 and found.cached_input is not None:
+            price = found.cached_input
+            total += (1 * cached / price.per) * price.amount
+        return total + (1 * completion / found.output.per) * found.output.amount
+
     def _items(self, volume: float, tokens: Tokens) -> tuple[LineItem, ...]:
         pricing = self.pricing
         label = self.model or self.name

@@ -23,7 +23,6 @@ from datetime import UTC, datetime, timedelta
 
 from llmecon.core.allocation import NANO
 from llmecon.core.options import ApiOption
-from llmecon.core.workload import Tokens
 from llmecon.gateway.errors import GatewayError
 from llmecon.ledger.keys import KeyInfo
 from llmecon.limits import Admission, KeyPolicy, Limiter, LimitsUnavailableError, Rejection
@@ -65,6 +64,8 @@ class Door:
         prices = [
             self.price_for(model, paid=paid, embedding=embedding) for model, paid in candidates
         ] or [self.embedding_price if embedding and self.embedding_price else self.price]
+        if len(prices) == 1:  # one route (the usual case): nothing to compare, no bill to price
+            return Pricing(prices[0])
         return max((Pricing(price) for price in prices), key=lambda p: p.cost_nusd(prompt, most))
 
     def counts_tokens(self, key: KeyInfo | None) -> bool:
@@ -135,7 +136,7 @@ class Pricing:
     def cost_nusd(self, prompt: int, completion: int) -> int:
         if self.price is None:
             return 0
-        return round(self.price.bill(1, Tokens.of_split(prompt, completion)).daily_cost * NANO)
+        return round(self.price.request_cost(prompt, completion) * NANO)
 
 
 def usd(nusd: int) -> str:

@@ -22,7 +22,6 @@ import httpx
 
 from llmecon.core.allocation import NANO
 from llmecon.core.options import ApiOption
-from llmecon.core.workload import Tokens
 from llmecon.gateway.accounting import LedgerWriter
 from llmecon.gateway.admission import Door, Pricing
 from llmecon.gateway.answer import relay_once
@@ -215,7 +214,8 @@ class Gateway:
             raise GatewayError(404, message, "model_not_found", "model")
         assert self.client is not None
         door = self.config.door
-        if door is not None and door.counts_tokens(key):
+        counts = door is not None and door.counts_tokens(key)
+        if door is not None and counts:
             call = call.with_limit(door.default_max_tokens)
         recorder = _Recorder(self, started, key)
         leg = Leg(self.client, routes[0].upstream, call, send, receive, t0, recorder.finish,
@@ -225,7 +225,7 @@ class Gateway:
         recorder.leg, recorder.current = leg, Outcome()
         if len(call.prompt_text) >= LONG_PROMPT:  # counted off the loop
             recorder.prompt_tokens = await self._count(call.prompt_text) + call.prompt_token_ids
-        admission, pricing = await self._admit(key, call, routes, recorder)
+        admission, pricing = await self._admit(key, call, routes, recorder, counts=counts)
         task = asyncio.current_task()
         assert task is not None
         self.in_flight.add(task)
@@ -261,17 +261,28 @@ class Gateway:
                 log.warning("upstream %s failed; trying the next route", route.upstream.name)
 
     async def _admit(
-        self, key: KeyInfo | None, call: Call, routes: list[Route], recorder: _Recorder
+        self,
+        key: KeyInfo | None,
+        call: Call,
+        routes: list[Route],
+        recorder: _Recorder,
+        *,
+        counts: bool,
     ) -> tuple[Admission | None, Pricing]:
-        """Reserve the call's most tokens and cost at the dearest price of its routes."""
+        """Reserve the call's most tokens and cost at the dearest price of its routes
+        (`counts`: a tokens-per-minute limit or a budget applies to the key)."""
         door = self.config.door
         if door is None:
             return None, Pricing(None)
-        if call.reserve_text:  # the whole body: the most the upstream can bill for the prompt
+        floor = -(-len(call.body) // 3)
+        if not counts:
+            # no token limit or budget: the prompt's count decides nothing (a reservation is
+            # settled at the true usage), so the body is not tokenized for it
+            prompt = floor + call.reserve_extra
+        elif call.reserve_text:  # the whole body: the most the upstream can bill for the prompt
             # tokenizers differ: never less than a token per 3 bytes (English runs ~4 bytes a
             # token, CJK ~3), nor less than our own count of the body
-            counted = await self._count(call.reserve_text)
-            prompt = max(counted, -(-len(call.body) // 3)) + call.reserve_extra
+            prompt = max(await self._count(call.reserve_text), floor) + call.reserve_extra
         else:
             prompt = self._prompt_tokens(recorder, call) + call.reserve_extra
         most = call.most_completion_tokens(door.default_max_tokens)
@@ -401,8 +412,7 @@ def counterfactual(apis: tuple[ApiOption, ...], outcome: Outcome) -> Mapping[str
         if prompt is None or completion is None:
             costs[api.name] = None
             continue
-        bill = api.bill(1, Tokens.of_split(prompt, completion))
-        costs[api.name] = round(bill.daily_cost * NANO)
+        costs[api.name] = round(api.request_cost(prompt, completion) * NANO)
     return costs
 
 

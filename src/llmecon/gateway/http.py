@@ -30,8 +30,9 @@ async def read_body(receive: Receive, limit: int) -> bytes:
     """The whole request body, at most `limit` bytes (413, and the connection closed, beyond)."""
     chunks, size = [], 0
     while True:
-        try:
-            message = await asyncio.wait_for(receive(), BODY_TIMEOUT_S)
+        try:  # asyncio.timeout, not wait_for: no task per read
+            async with asyncio.timeout(BODY_TIMEOUT_S):
+                message = await receive()
         except TimeoutError:
             raise _closing(408, "the request body arrived too slowly", "timeout") from None
         if message["type"] == "http.disconnect":

@@ -1,4 +1,4 @@
-"""A streamed call relayed event by event.
+"""A streamed call relayed event by event (the events of one upstream read in one write).
 
 The relay counts what it sees: the upstream's usage when it sends one (if plausible), else the
 content events (llama.cpp streams one token per event); the app then counts the prompt (marked
@@ -75,11 +75,13 @@ async def _pump(leg: Leg, response: Response, gone: asyncio.Future[None], outcom
                 leg, outcome, _bad(f"sent an event over {leg.max_event_bytes:,} bytes")
             )
             return
+        wires: list[bytes] = []  # the events of one upstream read leave in one write
         for event in events:
             payload = event.data
             kind = classify(payload)
             finished = finished or kind == END
             if kind == MALFORMED:
+                await _forward(leg, wires)
                 await fail_stream(leg, outcome, _bad("sent an event that is not a JSON object"))
                 return
             if not _relay_worthy(leg, payload, kind, outcome):
@@ -88,13 +90,14 @@ async def _pump(leg: Leg, response: Response, gone: asyncio.Future[None], outcom
                 outcome.outcome = "client_disconnected"
                 return
             if outcome.content_events > leg.call.most_completion_tokens(leg.cap):
+                await _forward(leg, wires)
                 await fail_stream(leg, outcome, OVER_LIMIT)
                 return
             if kind == END and owes_usage(leg, outcome):
-                await _send_usage(leg, outcome)
+                wires.append(usage_event(leg, outcome))
             name = event.event if event.event != MESSAGE else b""
-            wire = encode_event(payload, name)
-            await leg.send({"type": "http.response.body", "body": wire, "more_body": True})
+            wires.append(encode_event(payload, name))
+        await _forward(leg, wires)
     if not finished:
         outcome.outcome = "upstream_error"
         error = GatewayError(502, "the upstream stream ended early", "upstream_error")
@@ -102,6 +105,13 @@ async def _pump(leg: Leg, response: Response, gone: asyncio.Future[None], outcom
                         "more_body": True})  # fmt: skip
     leg.finish(leg, outcome)
     await leg.send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+async def _forward(leg: Leg, wires: list[bytes]) -> None:
+    """Send the events gathered from one upstream read, if any, as one body chunk (one write
+    to the client instead of one per event; none waits for a later read)."""
+    if wires:
+        await leg.send({"type": "http.response.body", "body": b"".join(wires), "more_body": True})
 
 
 def _relay_worthy(leg: Leg, payload: bytes, kind: str, outcome: Outcome) -> bool:
@@ -119,12 +129,6 @@ def _relay_worthy(leg: Leg, payload: bytes, kind: str, outcome: Outcome) -> bool
         take_usage(outcome, usage)
         return leg.call.wants_usage or b'"choices":[]' not in payload.replace(b" ", b"")
     return True
-
-
-async def _send_usage(leg: Leg, outcome: Outcome) -> None:
-    """The client asked for stream usage and the upstream sent none (llama.cpp never does)."""
-    await leg.send({"type": "http.response.body", "body": usage_event(leg, outcome),
-                    "more_body": True})  # fmt: skip
 
 
 def owes_usage(leg: Leg, outcome: Outcome) -> bool:

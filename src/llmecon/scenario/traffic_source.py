@@ -5,14 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
-from llmecon.core.traffic_workload import ApiOption, ObservedTraffic, observed_items
 from llmecon.errors import LlmeconError
-from llmecon.pricebook.book import PriceBook
-from llmecon.traffic import Traffic, profile_traffic, read_traffic
+
+if TYPE_CHECKING:  # numpy and the traffic readers load only for a scenario with traffic
+    from llmecon.core.traffic_workload import ObservedTraffic
+    from llmecon.pricebook.book import PriceBook
+    from llmecon.traffic import Traffic
 
 TRAFFIC_KEYS = frozenset({"traffic", "format"})
 
@@ -33,6 +33,9 @@ def load_traffic_workload(
     source: str, format_name: str | None, book: PriceBook, base: Path | None = None
 ) -> TrafficWorkload:
     """Read `source` (relative to `base` when a scenario names it) and fit it as a workload."""
+    from llmecon.core.traffic_workload import ObservedTraffic  # noqa: PLC0415
+    from llmecon.traffic import profile_traffic, read_traffic  # noqa: PLC0415
+
     path = source
     if base is not None and "://" not in source and not Path(source).is_absolute():
         path = str(base / source)
@@ -55,6 +58,7 @@ def _paid(
     traffic: Traffic, observed: ObservedTraffic, book: PriceBook
 ) -> tuple[tuple[str, float | None], ...]:
     """Each model's cost over the period at its catalog price (None when not in the book)."""
+    from llmecon.core.traffic_workload import ApiOption, ObservedTraffic, observed_items  # noqa: PLC0415
     from llmecon.scenario import scenario_from_data  # noqa: PLC0415 - avoids an import cycle
 
     paid: list[tuple[str, float | None]] = []
@@ -105,6 +109,8 @@ def split_traffic(data: Any, label: str) -> tuple[Any, tuple[str, str | None] | 
 
 def workload_data(found: TrafficWorkload) -> dict[str, Any]:
     """The scenario workload that the observed traffic stands for (volume, mean tokens)."""
+    import numpy as np  # noqa: PLC0415
+
     observed = found.observed
     total = observed.total_requests
     return {
