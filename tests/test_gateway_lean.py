@@ -146,9 +146,9 @@ def test_a_request_is_priced_exactly_as_its_bill(book: Any) -> None:
 
     from llmecon.core.fixed_costs import DataTransfer
     from llmecon.core.workload import Tokens
-    from llmecon.pricebook.catalog import api_options
+    from llmecon.pricebook.catalog import token_options
 
-    apis = api_options(book, book.api_names())
+    apis = token_options(book, book.api_names())  # chat and embedding models alike
     transfer = DataTransfer(Price(0.09, "GB", "t", per=1.0))
     apis += [dataclasses.replace(apis[0], cached_fraction=0.5),
              dataclasses.replace(apis[0], overheads=(transfer,))]  # fmt: skip
