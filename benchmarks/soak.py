@@ -47,6 +47,7 @@ class Sample:
     at_s: float
     requests: int
     rss_mb: float
+    queue: int | None = None  # rows waiting for the ledger writer (a backlog is memory too)
 
 
 @dataclass
@@ -181,15 +182,26 @@ async def drive(base: str, key: str, args: argparse.Namespace, pgid: int, result
             now = time.monotonic()
             if now >= next_sample:
                 next_sample = now + args.sample_s
-                result.samples.append(Sample(now - started, n + 1, rss_mb(pgid)))
+                queue = await ledger_queue(client, base)
+                result.samples.append(Sample(now - started, n + 1, rss_mb(pgid), queue))
                 print(f"  {now - started:7.0f} s {n + 1:>9,} requests  RSS "
-                      f"{result.samples[-1].rss_mb:6.1f} MB", flush=True)  # fmt: skip
+                      f"{result.samples[-1].rss_mb:6.1f} MB  ledger queue {queue}",
+                      flush=True)  # fmt: skip
 
     async with httpx.AsyncClient(headers=headers, limits=limits, timeout=60) as client:
         await asyncio.gather(*(worker(client) for _ in range(args.concurrency)))
     result.seconds = time.monotonic() - started
     result.end_mb = rss_mb(pgid)
     result.samples.append(Sample(result.seconds, sent, result.end_mb))
+
+
+async def ledger_queue(client: httpx.AsyncClient, base: str) -> int | None:
+    """The gateway's llmecon_ledger_queue gauge (None if /metrics does not answer)."""
+    with contextlib.suppress(httpx.HTTPError, ValueError):
+        for line in (await client.get(f"{base.removesuffix('/v1')}/metrics")).text.splitlines():
+            if line.startswith("llmecon_ledger_queue "):
+                return int(line.split()[1])
+    return None
 
 
 def count_rows(ledger: str) -> int | None:
