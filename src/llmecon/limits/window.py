@@ -52,7 +52,7 @@ class RateLog:
             self.token_sum -= self._tokens[head]
             head += 1
         self._head = head
-        if head == end or (head >= COMPACT_AFTER and 2 * head >= end):
+        if head and (head == end or (head >= COMPACT_AFTER and 2 * head >= end)):
             del self._seqs[:head], self._times[:head], self._tokens[:head]
             self._head = 0
 
