@@ -261,7 +261,7 @@ class MemoryLimiter(LimiterBase):
             day, month = f"d:{w.day}", f"m:{w.month}"
             return KeyUsage(
                 len(state.log),
-                state.token_sum,
+                state.log.token_sum,
                 state.spent.get(day, 0),
                 state.held.get(day, 0),
                 state.spent.get(month, 0),
