@@ -47,6 +47,7 @@ class Sample:
     at_s: float
     requests: int
     rss_mb: float
+    queue: int | None = None  # rows waiting for the ledger writer (a backlog is memory too)
 
 
 @dataclass
@@ -55,12 +56,19 @@ class Result:
     requests: int
     concurrency: int
     errors: int = 0
+    error_kinds: dict[str, int] = field(default_factory=dict)  # "HTTP 503", "ReadError", ...
     seconds: float = 0.0
     samples: list[Sample] = field(default_factory=list)
     warm_mb: float = 0.0
     end_mb: float = 0.0
     idle_mb: float = 0.0
     rows: int | None = None
+
+    def note(self, failed: str | None) -> None:
+        """Count a failed request by what went wrong (None: it was answered)."""
+        if failed is not None:
+            self.errors += 1
+            self.error_kinds[failed] = self.error_kinds.get(failed, 0) + 1
 
     @property
     def growth(self) -> float:
@@ -154,16 +162,19 @@ async def drive(base: str, key: str, args: argparse.Namespace, pgid: int, result
         max_connections=args.concurrency, max_keepalive_connections=args.concurrency
     )
 
-    async def one(client: httpx.AsyncClient, stream: bool) -> bool:
+    async def one(client: httpx.AsyncClient, stream: bool) -> str | None:
+        """None if the request was answered, else what went wrong."""
         payload = {**body, "stream": stream}
         if stream:
             payload["stream_options"] = {"include_usage": True}
             async with client.stream("POST", f"{base}/chat/completions", json=payload) as r:
                 async for _ in r.aiter_bytes():
                     pass
-                return r.status_code == 200
+                return None if r.status_code == 200 else f"HTTP {r.status_code}"
         r = await client.post(f"{base}/chat/completions", json=payload)
-        return r.status_code == 200 and bool(r.json().get("choices"))
+        if r.status_code != 200:
+            return f"HTTP {r.status_code}"
+        return None if r.json().get("choices") else "no choices"
 
     async def worker(client: httpx.AsyncClient) -> None:
         nonlocal sent, next_sample
@@ -171,25 +182,36 @@ async def drive(base: str, key: str, args: argparse.Namespace, pgid: int, result
             n = sent
             sent += 1
             try:
-                ok = await one(client, n % 2 == 0)
-            except httpx.HTTPError:
-                ok = False
-            result.errors += not ok
+                failed = await one(client, n % 2 == 0)
+            except httpx.HTTPError as error:
+                failed = type(error).__name__
+            result.note(failed)
             if n + 1 == args.warmup:
                 result.warm_mb = rss_mb(pgid)
                 result.samples.append(Sample(time.monotonic() - started, n + 1, result.warm_mb))
             now = time.monotonic()
             if now >= next_sample:
                 next_sample = now + args.sample_s
-                result.samples.append(Sample(now - started, n + 1, rss_mb(pgid)))
+                queue = await ledger_queue(client, base)
+                result.samples.append(Sample(now - started, n + 1, rss_mb(pgid), queue))
                 print(f"  {now - started:7.0f} s {n + 1:>9,} requests  RSS "
-                      f"{result.samples[-1].rss_mb:6.1f} MB", flush=True)  # fmt: skip
+                      f"{result.samples[-1].rss_mb:6.1f} MB  ledger queue {queue}",
+                      flush=True)  # fmt: skip
 
     async with httpx.AsyncClient(headers=headers, limits=limits, timeout=60) as client:
         await asyncio.gather(*(worker(client) for _ in range(args.concurrency)))
     result.seconds = time.monotonic() - started
     result.end_mb = rss_mb(pgid)
     result.samples.append(Sample(result.seconds, sent, result.end_mb))
+
+
+async def ledger_queue(client: httpx.AsyncClient, base: str) -> int | None:
+    """The gateway's llmecon_ledger_queue gauge (None if /metrics does not answer)."""
+    with contextlib.suppress(httpx.HTTPError, ValueError):
+        for line in (await client.get(f"{base.removesuffix('/v1')}/metrics")).text.splitlines():
+            if line.startswith("llmecon_ledger_queue "):
+                return int(line.split()[1])
+    return None
 
 
 def count_rows(ledger: str) -> int | None:
@@ -249,6 +271,7 @@ def report(result: Result) -> str:
         f"| {result.ledger} | {result.requests:,} | {rate:,.0f} | {result.errors} "
         f"| {result.warm_mb:.1f} MB | {result.end_mb:.1f} MB | {result.growth:+.1%} "
         f"| {result.after_idle:+.1%} | {result.rows} |",
+        *([f"errors: {result.error_kinds}"] if result.error_kinds else []),
     ])  # fmt: skip
 
 

@@ -7,8 +7,10 @@ settled or expired); nothing else, and quiet keys are dropped.
 from __future__ import annotations
 
 import asyncio
+import tracemalloc
 
 from llmecon.limits import Admission, KeyPolicy, MemoryLimiter, Rejection
+from llmecon.limits.window import RateLog
 
 USD = 10**9
 POLICY = KeyPolicy(
@@ -44,6 +46,23 @@ def test_settled_requests_leave_only_their_window_entry() -> None:
     _serve(limiter, clock, 30_000, step=0.01)  # 300 s at 100 req/s
     # only the last 60 s of requests (6,000) are in the window; no reservations, no "done" marks
     assert limiter.entries() <= 6_000 + 3
+
+
+def test_a_request_in_the_window_costs_a_few_bytes() -> None:
+    # at 800 req/s a 60 s window holds 48,000 requests: at ~215 bytes each (dict entries, an
+    # int and a float per request) that was ~10 MB, which the soak benchmark read as growth
+    clock = Clock()
+    limiter = MemoryLimiter(clock=clock, window_s=60.0)
+    _serve(limiter, clock, 1_000, step=0.001, keys=1)
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        _serve(limiter, clock, 48_000, step=0.001, keys=1)
+        held = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert limiter.entries() == 49_000
+    assert held / 48_000 < 48, f"{held / 48_000:.0f} bytes per request in the window"
 
 
 def test_state_does_not_grow_with_requests_served() -> None:
@@ -122,3 +141,20 @@ def test_a_second_settle_long_after_the_first_charges_nothing() -> None:
         assert isinstance(await limiter.admit("k", policy, 0, USD // 2), Admission)
 
     asyncio.run(body())
+
+
+def test_the_compact_log_settles_and_slides() -> None:
+    log = RateLog()
+    for seq in range(1, 5_001):
+        log.add(seq, float(seq), 10)
+    log.prune(3_000.0)  # 1..3,000 leave the window (and the arrays are shifted down)
+    assert len(log) == 2_000
+    assert log.token_sum == 20_000
+    log.settle(4_000, 3)
+    log.settle(10, 3)  # no longer in the window: nothing to change
+    assert log.token_sum == 20_000 - 7
+    assert list(log.spends())[999] == (4_000.0, 3)
+    assert next(log.requests()) == (3_001.0, 1)
+    log.prune(5_000.0)
+    assert len(log) == 0
+    assert log.token_sum == 0

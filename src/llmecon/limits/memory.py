@@ -27,6 +27,7 @@ from llmecon.limits.model import (
     utc_windows,
 )
 from llmecon.limits.protocol import LimiterBase
+from llmecon.limits.window import RateLog
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,21 +81,18 @@ class _KeyState:
     window, a hold while its reservation is unsettled, and a `lapsed` mark (for one more
     reservation lifetime) when the hold expired before a settle. A settled request leaves
     nothing behind but its log entry, so state is bounded by the window and the reservation
-    lifetime, never by the number of requests served. Admissions are numbered by a counter.
+    lifetime, never by the number of requests served. Admissions are numbered by a counter;
+    the log keeps 24 bytes per request in the window (limits.window).
     """
 
-    log: OrderedDict[int, float] = field(default_factory=OrderedDict)  # seq -> admitted at
-    tokens: dict[int, int] = field(default_factory=dict)  # seq -> tokens in the window
-    token_sum: int = 0
+    log: RateLog = field(default_factory=RateLog)  # (seq, admitted at, tokens) in the window
     spent: dict[str, int] = field(default_factory=dict)  # "d:<day>" / "m:<month>" -> nusd
     held: dict[str, int] = field(default_factory=dict)  # the same, reserved
     holds: OrderedDict[int, _Hold] = field(default_factory=OrderedDict)  # soonest expiry first
     lapsed: OrderedDict[int, float] = field(default_factory=OrderedDict)  # seq -> forget at
 
     def prune(self, now: float, window: float) -> None:
-        while self.log and next(iter(self.log.values())) <= now - window:
-            seq, _ = self.log.popitem(last=False)
-            self.token_sum -= self.tokens.pop(seq)
+        self.log.prune(now - window)
         while self.holds and next(iter(self.holds.values())).expires <= now:
             seq, hold = self.holds.popitem(last=False)
             self._unhold(hold)
@@ -130,8 +128,6 @@ class _KeyState:
     def rejections(
         self, policy: KeyPolicy, tokens: int, nusd: int, wait: tuple[float, float], w: Windows
     ) -> list[Rejection]:
-        requests = ((at, 1) for at in self.log.values())
-        spends = ((self.log[seq], n) for seq, n in self.tokens.items())
         day, month = self.used(f"d:{w.day}"), self.used(f"m:{w.month}")
         found = (
             _rate_rejection(
@@ -139,15 +135,15 @@ class _KeyState:
                 policy.requests_per_minute,
                 len(self.log),
                 1,
-                log=requests,
+                log=self.log.requests(),
                 wait=wait,
             ),
             _rate_rejection(
                 "tokens_per_minute",
                 policy.tokens_per_minute,
-                self.token_sum,
+                self.log.token_sum,
                 tokens,
-                log=spends,
+                log=self.log.spends(),
                 wait=wait,
             ),
             _budget_rejection("budget_day", policy.budget_per_day_nusd, day, nusd, w.day_ends_in),
@@ -158,8 +154,7 @@ class _KeyState:
         return [r for r in found if r is not None]
 
     def take(self, seq: int, tokens: int, hold: _Hold, w: Windows) -> None:
-        self.log[seq], self.tokens[seq] = hold.admitted_at, tokens
-        self.token_sum += tokens
+        self.log.add(seq, hold.admitted_at, tokens)
         self.holds[seq] = hold
         for name in (f"d:{hold.day}", f"m:{hold.month}"):
             self.held[name] = self.held.get(name, 0) + hold.nusd
@@ -169,9 +164,7 @@ class _KeyState:
         hold = self.holds.pop(seq, None)
         if hold is None and self.lapsed.pop(seq, None) is None:
             return  # settled or released already (or lapsed and forgotten)
-        if seq in self.tokens:
-            self.token_sum += tokens - self.tokens[seq]
-            self.tokens[seq] = tokens
+        self.log.settle(seq, tokens)
         if hold is not None:
             self._unhold(hold)
         if nusd:
@@ -268,7 +261,7 @@ class MemoryLimiter(LimiterBase):
             day, month = f"d:{w.day}", f"m:{w.month}"
             return KeyUsage(
                 len(state.log),
-                state.token_sum,
+                state.log.token_sum,
                 state.spent.get(day, 0),
                 state.held.get(day, 0),
                 state.spent.get(month, 0),
