@@ -22,7 +22,7 @@ from llmecon.gateway.upstreams import Router, Upstream
 from llmecon.ledger import Ledger, open_ledger
 from llmecon.ledger.keys import KeyLimits
 from llmecon.limits import KeyPolicy, MemoryLimiter
-from llmecon.pricebook.catalog import embedding_options
+from llmecon.pricebook.catalog import api_options, embedding_options
 from llmecon.pricebook.loader import load_pricebook
 
 SPECIALS = 2  # a BERT tokenizer's [CLS] and [SEP], around every input
@@ -428,11 +428,6 @@ def _big_embedding(body: bytes) -> list[bytes]:
     return json_answer(document)(body)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="an upstream answer over max_response_bytes is a 502 and the reservation is "
-    "released: the upstream billed the call, the key's budget is charged nothing",
-)
 def test_an_embedding_answer_too_large_to_relay_still_counts_against_the_budget(
     ledger: Ledger,
 ) -> None:
@@ -456,3 +451,46 @@ def test_an_embedding_answer_too_large_to_relay_still_counts_against_the_budget(
         statuses, spent = run_gateway(router, ledger, body, door=door, max_response_bytes=20_000)
     assert statuses == [502] * 5
     assert spent > 0  # the upstream billed five batches
+    rows = ledger.rows()
+    assert len(rows) == 5 and {(r.status, r.outcome) for r in rows} == {(502, "upstream_error")}
+    assert all(r.prompt_tokens and r.completion_tokens == 0 for r in rows)
+    # text-embedding-3-small: $0.02 per 1M tokens = 20 nano-dollars a token
+    assert spent == sum(20 * (r.prompt_tokens or 0) for r in rows)
+
+
+def _big_chat(body: bytes) -> list[bytes]:
+    document = {
+        "object": "chat.completion",
+        "model": "m",
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": "x" * 50_000}}],
+        "usage": {"prompt_tokens": 5, "completion_tokens": 10},
+    }
+    return json_answer(document)(body)
+
+
+def test_a_chat_answer_too_large_to_relay_is_charged_at_its_limit_and_not_retried(
+    ledger: Ledger,
+) -> None:
+    """The upstream billed the answer: charged at the prompt plus the call's limit (the most it
+    can have cost), and the fallback route is not tried (it would bill a second time)."""
+    [mini] = api_options(load_pricebook(), ("gpt-4o-mini",))
+    door = Door(MemoryLimiter(), KeyPolicy(budget_per_day_nusd=10**9), mini)
+    with bad_upstream(_big_chat) as first, bad_upstream(_big_chat) as second:
+        router = Router([Upstream("a", first, ("m",)), Upstream("b", second, ("m",))])
+
+        async def body(client: httpx.AsyncClient, app: Gateway) -> tuple[int, str, int]:
+            chat = {"model": "m", "messages": [{"role": "user", "content": "hi"}],
+                    "max_tokens": 7}  # fmt: skip
+            reply = await client.post("/v1/chat/completions", json=chat)
+            usage = await door.limiter.usage("(no key)")
+            return reply.status_code, reply.json()["error"]["message"], usage.day_spent_nusd
+
+        status, message, spent = run_gateway(
+            router, ledger, body, door=door, max_response_bytes=20_000
+        )
+    assert status == 502 and "charged" in message
+    [row] = ledger.rows()
+    assert (row.upstream, row.status, row.completion_tokens) == ("a", 502, 7)
+    assert row.prompt_tokens
+    # gpt-4o-mini: $0.15 / $0.60 per 1M tokens = 150 / 600 nano-dollars a token
+    assert spent == 150 * row.prompt_tokens + 600 * 7

@@ -1,7 +1,9 @@
 """A non-streamed call: one upstream answer, checked, then forwarded with its usage noted.
 
 The answer must be a JSON object (a 502 otherwise, and the next route is tried), no larger than
-the leg's limit. A client that leaves while the upstream works cancels the upstream request.
+the leg's limit. A successful answer over that limit is a 502 too, but the upstream has billed
+it: it is charged (prompt counted, completion at the call's limit) and no other route is tried.
+A client that leaves while the upstream works cancels the upstream request.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from llmecon.gateway.errors import GatewayError
 from llmecon.gateway.leg import Leg, Outcome, disconnected, take_usage
 from llmecon.gateway.upstream_client import (
     Response,
+    ResponseTooLargeError,
     UpstreamBrokenError,
     UpstreamConnectError,
     UpstreamTimeoutError,
@@ -35,6 +38,11 @@ async def relay_once(leg: Leg, outcome: Outcome) -> Outcome:
         task.uncancel()
         outcome.status, outcome.outcome = 499, "client_disconnected"
         return outcome
+    except _BilledTooLargeError as error:
+        _charge_unrelayed(leg, outcome)
+        raise GatewayError(502, f"upstream {leg.upstream.name} answered {error}; it was not "
+                           "relayed but is charged (the upstream billed it)",
+                           "upstream_error") from None  # fmt: skip
     finally:
         gone.cancel()
     if response.status >= 400:
@@ -73,8 +81,28 @@ async def _fetch(leg: Leg) -> tuple[Response, bytes]:
         if response is not None:
             response.abort()  # the upstream stops generating
         raise
+    except ResponseTooLargeError as error:
+        assert response is not None  # the body was being read
+        if response.status < 400:
+            raise _BilledTooLargeError(str(error)) from None
+        raise leg.failure(error) from None
     except FAILURES as error:
         raise leg.failure(error) from None
+
+
+class _BilledTooLargeError(Exception):
+    """A successful answer too large to relay: the upstream did the work and billed it."""
+
+
+def _charge_unrelayed(leg: Leg, outcome: Outcome) -> None:
+    """The most the answer could have cost: its prompt as counted and every completion at the
+    call's limit (embeddings: none). Unknown (not charged) when the call set no limit."""
+    call = leg.call
+    outcome.status, outcome.outcome = 502, "upstream_error"
+    if call.completions == 0 or call.max_tokens is not None:
+        outcome.prompt_tokens = leg.count_prompt()
+        outcome.completion_tokens = call.most_completion_tokens(0)
+        outcome.token_source = "gateway"
 
 
 def _document(leg: Leg, content: bytes) -> dict[str, Any]:

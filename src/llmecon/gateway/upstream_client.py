@@ -37,6 +37,10 @@ class UpstreamBrokenError(Exception):
     """The connection broke or the response was malformed."""
 
 
+class ResponseTooLargeError(UpstreamBrokenError):
+    """The response's body is over the size the gateway relays."""
+
+
 class Response:
     """Status, then body chunks as they arrive; iterate it or `read()` it whole."""
 
@@ -78,7 +82,7 @@ class Response:
             size += len(chunk)
             if limit is not None and size > limit:
                 self.abort()
-                raise UpstreamBrokenError(f"the response is over {limit:,} bytes")
+                raise ResponseTooLargeError(f"the response is over {limit:,} bytes")
             chunks.append(chunk)
         return b"".join(chunks)
 
