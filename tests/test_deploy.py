@@ -50,6 +50,7 @@ METRICS: dict[str, tuple[str, frozenset[str]]] = {
     "llmecon_rate_limit_remaining": ("gauge", frozenset({"key", "key_id", "limit"})),
     "llmecon_upstream_healthy": ("gauge", frozenset({"upstream"})),
     "llmecon_ledger_queue": ("gauge", frozenset()),
+    "llmecon_key_gauges_available": ("gauge", frozenset()),
 }
 TARGET_LABELS = frozenset({"instance", "job"})  # added by Prometheus to every series
 GRAFANA_VARIABLES = {

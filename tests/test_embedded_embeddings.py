@@ -139,3 +139,30 @@ def test_the_openai_client_gets_embeddings_like_sentence_transformers(
         "text-embedding-3-large": round(tokens * 0.13 * 1000),
     }
     assert first.self_hosted_nusd is not None and first.self_hosted_nusd > 0
+
+
+def test_the_real_embedded_model_keeps_openais_embeddings_contract(
+    served: tuple[str, str, str],
+) -> None:
+    """Token ids are a clear 400 (no upstream path in it), explicit base64 is little-endian
+    float32 of the same vector, and dimensions other than 384 are refused."""
+    import base64
+    import struct
+
+    url, key, _ = served
+    auth = {"authorization": f"Bearer {key}"}
+    ids = httpx.post(f"{url}/embeddings", headers=auth, timeout=60,
+                     json={"model": "all-minilm-l6-v2", "input": [[101, 7592, 102]]})  # fmt: skip
+    assert ids.status_code == 400, ids.text
+    assert "not token ids" in ids.json()["error"]["message"] and ".py" not in ids.text
+    client = openai.OpenAI(base_url=url, api_key=key, max_retries=0)
+    text = REFERENCE["texts"][0]
+    floats = client.embeddings.create(model="all-minilm-l6-v2", input=text, encoding_format="float")
+    packed = client.embeddings.create(
+        model="all-minilm-l6-v2", input=text, encoding_format="base64"
+    )
+    raw = base64.b64decode(str(packed.data[0].embedding))
+    assert len(raw) == 384 * 4
+    assert _cosine(list(struct.unpack("<384f", raw)), floats.data[0].embedding) >= 0.9999
+    with pytest.raises(openai.BadRequestError, match="dimensions"):
+        client.embeddings.create(model="all-minilm-l6-v2", input=text, dimensions=128)

@@ -4,6 +4,7 @@ and the console's keys against `llmecon keys list --format json`."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import uuid
 from collections.abc import Iterator
@@ -119,6 +120,8 @@ def test_metrics_show_what_each_key_has_left_with_reservations_in_flight(
     door = Door(limiter, KeyPolicy(budget_per_month_nusd=2 * USD), MINI)
     router = Router([Upstream("u", mock_url, ("m",))])
     headers = {"authorization": f"Bearer {tight_secret}"}
+    admin = {"authorization": "Bearer admin-secret-0123456789"}  # every key's series
+    digest = hashlib.sha256(b"admin-secret-0123456789").hexdigest()
 
     async def body(client: httpx.AsyncClient, app: Gateway) -> tuple[str, str, KeyUsage]:
         reply = await client.post("/v1/chat/completions", json=_chat(), headers=headers)
@@ -127,13 +130,15 @@ def test_metrics_show_what_each_key_has_left_with_reservations_in_flight(
         policy = door.policy_for(tight)
         held = await door.limiter.admit(tight.id, policy, 100, 3 * USD // 1000)
         assert isinstance(held, Admission)
-        during = (await client.get("/metrics", headers=headers)).text
+        during = (await client.get("/metrics", headers=admin)).text
         usage = await door.limiter.usage(tight.id)
         await door.limiter.release(held)
-        after = (await client.get("/metrics", headers=headers)).text
+        after = (await client.get("/metrics", headers=admin)).text
         return during, after, usage
 
-    during, after, usage = run_gateway(router, ledger, body, no_auth=False, door=door)
+    during, after, usage = run_gateway(
+        router, ledger, body, no_auth=False, door=door, admin_key_sha256=digest
+    )
     [row] = ledger.rows()
     assert row.prompt_tokens is not None and row.completion_tokens is not None
     spent = Pricing(MINI).cost_nusd(row.prompt_tokens, row.completion_tokens)

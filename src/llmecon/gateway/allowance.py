@@ -113,15 +113,20 @@ async def gateway_allowances(gateway: Gateway, *, only_limited: bool = True) -> 
     return await allowances(door, keys, only_limited=only_limited)
 
 
-async def for_metrics(gateway: Gateway) -> list[Allowance]:
-    """`gateway_allowances`, or none when a store is down (the other metrics still render)."""
-    if gateway.config.door is None:
-        return []
+async def for_metrics(gateway: Gateway, key: KeyInfo | None = None) -> tuple[list[Allowance], bool]:
+    """Every key's allowance (`gateway_allowances`), or only `key`'s when given (a client key
+    scraping sees its own series only), and whether they could be read: none and False when a
+    store is down (the other metrics still render)."""
+    door = gateway.config.door
+    if door is None:
+        return [], True
     try:
-        return await gateway_allowances(gateway)
+        if key is not None:
+            return await allowances(door, [key]), True
+        return await gateway_allowances(gateway), True
     except LlmeconError as error:
         log.warning("/metrics without key allowances: %s", error)
-        return []
+        return [], False
 
 
 def key_record(info: KeyInfo) -> dict[str, Any]:

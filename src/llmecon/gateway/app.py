@@ -22,6 +22,7 @@ import httpx
 
 from llmecon.core.allocation import NANO
 from llmecon.core.options import ApiOption
+from llmecon.gateway import embedded_embeddings
 from llmecon.gateway.accounting import LedgerWriter
 from llmecon.gateway.admission import Door, Pricing
 from llmecon.gateway.answer import relay_once
@@ -328,7 +329,8 @@ class Gateway:
         if meter is not None:
             meter.begin(request_id)
         try:
-            return await _RELAYS[(leg.call.endpoint == "responses", leg.call.stream)](leg, outcome)
+            relay = _RELAYS[(leg.call.endpoint == "responses", leg.call.stream)]
+            return await embedded_embeddings.adapt(leg, relay)(leg, outcome)
         finally:
             router.end(leg.upstream)
             if meter is not None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import hmac
 import logging
 import time
 from dataclasses import dataclass, field
@@ -67,6 +68,16 @@ class KeyCheck:
 
     def healthy(self, within_s: float = 10.0) -> bool:
         return time.monotonic() - self.last_failure > within_s
+
+
+def is_admin(scope: dict[str, Any], expected_sha256: str | None) -> bool:
+    """Whether the request bears the admin key (`serve --admin-key-env`; False when none is
+    configured), compared in constant time by its SHA-256."""
+    secret = bearer(scope.get("headers", []))
+    if expected_sha256 is None or secret is None:
+        return False
+    presented = hashlib.sha256(secret.encode()).hexdigest()
+    return hmac.compare_digest(presented, expected_sha256)
 
 
 def _unauthorized(message: str, code: str) -> GatewayError:

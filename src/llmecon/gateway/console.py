@@ -12,8 +12,6 @@ key's limits in force and what is left of them now (`llmecon.gateway.allowance`)
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
 import json
 import time
 from importlib.resources import files
@@ -21,8 +19,9 @@ from typing import TYPE_CHECKING, Any
 
 from llmecon.errors import LlmeconError
 from llmecon.gateway.allowance import allowance_record, gateway_allowances
+from llmecon.gateway.auth import is_admin
 from llmecon.gateway.errors import GatewayError
-from llmecon.gateway.http import bearer, check_origin, respond
+from llmecon.gateway.http import check_origin, respond
 from llmecon.gateway.leg import Send
 from llmecon.ledger.usage_report import usage_report
 from llmecon.limits import utc_windows
@@ -80,9 +79,7 @@ def _admit(gateway: Gateway, scope: dict[str, Any]) -> None:
         return
     if expected is None:
         raise GatewayError(404, "the console is off: start serve with --admin-key-env VAR")
-    secret = bearer(scope.get("headers", []))
-    presented = hashlib.sha256((secret or "").encode()).hexdigest()
-    if secret is None or not hmac.compare_digest(presented, expected):
+    if not is_admin(scope, expected):
         error = GatewayError(401, "the console needs the admin key", "invalid_admin_key")
         error.headers = [(b"www-authenticate", b'Bearer realm="llmecon console"')]
         raise error

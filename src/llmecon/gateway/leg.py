@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -34,6 +35,11 @@ PATHS = {
     "embeddings": "/embeddings",
     "responses": "/responses",
 }
+# what an upstream's error text should never show a client: a traceback, a source file's path
+_INTERNALS = re.compile(
+    r'Traceback \(most recent|File "|[\w.-]+\.(py|cpp|cc|c|h|rs|go)\b'
+    r"|(/[\w.-]+){2,}|[A-Za-z]:\\[\w\\.-]+"
+)
 MAX_TOKENS_SEEN = 2**53  # a usage count at or above this is nonsense (and not exact in JSON)
 
 
@@ -98,6 +104,9 @@ class Leg:
                 error.headers = [(b"retry-after", retry_after.strip())]
             return error
         if status >= 500:
+            if _INTERNALS.search(message):  # a traceback or a source path: the operator's
+                log.warning("upstream %s failed (%d): %s", name, status, message)
+                message = "its error detail is withheld (it names the upstream's internals)"
             text = f"upstream {name} failed ({status}): {message}"
             return GatewayError(502, text, "upstream_error", retryable=True)
         return GatewayError(status, message, "upstream_rejected")

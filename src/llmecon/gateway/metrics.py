@@ -106,10 +106,18 @@ class Metrics:
         ledger_failures: int,
         upstreams: Mapping[str, bool] | None = None,
         allowances: Sequence[Allowance] = (),
+        *,
+        key_gauges: bool = True,
     ) -> bytes:
         with self.lock:
             lines = [*self._counters(), *self._histograms()]
         lines += allowance_lines(allowances)
+        lines += [
+            "# HELP llmecon_key_gauges_available Whether the per-key gauges could be read (1) "
+            "or a store did not answer (0).",
+            "# TYPE llmecon_key_gauges_available gauge",
+            f"llmecon_key_gauges_available {int(key_gauges)}",
+        ]
         lines += _gauge("llmecon_upstream_healthy", "Whether an upstream answers (1) or not.",
                         "upstream", {k: int(v) for k, v in (upstreams or {}).items()})  # fmt: skip
         lines += [

@@ -3,7 +3,8 @@
 `/healthz` says the process answers (liveness: restart it if not). `/readyz` says whether it
 should get traffic: the ledger writer is not stuck, the key and limits stores answer, and at
 least one upstream is healthy; a JSON body names what is degraded (503 when anything is).
-`/v1/models`, `/metrics` and `/openapi.json` need a key when auth is on.
+`/v1/models`, `/metrics` and `/openapi.json` need a key when auth is on; `/metrics` also
+takes the admin key, and shows a client key only its own per-key gauges.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from llmecon.gateway import allowance, console
+from llmecon.gateway.auth import is_admin
 from llmecon.gateway.http import respond
 from llmecon.gateway.leg import Send
 from llmecon.gateway.openapi import openapi_document
@@ -62,14 +64,19 @@ async def ready(gateway: Gateway, scope: dict[str, Any], send: Send) -> None:
 
 
 async def metrics(gateway: Gateway, scope: dict[str, Any], send: Send) -> None:
-    await gateway.authorize(scope)
+    """The admin key (or any request with auth off) sees every key's gauges; a client key
+    only its own series."""
+    admin = gateway.config.no_auth or is_admin(scope, gateway.config.admin_key_sha256)
+    key = None if admin else await gateway.authorize(scope)
     writer = gateway.writer
     router = gateway.config.router
+    found, available = await allowance.for_metrics(gateway, None if admin else key)
     body = gateway.metrics.render(
         writer.pending if writer else 0,
         writer.failures if writer else 0,
         {u.name: router.healthy.get(u.name, True) for u in router.upstreams},
-        await allowance.for_metrics(gateway),
+        found,
+        key_gauges=available,
     )
     await respond(send, 200, body, b"text/plain; version=0.0.4")
 
