@@ -308,11 +308,6 @@ def _mixed(body: bytes) -> list[bytes]:
     return json_answer(EMBEDDED if "input" in json.loads(body) else CHATTED)(body)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="usage break-evens divide each API's cost by every priced request, chat and "
-    "embedding together (ledger/usage_report.py: `priced`); reported for the ledger's owner",
-)
 def test_usage_break_even_prices_each_api_per_request_of_its_own_endpoint(ledger: Ledger) -> None:
     """10 chat requests (1,000 + 10 tokens: 156,000 nano-dollars each at gpt-4o-mini's $0.15 /
     $0.60) and 30 embedding requests (2,000 tokens: 40,000 at text-embedding-3-small's $0.02):
@@ -340,14 +335,16 @@ def test_usage_break_even_prices_each_api_per_request_of_its_own_endpoint(ledger
         ("chat", {"gpt-4o-mini": 156_000}),
         ("emb", {"text-embedding-3-small": 40_000}),
     ]
-    positions = {
-        p["api"]: p["per_request_usd"]
-        for p in usage_report(ledger, "model", None, None)["totals"]["breakeven"]
-    }
-    assert positions == {
-        "gpt-4o-mini": pytest.approx(0.000156),
-        "text-embedding-3-small": pytest.approx(0.00004),
-    }
+    for by in ("model", "key", "upstream"):
+        report = usage_report(ledger, by, None, None)
+        positions = {p["api"]: p["per_request_usd"] for p in report["totals"]["breakeven"]}
+        assert positions == {
+            "gpt-4o-mini": pytest.approx(0.000156),
+            "text-embedding-3-small": pytest.approx(0.00004),
+        }
+        assert any("only part of the traffic" in note for note in report["notes"])
+        # nothing metered (no priced upstream): no break-even volume, not "0 requests/day"
+        assert {p["breakeven_requests_per_day"] for p in report["totals"]["breakeven"]} == {None}
 
 
 @pytest.mark.parametrize(

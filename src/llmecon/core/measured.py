@@ -27,5 +27,7 @@ def api_position(
     if priced_requests <= 0 or cost_usd <= 0:
         return ApiPosition(api, cost_usd, None, None, None)
     per_request = cost_usd / priced_requests
+    if self_hosted_per_day_usd <= 0:  # nothing metered yet: no fleet cost to break even with
+        return ApiPosition(api, cost_usd, per_request, None, None)
     breakeven = self_hosted_per_day_usd / per_request
     return ApiPosition(api, cost_usd, per_request, breakeven, requests_per_day >= breakeven)

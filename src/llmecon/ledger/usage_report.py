@@ -67,13 +67,20 @@ def usage_report(
         fleet_per_day = 0.0
     requests_per_day = total.requests * DAY_S / window_s if window_s > 0 else None
     verdict = window_s >= VERDICT_MIN_S and total.requests >= VERDICT_MIN_REQUESTS
-    priced = sum(g.requests for g in groups if g.group != IDLE_GROUP)
+    priced = _priced_per_api(groups if by == "model" else ledger.usage("model", since, until))
     totals = _row(total, {})
     totals.pop("group")
     totals["requests_per_day"] = requests_per_day
     totals["self_hosted_cost_per_day"] = fleet_per_day if window_s > 0 else None
     totals["breakeven"] = [
-        _position(api, to_usd(n), priced, fleet_per_day, requests_per_day, verdict=verdict)
+        _position(
+            api,
+            to_usd(n),
+            priced.get(api, 0),
+            fleet_per_day,
+            priced.get(api, 0) * DAY_S / window_s if window_s > 0 else None,
+            verdict=verdict,
+        )
         for api, n in sorted(total.counterfactual_nusd.items())
     ]
     return {
@@ -87,7 +94,10 @@ def usage_report(
             for m in sorted(metered, key=lambda m: m.upstream)
         ],
         "basis": _basis(window_s),
-        "notes": _notes(window_s, total.requests, metered=bool(metered)),
+        "notes": _notes(window_s, total.requests, metered=bool(metered))
+        + _mix_note(
+            priced, total.requests - sum(g.requests for g in groups if g.group == IDLE_GROUP)
+        ),
         "rows": [_row(g, names) for g in groups],
         "totals": totals,
     }
@@ -129,6 +139,30 @@ def _notes(window_s: float, requests: int, *, metered: bool) -> list[str]:
             f"{VERDICT_MIN_REQUESTS} requests (here {_span(window_s)}, {requests:,})"
         )
     return notes
+
+
+def _priced_per_api(by_model: list[UsageTotals]) -> dict[str, int]:
+    """Per API, the requests it prices: those of the models it was compared with (a chat API
+    prices chat and completions requests, an embedding API embedding requests), so a fleet
+    serving both is not shown a chat API's cost spread over its embedding requests."""
+    counts: dict[str, int] = {}
+    for group in by_model:
+        if group.group == IDLE_GROUP:
+            continue
+        for api in group.counterfactual_nusd:
+            counts[api] = counts.get(api, 0) + group.requests
+    return counts
+
+
+def _mix_note(priced: dict[str, int], requests: int) -> list[str]:
+    """Said when an API prices only part of the traffic (chat and embeddings on one fleet)."""
+    partial = sorted(api for api, n in priced.items() if 0 < n < requests)
+    if not partial:
+        return []
+    return [
+        f"{', '.join(partial)} price(s) only part of the traffic: each break-even is per request "
+        "of its own kind and weighs the whole fleet's cost against that kind alone"
+    ]
 
 
 def _span(seconds: float) -> str:
