@@ -10,6 +10,9 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 
+from llmecon.ledger.partitions import M007_POSTGRES
+from llmecon.ledger.rollup import backfill
+
 
 @dataclass(frozen=True)
 class Migration:
@@ -215,6 +218,13 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
     Migration("m005_endpoints", _ENDPOINTS_SQLITE, _ENDPOINTS_POSTGRES),
     _both("m006_rollup", *_ROLLUP),
+    # roll-ups kept as rows land (ledger.live_rollup): the rows stored so far are added once;
+    # PostgreSQL's usage and counterfactual_cost become partitioned by day (ledger.partitions)
+    Migration(
+        "m007_partitions_live_rollups",
+        backfill("substr(u.started_at, 1, 13) || ':00:00.000000+00:00'"),
+        (*M007_POSTGRES, *backfill("date_trunc('hour', u.started_at)")),
+    ),
 )
 
 

@@ -17,11 +17,12 @@ from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import TupleRow
 
 from llmecon.errors import LlmeconError
+from llmecon.ledger import partitions
 from llmecon.ledger.migrations import POSTGRES_BOOKKEEPING, Migration
-from llmecon.ledger.model import IDLE_GROUP, USAGE_COLUMNS, UsageRow, utc
+from llmecon.ledger.model import IDLE_GROUP, UsageRow, usage_values, utc
 from llmecon.ledger.protocol import LedgerUnavailableError
 from llmecon.ledger.rollup import TableStats
-from llmecon.ledger.sql import COLUMNS, SqlLedger, utc_now
+from llmecon.ledger.sql import COLUMNS, SqlLedger, first_of, utc_now
 
 CONNECT_TIMEOUT_S = 5
 STATEMENT_TIMEOUT_MS = 10_000  # no statement may hold the ledger longer
@@ -31,7 +32,6 @@ _MIGRATION_LOCK = (
 )
 
 PgConnection = psycopg.Connection[TupleRow]
-BATCH_ROWS = 5000  # rows per INSERT ... SELECT FROM unnest(arrays)
 
 
 def display_url(url: str) -> str:
@@ -58,7 +58,7 @@ class PostgresLedger(SqlLedger[PgConnection]):
         super().__init__(clock)
         self._url = url
         self._conn: PgConnection | None = None
-        self._types: dict[str, str] | None = None
+        self._staged: PgConnection | None = None  # the connection holding llmecon_stage
         try:
             self._migrate()
         except psycopg.Error as error:  # unavailability is already a LedgerUnavailableError
@@ -115,43 +115,41 @@ class PostgresLedger(SqlLedger[PgConnection]):
     def _schema(migration: Migration) -> tuple[str, ...]:
         return migration.postgres
 
-    def _insert_new(self, conn: PgConnection, rows: Sequence[UsageRow]) -> set[str]:
-        """One INSERT ... SELECT FROM unnest(column arrays) per `BATCH_ROWS` rows: a round
-        trip and one parameter per column, however many rows."""
-        types = self._usage_types(conn)
-        arrays = ", ".join(f"%s::{types[name]}[]" for name in USAGE_COLUMNS)
-        sql = (
-            f"INSERT INTO usage ({COLUMNS}) SELECT * FROM unnest({arrays})"
-            " ON CONFLICT (request_id) DO NOTHING RETURNING request_id"
-        )
-        inserted: set[str] = set()
-        for start in range(0, len(rows), BATCH_ROWS):
-            values = [self._usage_params(row) for row in rows[start : start + BATCH_ROWS]]
-            columns = [list(column) for column in zip(*values, strict=True)]
-            inserted.update(request_id for (request_id,) in conn.execute(sql, columns).fetchall())
-        return inserted
+    def _store(self, conn: PgConnection, rows: Sequence[UsageRow]) -> list[UsageRow]:
+        """COPY the batch into a session-local staging table, insert what is new from there
+        (`ON CONFLICT DO NOTHING`: a retried row is skipped), COPY the new rows' prices: three
+        round trips plus the rows' bytes, however many rows. The day partitions the batch needs
+        are created first if missing (`llmecon.ledger.partitions`)."""
+        partitions.ensure_days(conn, {partitions.utc_day(row.started_at) for row in rows})
+        if self._staged is not conn:
+            conn.execute(
+                "CREATE TEMP TABLE IF NOT EXISTS llmecon_stage (LIKE usage) ON COMMIT DELETE ROWS"
+            )
+            self._staged = conn
+        with conn.cursor() as cursor:
+            with cursor.copy(f"COPY llmecon_stage ({COLUMNS}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(usage_values(row))
+            cursor.execute(
+                f"INSERT INTO usage ({COLUMNS}) SELECT {COLUMNS} FROM llmecon_stage"
+                " ON CONFLICT DO NOTHING RETURNING request_id"
+            )
+            fresh = first_of(rows, {request_id for (request_id,) in cursor.fetchall()})
+            with cursor.copy(
+                "COPY counterfactual_cost (request_id, api, nusd, started_at) FROM STDIN"
+            ) as copy:
+                for row in fresh:
+                    for api, nusd in row.counterfactual_nusd.items():
+                        copy.write_row((row.request_id, api, nusd, row.started_at))
+        return fresh
+
+    def _drop_days(self, cutoff: datetime) -> int:
+        with self._transaction(write=True) as conn:
+            self._maintenance(conn)
+            return partitions.drop_days(conn, cutoff)
 
     def _maintenance(self, conn: PgConnection) -> None:
         conn.execute("SET LOCAL statement_timeout = 0")
-
-    def _usage_types(self, conn: PgConnection) -> dict[str, str]:
-        """The usage table's column types (read once: migrations may add columns)."""
-        if self._types is None:
-            found = conn.execute(
-                "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute"
-                " WHERE attrelid = to_regclass('usage') AND attnum > 0 AND NOT attisdropped"
-            ).fetchall()
-            self._types = {str(name): str(kind) for name, kind in found}
-        return self._types
-
-    def _insert_costs(self, conn: PgConnection, costs: Sequence[tuple[object, ...]]) -> None:
-        sql = (
-            "INSERT INTO counterfactual_cost (request_id, api, nusd)"
-            " SELECT * FROM unnest(%s::text[], %s::text[], %s::bigint[])"
-        )
-        for start in range(0, len(costs), BATCH_ROWS):
-            chunk = costs[start : start + BATCH_ROWS]
-            conn.execute(sql, [list(column) for column in zip(*chunk, strict=True)])
 
     def _execute_many(
         self, conn: PgConnection, sql: str, params: Sequence[Sequence[object]]
@@ -161,16 +159,19 @@ class PostgresLedger(SqlLedger[PgConnection]):
 
     def _relation_stats(self, conn: PgConnection, table: str) -> tuple[int, int | None, bool]:
         """Rows as the planner estimates them (a count of 100 million rows takes seconds;
-        exact below 100,000), and the table's bytes with its indexes."""
+        exact below 100,000), and the table's bytes with its indexes (a partitioned table's:
+        its partitions')."""
         row = conn.execute(
-            "SELECT c.reltuples::bigint, pg_total_relation_size(c.oid) FROM pg_class AS c"
-            " WHERE c.oid = to_regclass(%s)",
-            (table,),
+            "SELECT CAST(SUM(GREATEST(c.reltuples, 0)) AS BIGINT),"
+            " CAST(SUM(pg_total_relation_size(c.oid)) AS BIGINT) FROM pg_class AS c"
+            " WHERE c.oid = to_regclass(%s) OR c.oid IN"
+            " (SELECT inhrelid FROM pg_inherits WHERE inhparent = to_regclass(%s))",
+            (table, table),
         ).fetchone()
-        estimate, size = (int(row[0]), int(row[1])) if row else (0, None)
+        estimate, size = (0, None) if row is None or row[0] is None else (int(row[0]), int(row[1]))
         if estimate < 100_000:
-            found = conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()
-            return int(found[0]) if found else 0, size, True
+            counted = conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()
+            return int(counted[0]) if counted else 0, size, True
         return estimate, size, False
 
     def _database_bytes(self, conn: PgConnection, tables: Sequence[TableStats]) -> int | None:

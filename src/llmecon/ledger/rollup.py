@@ -1,12 +1,12 @@
-"""Retention: hourly roll-ups of pruned raw rows, and the ledger's size (`llmecon ledger`).
+"""Retention: hourly roll-ups, raw-row pruning, and the ledger's size (`llmecon ledger`).
 
-`prune(before)` folds every raw usage row that started before `before` (rounded down to the
-hour) into `usage_hourly` (requests, tokens, allocated cost and unallocated count per hour, key,
-model and upstream) and `counterfactual_hourly` (the same per compared API), then deletes those
-rows, their counterfactual prices and their cost shares, in one transaction. `usage` adds the
-roll-ups to what raw rows remain, so totals by key, model, day or upstream are unchanged by a
-prune (to the hour: a window boundary inside a rolled-up hour counts the hour by its start).
-Idle-cost rows are already one per slot and are kept.
+`usage_hourly` (requests, tokens, allocated cost and unallocated count per hour, key, model and
+upstream) and `counterfactual_hourly` (the same per compared API) are kept as rows land and as
+their cost is allocated (`llmecon.ledger.live_rollup`; migration m007 filled them from the rows
+stored before). `prune(before)` therefore only deletes raw rows that started before `before`
+(rounded down to the hour), with their counterfactual prices and cost shares: `usage` answers
+whole hours from the roll-ups, so its totals by key, model, day or upstream are unchanged by a
+prune. Idle-cost rows are already one per slot and are kept.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ _ROLL_USAGE = (
     " SELECT {hour}, COALESCE(u.key_id, '{no_key}'), u.model, u.upstream, COUNT(*),"
     " {sum_prompt}, {sum_completion}, {sum_cost},"
     " SUM(CASE WHEN u.self_hosted_nusd IS NULL THEN 1 ELSE 0 END)"
-    " FROM usage AS u WHERE u.started_at < ? GROUP BY 1, 2, 3, 4"
+    " FROM usage AS u WHERE {where} GROUP BY 1, 2, 3, 4"
     " ON CONFLICT (hour, key_id, model, upstream) DO UPDATE SET"
     " requests = usage_hourly.requests + excluded.requests,"
     " prompt_tokens = usage_hourly.prompt_tokens + excluded.prompt_tokens,"
@@ -48,7 +48,7 @@ _ROLL_COUNTERFACTUAL = (
     " SELECT {hour}, COALESCE(u.key_id, '{no_key}'), u.model, u.upstream, c.api, {sum_nusd},"
     " SUM(CASE WHEN c.nusd IS NULL THEN 1 ELSE 0 END)"
     " FROM usage AS u JOIN counterfactual_cost AS c ON c.request_id = u.request_id"
-    " WHERE u.started_at < ? GROUP BY 1, 2, 3, 4, 5"
+    " WHERE {where} GROUP BY 1, 2, 3, 4, 5"
     " ON CONFLICT (hour, key_id, model, upstream, api) DO UPDATE SET"
     " nusd = counterfactual_hourly.nusd + excluded.nusd,"
     " unpriced = counterfactual_hourly.unpriced + excluded.unpriced"
@@ -125,25 +125,40 @@ def _sum(column: str) -> str:
     return f"CAST(COALESCE(SUM({column}), 0) AS BIGINT)"
 
 
-def prune(dialect: Dialect, conn: Conn, before: datetime) -> Pruned:
-    """Fold raw rows older than `before` (down to the hour) into roll-ups, then delete them."""
-    cutoff = hour_floor(before)
-    at = (dialect._to_db(cutoff),)
-    hour = dialect._HOUR.format("u.started_at")
-    roll = _ROLL_USAGE.format(
-        hour=hour,
-        no_key=NO_KEY_GROUP,
-        sum_prompt=_sum("u.prompt_tokens"),
-        sum_completion=_sum("u.completion_tokens"),
-        sum_cost=_sum("u.self_hosted_nusd"),
+def backfill(hour: str, where: str = "1 = 1") -> tuple[str, str]:
+    """The statements adding the raw rows in `where` to the roll-ups (`hour`: the dialect's
+    hour of `u.started_at`); `?` marks."""
+    return (
+        _ROLL_USAGE.format(
+            hour=hour,
+            no_key=NO_KEY_GROUP,
+            sum_prompt=_sum("u.prompt_tokens"),
+            sum_completion=_sum("u.completion_tokens"),
+            sum_cost=_sum("u.self_hosted_nusd"),
+            where=where,
+        ),
+        _ROLL_COUNTERFACTUAL.format(
+            hour=hour, no_key=NO_KEY_GROUP, sum_nusd=_sum("c.nusd"), where=where
+        ),
     )
-    hours = conn.execute(dialect._sql(roll), at).rowcount
-    roll_cf = _ROLL_COUNTERFACTUAL.format(hour=hour, no_key=NO_KEY_GROUP, sum_nusd=_sum("c.nusd"))
-    conn.execute(dialect._sql(roll_cf), at)
+
+
+def delete_raw(dialect: Dialect, conn: Conn, before: datetime) -> int:
+    """Delete the raw rows (their prices and cost shares too) that started before `before`;
+    how many usage rows. Their totals stay in the roll-ups."""
+    at = (dialect._to_db(before),)
     rows = 0
     for statement in _DELETES:
         rows = conn.execute(dialect._sql(statement), at).rowcount
-    return Pruned(cutoff, max(rows, 0), max(hours, 0))  # hours: roll-up rows written
+    return max(rows, 0)
+
+
+def rolled_hours(dialect: Dialect, conn: Conn, before: datetime) -> int:
+    """Roll-up rows of the hours before `before`."""
+    (count,) = conn.execute(
+        dialect._sql("SELECT COUNT(*) FROM usage_hourly WHERE hour < ?"), (dialect._to_db(before),)
+    ).fetchone()
+    return int(count)
 
 
 def hourly_groups(by: UsageBy, day: str) -> str:
