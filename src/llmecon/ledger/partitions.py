@@ -1,10 +1,11 @@
 """PostgreSQL: the usage and counterfactual_cost tables partitioned by UTC day of started_at.
 
-Migration m007 turns the two tables of an existing ledger into partitioned ones (primary keys
-widened by `started_at`, the partition key, as PostgreSQL requires; the foreign key from
-counterfactual_cost to usage is dropped, since one referencing a partitioned table would have
-to name started_at too: the ledger writes a request's prices in the transaction that writes its
-row, and prune deletes both together). Partitions are one per UTC day, named `usage_pYYYYMMDD`
+Migration m007 turns the two tables of an existing ledger into partitioned ones (usage's
+primary key widened to (request_id, started_at), as PostgreSQL requires the partition key in
+it; counterfactual_cost gains the request's started_at and loses its primary key and its
+foreign key to usage: the ledger writes a request's prices once, in the transaction that
+inserts its row (`llmecon.ledger.pg_ingest`), and prune removes both together; a key on it
+cost a third of the write rate). Partitions are one per UTC day, named `usage_pYYYYMMDD`
 and `counterfactual_pYYYYMMDD`: the migration creates those holding rows plus `AHEAD_DAYS`
 ahead, and every write calls `llmecon_day_partitions(days)` for the days of its batch, which
 creates any missing one (under an advisory lock, so two replicas never race) and locks the
@@ -15,7 +16,7 @@ of a partition. `ledger prune` drops whole days before its cutoff (`drop_days`).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol
 
 AHEAD_DAYS = 7  # days of partitions created ahead of today
@@ -66,8 +67,7 @@ M007_POSTGRES = (
     " CONSTRAINT usage_partitioned_pkey PRIMARY KEY (request_id, started_at))"
     " PARTITION BY RANGE (started_at)",
     "CREATE TABLE counterfactual_cost (request_id TEXT NOT NULL, api TEXT NOT NULL,"
-    " nusd BIGINT CHECK (nusd >= 0), started_at TIMESTAMPTZ NOT NULL,"
-    " CONSTRAINT counterfactual_partitioned_pkey PRIMARY KEY (request_id, api, started_at))"
+    " nusd BIGINT CHECK (nusd >= 0), started_at TIMESTAMPTZ NOT NULL)"
     " PARTITION BY RANGE (started_at)",
     ENSURE_FUNCTION,
     _DAYS_WITH_ROWS,
@@ -83,6 +83,15 @@ M007_POSTGRES = (
 )
 
 
+# prune's deletes of a partial day: a request's prices carry its started_at
+DELETES = (
+    "DELETE FROM cost_share AS s USING usage AS u"
+    " WHERE u.request_id = s.request_id AND u.started_at < %s",
+    "DELETE FROM counterfactual_cost WHERE started_at < %s",
+    "DELETE FROM usage WHERE started_at < %s",
+)
+
+
 class Conn(Protocol):
     def execute(self, sql: str, params: Sequence[Any] = ..., /) -> Any: ...
 
@@ -91,13 +100,24 @@ def utc_day(moment: datetime) -> date:
     return moment.astimezone(UTC).date()
 
 
-def ensure_days(conn: Conn, days: Iterable[date]) -> int:
-    """Create the partitions missing for `days` and lock them for this transaction; how many
-    days were created."""
+def ensure_days(conn: Conn, days: Iterable[date], known: set[date], timeout_ms: int) -> int:
+    """Lock the partitions of `days` for this transaction, creating those missing (and, when
+    one is, `AHEAD_DAYS` after the last of `days`); how many were created. `known`: days seen
+    to exist, kept up to date; creating tables is done without the statement timeout
+    `timeout_ms` of the request path."""
     wanted = sorted(set(days))
     if not wanted:
         return 0
-    (made,) = conn.execute("SELECT llmecon_day_partitions(%s::date[])", (wanted,)).fetchone()
+    if known.issuperset(wanted):
+        conn.execute("SELECT llmecon_day_partitions(%s::date[])", (wanted,))
+        return 0
+    ahead = [wanted[-1] + timedelta(days=n) for n in range(1, AHEAD_DAYS + 1)]
+    conn.execute("SET LOCAL statement_timeout = 0")
+    (made,) = conn.execute(
+        "SELECT llmecon_day_partitions(%s::date[])", (sorted({*wanted, *ahead}),)
+    ).fetchone()
+    conn.execute(f"SET LOCAL statement_timeout = {int(timeout_ms)}")
+    known.update(wanted, ahead)
     return int(made)
 
 

@@ -10,19 +10,19 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import TupleRow
 
 from llmecon.errors import LlmeconError
-from llmecon.ledger import partitions
+from llmecon.ledger import partitions, pg_ingest
 from llmecon.ledger.migrations import POSTGRES_BOOKKEEPING, Migration
-from llmecon.ledger.model import IDLE_GROUP, UsageRow, usage_values, utc
+from llmecon.ledger.model import IDLE_GROUP, UsageRow, utc
 from llmecon.ledger.protocol import LedgerUnavailableError
 from llmecon.ledger.rollup import TableStats
-from llmecon.ledger.sql import COLUMNS, SqlLedger, first_of, utc_now
+from llmecon.ledger.sql import SqlLedger, utc_now
 
 CONNECT_TIMEOUT_S = 5
 STATEMENT_TIMEOUT_MS = 10_000  # no statement may hold the ledger longer
@@ -53,12 +53,14 @@ class PostgresLedger(SqlLedger[PgConnection]):
     _HOUR = "date_trunc('hour', {})"  # the session's time zone is UTC
     _IDLE_LABEL = f"'{IDLE_GROUP}'::text"
     _MIGRATION_SETUP = (_MIGRATION_LOCK, POSTGRES_BOOKKEEPING)
+    _COST_TIME = "c.started_at"
+    _PRUNE_DELETES = partitions.DELETES
 
     def __init__(self, url: str, *, clock: Callable[[], datetime] = utc_now) -> None:
         super().__init__(clock)
         self._url = url
         self._conn: PgConnection | None = None
-        self._staged: PgConnection | None = None  # the connection holding llmecon_stage
+        self._days: set[date] = set()  # days whose partitions exist
         try:
             self._migrate()
         except psycopg.Error as error:  # unavailability is already a LedgerUnavailableError
@@ -116,32 +118,11 @@ class PostgresLedger(SqlLedger[PgConnection]):
         return migration.postgres
 
     def _store(self, conn: PgConnection, rows: Sequence[UsageRow]) -> list[UsageRow]:
-        """COPY the batch into a session-local staging table, insert what is new from there
-        (`ON CONFLICT DO NOTHING`: a retried row is skipped), COPY the new rows' prices: three
-        round trips plus the rows' bytes, however many rows. The day partitions the batch needs
-        are created first if missing (`llmecon.ledger.partitions`)."""
-        partitions.ensure_days(conn, {partitions.utc_day(row.started_at) for row in rows})
-        if self._staged is not conn:
-            conn.execute(
-                "CREATE TEMP TABLE IF NOT EXISTS llmecon_stage (LIKE usage) ON COMMIT DELETE ROWS"
-            )
-            self._staged = conn
-        with conn.cursor() as cursor:
-            with cursor.copy(f"COPY llmecon_stage ({COLUMNS}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(usage_values(row))
-            cursor.execute(
-                f"INSERT INTO usage ({COLUMNS}) SELECT {COLUMNS} FROM llmecon_stage"
-                " ON CONFLICT DO NOTHING RETURNING request_id"
-            )
-            fresh = first_of(rows, {request_id for (request_id,) in cursor.fetchall()})
-            with cursor.copy(
-                "COPY counterfactual_cost (request_id, api, nusd, started_at) FROM STDIN"
-            ) as copy:
-                for row in fresh:
-                    for api, nusd in row.counterfactual_nusd.items():
-                        copy.write_row((row.request_id, api, nusd, row.started_at))
-        return fresh
+        try:
+            return pg_ingest.store(conn, rows, self._days, STATEMENT_TIMEOUT_MS)
+        except BaseException:
+            self._days.clear()  # the transaction that created some may roll back
+            raise
 
     def _drop_days(self, cutoff: datetime) -> int:
         with self._transaction(write=True) as conn:

@@ -54,7 +54,7 @@ _ROLL_COUNTERFACTUAL = (
     " unpriced = counterfactual_hourly.unpriced + excluded.unpriced"
 )
 _OLD = "SELECT request_id FROM usage WHERE started_at < ?"
-_DELETES = (
+DELETES = (
     f"DELETE FROM counterfactual_cost WHERE request_id IN ({_OLD})",
     f"DELETE FROM cost_share WHERE request_id IN ({_OLD})",
     "DELETE FROM usage WHERE started_at < ?",
@@ -143,12 +143,15 @@ def backfill(hour: str, where: str = "1 = 1") -> tuple[str, str]:
     )
 
 
-def delete_raw(dialect: Dialect, conn: Conn, before: datetime) -> int:
-    """Delete the raw rows (their prices and cost shares too) that started before `before`;
-    how many usage rows. Their totals stay in the roll-ups."""
+def delete_raw(
+    dialect: Dialect, conn: Conn, before: datetime, deletes: Sequence[str] = DELETES
+) -> int:
+    """Delete the raw rows (their prices and cost shares too) that started before `before`,
+    by `deletes` (the last one deletes the usage rows); how many usage rows. Their totals
+    stay in the roll-ups."""
     at = (dialect._to_db(before),)
     rows = 0
-    for statement in _DELETES:
+    for statement in deletes:
         rows = conn.execute(dialect._sql(statement), at).rowcount
     return max(rows, 0)
 

@@ -110,6 +110,8 @@ class SqlLedger(ABC, Generic[C]):
     _HOUR: ClassVar[str]  # the time column `{}` truncated to its UTC hour, as stored
     _IDLE_LABEL: ClassVar[str]  # the "(idle)" group as an SQL text literal
     _MIGRATION_SETUP: ClassVar[tuple[str, ...]]  # run before reading schema_migrations
+    _COST_TIME: ClassVar[str | None] = None  # counterfactual_cost's started_at, if it has one
+    _PRUNE_DELETES: ClassVar[tuple[str, ...]] = rollup.DELETES  # prune's, before a time
 
     def __init__(self, clock: Callable[[], datetime]) -> None:
         self._clock = clock
@@ -196,6 +198,15 @@ class SqlLedger(ABC, Generic[C]):
             params.append(self._to_db(until))
         return " AND ".join(clauses), params
 
+    def _cost_window(
+        self, since: datetime | None, until: datetime | None
+    ) -> tuple[str, list[object]]:
+        """The window on counterfactual_cost's own copy of started_at, where it has one
+        (PostgreSQL: it is the partition key), so a join reads only the window's days."""
+        if self._COST_TIME is None:
+            return "1 = 1", []
+        return self._window(self._COST_TIME, since, until)
+
     # the `Ledger` methods
 
     def _migrate(self) -> None:
@@ -251,6 +262,7 @@ class SqlLedger(ABC, Generic[C]):
 
     def rows(self, since: datetime | None = None, until: datetime | None = None) -> list[UsageRow]:
         where, params = self._window("u.started_at", since, until)
+        cost_where, cost_params = self._cost_window(since, until)
         with self._transaction(write=False) as conn:
             found = conn.execute(
                 self._sql(
@@ -263,8 +275,9 @@ class SqlLedger(ABC, Generic[C]):
                 self._sql(
                     "SELECT c.request_id, c.api, c.nusd FROM counterfactual_cost AS c"
                     f" JOIN usage AS u ON u.request_id = c.request_id WHERE {where}"
+                    f" AND {cost_where}"
                 ),
-                params,
+                [*params, *cost_params],
             ).fetchall()
         counterfactual: dict[str, dict[str, int | None]] = {}
         for request_id, api, nusd in costs:
@@ -294,7 +307,7 @@ class SqlLedger(ABC, Generic[C]):
             for step in rollup.day_steps(self._from_db(first), cutoff):
                 with self._transaction(write=True) as conn:
                     self._maintenance(conn)
-                    rows += rollup.delete_raw(self, conn, step)
+                    rows += rollup.delete_raw(self, conn, step, self._PRUNE_DELETES)
         with self._transaction(write=False) as conn:
             hours = rollup.rolled_hours(self, conn, cutoff)
         return rollup.Pruned(cutoff, rows, hours)

@@ -33,6 +33,10 @@ class Dialect(rollup.Dialect, Protocol):
         self, column: str, since: datetime | None, until: datetime | None
     ) -> tuple[str, list[object]]: ...
 
+    def _cost_window(
+        self, since: datetime | None, until: datetime | None
+    ) -> tuple[str, list[object]]: ...
+
 
 def _sum(column: str) -> str:
     return f"CAST(COALESCE(SUM({column}), 0) AS BIGINT)"
@@ -76,6 +80,7 @@ def raw(dialect: Dialect, conn: Conn, by: UsageBy, window: Window) -> tuple[list
     """(base, counterfactual) aggregates of the raw rows started in `window`."""
     group = _group(dialect, by)
     where, params = dialect._window("u.started_at", *window)
+    cost_where, cost_params = dialect._cost_window(*window)
     totals = ", ".join(
         _sum(f"u.{c}") for c in ("prompt_tokens", "completion_tokens", "self_hosted_nusd")
     )
@@ -90,9 +95,9 @@ def raw(dialect: Dialect, conn: Conn, by: UsageBy, window: Window) -> tuple[list
         dialect._sql(
             f"SELECT {group}, c.api, {_sum('c.nusd')}, {_count_null('c.nusd')}"
             " FROM usage AS u JOIN counterfactual_cost AS c ON c.request_id = u.request_id"
-            f" WHERE {where} GROUP BY 1, 2"
+            f" WHERE {where} AND {cost_where} GROUP BY 1, 2"
         ),
-        params,
+        [*params, *cost_params],
     ).fetchall()
     return list(base), list(counterfactual)
 
