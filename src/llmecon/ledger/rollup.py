@@ -82,7 +82,8 @@ class Dialect(Protocol):
 
 @dataclass(frozen=True)
 class Pruned:
-    """What a prune did: raw rows folded into roll-ups and deleted, before `before`."""
+    """What a prune did: raw rows deleted that started before `before`, and how many
+    roll-up rows keep the totals of the hours before it."""
 
     before: datetime
     rows: int
