@@ -78,6 +78,8 @@ M007_POSTGRES = (
     "DROP TABLE counterfactual_m006",
     "DROP TABLE usage_m006",
     "CREATE INDEX usage_started_at ON usage (started_at)",
+    # the traffic's last finish (`usage` without a priced upstream) without reading every row
+    "CREATE INDEX usage_finished_at ON usage (finished_at)",
     "CREATE INDEX usage_unallocated ON usage (upstream, finished_at)"
     " WHERE self_hosted_nusd IS NULL",
 )

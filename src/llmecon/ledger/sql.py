@@ -294,6 +294,8 @@ class SqlLedger(ABC, Generic[C]):
     ) -> list[UsageTotals]:
         """See `Ledger.usage`; `source="raw"` sums only the raw rows still stored (checks)."""
         with self._transaction(write=False) as conn:
+            if source == "raw":  # a check, not the request path: it reads every raw row
+                self._maintenance(conn)
             return usage_sql.usage(self, conn, check_by(by), since, until, source=source)
 
     def prune(self, before: datetime) -> rollup.Pruned:
