@@ -61,6 +61,7 @@ class PostgresLedger(SqlLedger[PgConnection]):
         self._url = url
         self._conn: PgConnection | None = None
         self._days: set[date] = set()  # days whose partitions exist
+        self._types: list[int] | None = None  # usage's column types, for binary COPY
         try:
             self._migrate()
         except psycopg.Error as error:  # unavailability is already a LedgerUnavailableError
@@ -119,7 +120,9 @@ class PostgresLedger(SqlLedger[PgConnection]):
 
     def _store(self, conn: PgConnection, rows: Sequence[UsageRow]) -> list[UsageRow]:
         try:
-            return pg_ingest.store(conn, rows, self._days, STATEMENT_TIMEOUT_MS)
+            if self._types is None:  # read once: migrations ran when the ledger opened
+                self._types = pg_ingest.column_types(conn)
+            return pg_ingest.store(conn, rows, self._types, self._days, STATEMENT_TIMEOUT_MS)
         except BaseException:
             self._days.clear()  # the transaction that created some may roll back
             raise
