@@ -49,9 +49,11 @@ BULK_USAGE = """
 INSERT INTO usage (request_id, started_at, finished_at, key_id, model, upstream, endpoint,
     stream, status, outcome, prompt_tokens, completion_tokens, token_source, ttft_ms,
     latency_ms, self_hosted_nusd, price_book)
-SELECT 'b' || n, ts, ts + interval '1 second', 'key' || (n %% 20),
-    (ARRAY['llama-3.1-8b','qwen-2.5-7b','mistral-7b','gemma-2-9b','phi-3-mini'])[1 + n %% 5],
-    CASE WHEN n %% 2 = 0 THEN 'gpu-a' ELSE 'gpu-b' END, 'chat', n %% 3 = 0, 200, 'ok',
+SELECT 'b' || n, ts, ts + interval '1 second', 'key' || (n %% %(keys)s),
+    (ARRAY['llama-3.1-8b','qwen-2.5-7b','mistral-7b','gemma-2-9b','phi-3-mini'])
+        [1 + (n / %(keys)s) %% 5],
+    CASE WHEN (n / (5 * %(keys)s)) %% 2 = 0 THEN 'gpu-a' ELSE 'gpu-b' END, 'chat',
+    n %% 3 = 0, 200, 'ok',
     100 + n %% 900, 10 + n %% 200, 'upstream', 50.0, 900.0,
     CASE WHEN n %% 50 = 0 THEN NULL ELSE 1000 + n %% 5000 END, 'bench'
 FROM (SELECT n, %(end)s::timestamptz - (n * %(step_us)s) * interval '1 microsecond' AS ts
@@ -82,7 +84,9 @@ def schema(admin_url: str, keep: bool) -> Iterator[str]:
                 admin.execute(f"DROP SCHEMA {name} CASCADE")
 
 
-def generate(url: str, rows: int, days: float, *, analyze: bool = True) -> dict[str, float]:
+def generate(
+    url: str, rows: int, days: float, *, keys: int = 20, analyze: bool = True
+) -> dict[str, float]:
     """`rows` requests over `days` days ending at END, a day at a time (n = 1 is the newest),
     then the roll-ups from them, a day at a time; seconds per stage."""
     step_us = int(days * 86_400e6 / rows)
@@ -96,7 +100,8 @@ def generate(url: str, rows: int, days: float, *, analyze: bool = True) -> dict[
         conn.execute("SELECT llmecon_day_partitions(%s::date[])", (every,))
         began = time.perf_counter()
         for lo in range(1, rows + 1, per_day):
-            params = {"lo": lo, "hi": min(rows, lo + per_day - 1), "end": END, "step_us": step_us}
+            params = {"lo": lo, "hi": min(rows, lo + per_day - 1), "end": END,
+                      "step_us": step_us, "keys": keys}  # fmt: skip
             conn.execute(BULK_USAGE, params)
             conn.execute(BULK_COST, params)
             if (lo // per_day) % 10 == 0:
@@ -139,19 +144,20 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--postgres", required=True, metavar="URL")
     p.add_argument("--rows", type=int, default=1_000_000)
     p.add_argument("--days", type=float, default=120.0)
+    p.add_argument("--keys", type=int, default=20, help="API keys (x 5 models x 2 upstreams)")
     p.add_argument("--older-than", default="30d", help="the prune's age (from now)")
     p.add_argument("--raw", action="store_true", help="also time the raw-row aggregation")
     p.add_argument("--keep", action="store_true", help="keep the schema")
     p.add_argument("--json", type=Path)
     args = p.parse_args(argv)
-    facts: dict[str, Any] = {"rows": args.rows, "days": args.days}
+    facts: dict[str, Any] = {"rows": args.rows, "days": args.days, "keys": args.keys}
     with schema(args.postgres, args.keep) as url:
         open_ledger(url).close()  # the tables
         # the command's own start-up (interpreter, imports, connection), on the empty ledger
         facts["usage_cli_empty_s"] = min(
             cli("usage", "--by", "model", "--format", "json", "--ledger", url)[0] for _ in range(3)
         )
-        facts |= generate(url, args.rows, args.days)
+        facts |= generate(url, args.rows, args.days, keys=args.keys)
         print(f"generated: {facts}", flush=True)
         with open_ledger(url, create=False) as ledger:
             answer = ledger.usage("model")
