@@ -38,7 +38,7 @@ def _open(url: str | None):  # type: ignore[no-untyped-def]
 
 @click.group()
 def ledger() -> None:
-    """Prune old raw rows (hourly roll-ups keep their totals); show the ledger's size."""
+    """Prune old raw rows into hourly roll-ups; show the ledger's size."""
 
 
 @ledger.command("prune")
