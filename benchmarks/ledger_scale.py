@@ -40,7 +40,7 @@ from typing import Any
 import psycopg
 
 from llmecon.ledger import open_ledger
-from llmecon.ledger.rollup import backfill
+from llmecon.ledger.rollup import backfill, daily_backfill
 
 END = datetime(2026, 11, 30, tzinfo=UTC)
 LLMECON = [sys.executable, "-m", "llmecon"]
@@ -115,6 +115,8 @@ def generate(
             hour = "date_trunc('hour', u.started_at)"
             conn.execute(backfill(hour, window)[0])
             conn.execute(backfill(hour, cost_window)[1])
+        for statement in daily_backfill("date_trunc('day', {})"):
+            conn.execute(statement)
         took["rollups_s"] = time.perf_counter() - began
         if analyze:
             began = time.perf_counter()

@@ -46,6 +46,9 @@ def _answers(ledger: Any, source: str) -> dict[str, Any]:
         found[by + "-days"] = ledger.usage(
             by, T0 + timedelta(hours=2), T0 + timedelta(days=2, hours=5), source=source
         )
+        found[by + "-hours-days-hours"] = ledger.usage(
+            by, T0 + timedelta(hours=1), T0 + timedelta(days=1, hours=5), source=source
+        )
     return found
 
 
@@ -142,10 +145,10 @@ def test_m007_keeps_rows_and_old_rollups(backend: Backend, monkeypatch: pytest.M
              counterfactual_nusd={})
         for n in range(4)
     ]  # fmt: skip
+    monkeypatch.setattr(migrations, "MIGRATIONS", MIGRATIONS)
     with open_ledger(":memory:") as reference:
         reference.record(rows + folded)
         expected = {by: reference.usage(by, source="raw") for by in BYS}
-    monkeypatch.setattr(migrations, "MIGRATIONS", MIGRATIONS)
     with open_ledger(backend.url) as new:
         assert new.migrations_applied()[-1] == "m007_partitions_live_rollups"
         assert new.rows() == sorted(rows, key=lambda r: (r.started_at, r.request_id))
@@ -188,3 +191,18 @@ def test_any_timestamp_lands_in_a_partition(backend: Backend) -> None:
         assert sum(t.requests for t in one.usage("day")) == 2
         two.record([far[0]])  # the dropped day comes back on demand
         assert len(one.rows()) == 2
+
+
+def test_whole_days_come_from_the_daily_rollups_the_hours_around_from_the_hourly() -> None:
+    from llmecon.ledger.usage_sql import tiers
+
+    day = datetime(2026, 11, 21, tzinfo=UTC)
+    hour = timedelta(hours=1)
+    assert tiers((day - 2 * hour, day + timedelta(days=2) + 3 * hour)) == [
+        ("daily", (day, day + timedelta(days=2))),
+        ("hourly", (day - 2 * hour, day)),
+        ("hourly", (day + timedelta(days=2), day + timedelta(days=2) + 3 * hour)),
+    ]
+    assert tiers((None, None)) == [("daily", (None, None))]
+    assert tiers((day + hour, day + 5 * hour)) == [("hourly", (day + hour, day + 5 * hour))]
+    assert tiers(None) == []

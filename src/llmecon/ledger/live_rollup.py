@@ -3,7 +3,9 @@
 `usage_hourly` holds, per UTC hour of started_at, key ("(no key)" for none), model and
 upstream: requests, tokens, the self-hosted cost allocated so far and how many rows still wait
 for theirs; `counterfactual_hourly` the same per compared API (sum of known prices, count of
-unknown ones). Since migration m007 they cover every row ever recorded, raw or pruned:
+unknown ones); `usage_daily` and `counterfactual_daily` the same per UTC day (their `hour` is
+the day's first), for whole-day windows. Since migration m007 they cover every row ever
+recorded, raw or pruned:
 
 - `add_rows`: the batch writer adds the rows it inserted, in the transaction that inserts them;
 - `cost_snapshot` / `apply_cost_changes`: closing a slot sets `usage.self_hosted_nusd` of the
@@ -23,21 +25,21 @@ from typing import Any, Protocol
 from llmecon.ledger.model import NO_KEY_GROUP, UsageRow
 
 UPSERT_USAGE = (
-    "INSERT INTO usage_hourly (hour, key_id, model, upstream, requests, prompt_tokens,"
+    "INSERT INTO usage_{tier} (hour, key_id, model, upstream, requests, prompt_tokens,"
     " completion_tokens, self_hosted_nusd, unallocated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
     " ON CONFLICT (hour, key_id, model, upstream) DO UPDATE SET"
-    " requests = usage_hourly.requests + excluded.requests,"
-    " prompt_tokens = usage_hourly.prompt_tokens + excluded.prompt_tokens,"
-    " completion_tokens = usage_hourly.completion_tokens + excluded.completion_tokens,"
-    " self_hosted_nusd = usage_hourly.self_hosted_nusd + excluded.self_hosted_nusd,"
-    " unallocated = usage_hourly.unallocated + excluded.unallocated"
+    " requests = usage_{tier}.requests + excluded.requests,"
+    " prompt_tokens = usage_{tier}.prompt_tokens + excluded.prompt_tokens,"
+    " completion_tokens = usage_{tier}.completion_tokens + excluded.completion_tokens,"
+    " self_hosted_nusd = usage_{tier}.self_hosted_nusd + excluded.self_hosted_nusd,"
+    " unallocated = usage_{tier}.unallocated + excluded.unallocated"
 )
 UPSERT_COUNTERFACTUAL = (
-    "INSERT INTO counterfactual_hourly (hour, key_id, model, upstream, api, nusd, unpriced)"
+    "INSERT INTO counterfactual_{tier} (hour, key_id, model, upstream, api, nusd, unpriced)"
     " VALUES (?, ?, ?, ?, ?, ?, ?)"
     " ON CONFLICT (hour, key_id, model, upstream, api) DO UPDATE SET"
-    " nusd = counterfactual_hourly.nusd + excluded.nusd,"
-    " unpriced = counterfactual_hourly.unpriced + excluded.unpriced"
+    " nusd = counterfactual_{tier}.nusd + excluded.nusd,"
+    " unpriced = counterfactual_{tier}.unpriced + excluded.unpriced"
 )
 # the requests whose cost closing the slot (upstream, slot_start) may set; started_at bounds
 # the search to recent partitions (no request lasts LONGEST_REQUEST)
@@ -49,7 +51,7 @@ SNAPSHOT = (
     " AND u.started_at >= ?"
 )
 
-Group = tuple[Any, str, str, str]  # (hour as stored, key group, model, upstream)
+Group = tuple[datetime, str, str, str]  # (UTC hour, key group, model, upstream)
 
 
 class Conn(Protocol):
@@ -70,9 +72,20 @@ def hour_of(moment: datetime) -> datetime:
     return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
 
 
-def _group(dialect: Dialect, row: UsageRow) -> Group:
-    hour = dialect._to_db(hour_of(row.started_at))
-    return (hour, row.key_id or NO_KEY_GROUP, row.model, row.upstream)
+def _group(row: UsageRow) -> Group:
+    return (hour_of(row.started_at), row.key_id or NO_KEY_GROUP, row.model, row.upstream)
+
+
+def _daily(sums: dict[Any, list[int]]) -> dict[Any, list[int]]:
+    """`sums` keyed by hourly group (or (group, api)), summed per day instead."""
+    found: dict[Any, list[int]] = {}
+    for key, values in sums.items():
+        group, api = (key, None) if isinstance(key[0], datetime) else key
+        day = (group[0].replace(hour=0), *group[1:])
+        total = found.setdefault(day if api is None else (day, api), [0] * len(values))
+        for i, value in enumerate(values):
+            total[i] += value
+    return found
 
 
 def _apply(
@@ -81,18 +94,21 @@ def _apply(
     usage: dict[Group, list[int]],
     counterfactual: dict[tuple[Group, str], list[int]],
 ) -> None:
-    ordered = sorted(usage.items(), key=lambda item: (str(item[0][0]), *item[0][1:]))
-    dialect._execute_many(
-        conn, dialect._sql(UPSERT_USAGE), [(*group, *sums) for group, sums in ordered]
-    )
-    ordered_cf = sorted(
-        counterfactual.items(), key=lambda item: (str(item[0][0][0]), *item[0][0][1:], item[0][1])
-    )
-    dialect._execute_many(
-        conn,
-        dialect._sql(UPSERT_COUNTERFACTUAL),
-        [(*group, api, *sums) for (group, api), sums in ordered_cf],
-    )
+    """Add the sums to the hourly and the daily roll-ups, in key order (no deadlock)."""
+    for tier, base, cf in (
+        ("hourly", usage, counterfactual),
+        ("daily", _daily(usage), _daily(counterfactual)),
+    ):
+        dialect._execute_many(
+            conn,
+            dialect._sql(UPSERT_USAGE.format(tier=tier)),
+            [(dialect._to_db(g[0]), *g[1:], *sums) for g, sums in sorted(base.items())],
+        )
+        dialect._execute_many(
+            conn,
+            dialect._sql(UPSERT_COUNTERFACTUAL.format(tier=tier)),
+            [(dialect._to_db(g[0]), *g[1:], api, *sums) for (g, api), sums in sorted(cf.items())],
+        )
 
 
 def add_rows(dialect: Dialect, conn: Conn, rows: Iterable[UsageRow]) -> None:
@@ -100,7 +116,7 @@ def add_rows(dialect: Dialect, conn: Conn, rows: Iterable[UsageRow]) -> None:
     usage: dict[Group, list[int]] = {}
     counterfactual: dict[tuple[Group, str], list[int]] = {}
     for row in rows:
-        group = _group(dialect, row)
+        group = _group(row)
         sums = usage.setdefault(group, [0, 0, 0, 0, 0])
         sums[0] += 1
         sums[1] += row.prompt_tokens or 0
@@ -123,7 +139,7 @@ def cost_snapshot(dialect: Dialect, conn: Conn, upstream: str, start: Any) -> Sn
     since = dialect._to_db(dialect._from_db(start) - LONGEST_REQUEST)
     found = conn.execute(dialect._sql(SNAPSHOT), (upstream, start, since)).fetchall()
     return {
-        rid: ((dialect._to_db(hour_of(dialect._from_db(at))), key, model, up), nusd)
+        rid: ((hour_of(dialect._from_db(at)), key, model, up), nusd)
         for rid, at, key, model, up, nusd in found
     }
 

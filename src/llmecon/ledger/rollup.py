@@ -26,6 +26,8 @@ TABLES = (
     "idle_cost",
     "usage_hourly",
     "counterfactual_hourly",
+    "usage_daily",
+    "counterfactual_daily",
     "api_keys",
 )
 
@@ -144,6 +146,21 @@ def backfill(hour: str, where: str = "1 = 1") -> tuple[str, str]:
     )
 
 
+def daily_backfill(day: str) -> tuple[str, str]:
+    """The statements summing the hourly roll-ups into the daily ones (`day`: the dialect's
+    first hour of the day of `h.hour`)."""
+    return (
+        "INSERT INTO usage_daily (hour, key_id, model, upstream, requests, prompt_tokens,"
+        f" completion_tokens, self_hosted_nusd, unallocated) SELECT {day.format('h.hour')},"
+        " h.key_id, h.model, h.upstream, SUM(h.requests), SUM(h.prompt_tokens),"
+        " SUM(h.completion_tokens), SUM(h.self_hosted_nusd), SUM(h.unallocated)"
+        " FROM usage_hourly AS h GROUP BY 1, 2, 3, 4",
+        "INSERT INTO counterfactual_daily (hour, key_id, model, upstream, api, nusd, unpriced)"
+        f" SELECT {day.format('h.hour')}, h.key_id, h.model, h.upstream, h.api, SUM(h.nusd),"
+        " SUM(h.unpriced) FROM counterfactual_hourly AS h GROUP BY 1, 2, 3, 4, 5",
+    )
+
+
 def delete_raw(
     dialect: Dialect, conn: Conn, before: datetime, deletes: Sequence[str] = DELETES
 ) -> int:
@@ -176,9 +193,16 @@ def hourly_groups(by: UsageBy, day: str) -> str:
 
 
 def hourly_usage(
-    dialect: Dialect, conn: Conn, by: UsageBy, where: str, params: Sequence[object]
+    dialect: Dialect,
+    conn: Conn,
+    by: UsageBy,
+    where: str,
+    params: Sequence[object],
+    *,
+    tier: str = "hourly",
 ) -> tuple[list[Any], list[Any]]:
-    """The roll-ups' (base, counterfactual) aggregates in `usage`'s shapes."""
+    """The roll-ups' (base, counterfactual) aggregates in `usage`'s shapes; `tier`: hourly or
+    daily (whose `hour` is the day's first)."""
     group = hourly_groups(by, dialect._DAY)
     sums = ", ".join(
         _sum(f"h.{c}")
@@ -186,7 +210,7 @@ def hourly_usage(
     )
     base = conn.execute(
         dialect._sql(
-            f"SELECT {group}, {sums}, {_sum('h.unallocated')} FROM usage_hourly AS h"
+            f"SELECT {group}, {sums}, {_sum('h.unallocated')} FROM usage_{tier} AS h"
             f" WHERE {where} GROUP BY 1"
         ),
         params,
@@ -194,7 +218,7 @@ def hourly_usage(
     counterfactual = conn.execute(
         dialect._sql(
             f"SELECT {group}, h.api, {_sum('h.nusd')}, {_sum('h.unpriced')}"
-            f" FROM counterfactual_hourly AS h WHERE {where} GROUP BY 1, 2"
+            f" FROM counterfactual_{tier} AS h WHERE {where} GROUP BY 1, 2"
         ),
         params,
     ).fetchall()

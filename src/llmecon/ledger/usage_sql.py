@@ -1,11 +1,13 @@
 """`Ledger.usage` and `traffic_span` in SQL, from roll-ups where they can answer.
 
-The roll-ups (`usage_hourly`, `counterfactual_hourly`; ledger.live_rollup) hold every request
-ever recorded, to the hour. A window whose ends fall on whole hours (or are open, as every
-`llmecon usage` window is: whole UTC days) is answered from them alone: a few hundred thousand
-rows a year however many requests. A window with a ragged end takes its whole hours from the
-roll-ups and the partial hours at its ends from the raw rows (a partial hour already pruned
-counts nothing). `source="raw"` aggregates only the raw rows still stored (for checks).
+The roll-ups (`usage_hourly`, `counterfactual_hourly`, and the same per day; ledger.live_rollup)
+hold every request ever recorded, to the hour. A window whose ends fall on whole hours (or are
+open) is answered from them alone: its whole UTC days (every `llmecon usage` window is made of
+them) from the daily roll-ups, the hours around them from the hourly ones; the rows read grow
+with days x active (key, model, upstream), not with requests. A window with a ragged end takes
+its whole hours from the roll-ups and the partial hours at its ends from the raw rows (a
+partial hour already pruned counts nothing). `source="raw"` aggregates only the raw rows
+still stored (for checks).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from llmecon.ledger.model import NO_KEY_GROUP, UsageBy, UsageTotals, assemble_to
 
 Source = Literal["auto", "raw"]
 HOUR = timedelta(hours=1)
+DAY = timedelta(days=1)
 Window = tuple[datetime | None, datetime | None]
 
 
@@ -65,6 +68,28 @@ def split(since: datetime | None, until: datetime | None) -> tuple[Window | None
     if hi != until:
         edges.append((hi, until))
     return (lo, hi), edges
+
+
+def _day_floor(moment: datetime) -> datetime:
+    return rollup.hour_floor(moment).replace(hour=0)
+
+
+def tiers(whole: Window | None) -> list[tuple[str, Window]]:
+    """Whole hours `whole` as (roll-up tier, window): its whole UTC days from the daily
+    roll-ups, the hours around them from the hourly ones."""
+    if whole is None:
+        return []
+    since, until = whole
+    lo = since if since is None or since == _day_floor(since) else _day_floor(since) + DAY
+    hi = until if until is None or until == _day_floor(until) else _day_floor(until)
+    if lo is not None and hi is not None and lo >= hi:
+        return [("hourly", whole)]
+    found: list[tuple[str, Window]] = [("daily", (lo, hi))]
+    if lo != since:
+        found.append(("hourly", (since, lo)))
+    if hi != until:
+        found.append(("hourly", (hi, until)))
+    return found
 
 
 def _group(dialect: Dialect, by: UsageBy) -> str:
