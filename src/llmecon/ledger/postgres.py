@@ -148,7 +148,7 @@ class PostgresLedger(SqlLedger[PgConnection]):
         row = conn.execute(
             "SELECT CAST(SUM(GREATEST(c.reltuples, 0)) AS BIGINT),"
             " CAST(SUM(pg_total_relation_size(c.oid)) AS BIGINT) FROM pg_class AS c"
-            " WHERE c.oid = to_regclass(%s) OR c.oid IN"
+            " WHERE (c.oid = to_regclass(%s) AND c.relkind <> 'p') OR c.oid IN"
             " (SELECT inhrelid FROM pg_inherits WHERE inhparent = to_regclass(%s))",
             (table, table),
         ).fetchone()

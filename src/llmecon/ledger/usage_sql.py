@@ -141,9 +141,9 @@ def usage(
     base: list[Any] = []
     counterfactual: list[Any] = []
     whole, edges = (None, [(since, until)]) if source == "raw" else split(since, until)
-    if whole is not None:
-        where, params = dialect._window("h.hour", *whole)
-        h_base, h_cf = rollup.hourly_usage(dialect, conn, by, where, params)
+    for tier, window in tiers(whole):
+        where, params = dialect._window("h.hour", *window)
+        h_base, h_cf = rollup.hourly_usage(dialect, conn, by, where, params, tier=tier)
         base, counterfactual = base + h_base, counterfactual + h_cf
     for edge in edges:
         e_base, e_cf = raw(dialect, conn, by, edge)
