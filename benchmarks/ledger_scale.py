@@ -1,19 +1,25 @@
-"""Ledger at fleet volume on PostgreSQL: write rate, `usage --by model` over N rows, prune.
+"""The ledger at fleet volume on PostgreSQL: N generated rows, then `usage`, `stats`, `prune`.
 
-One run, in a fresh schema `scale_<hex>` (dropped at the end unless --keep):
+One run, in a fresh schema `scale_<hex>` of the given database (dropped at the end unless
+--keep):
 
-1. write rate: `--write-rows` generated requests (20 keys, 5 models, 2 upstreams, 2 compared
-   APIs) through `Ledger.record` in batches of `--batch` (the gateway's writer path: multi-row
-   INSERTs), rows/s;
-2. bulk load: the ledger grows to `--rows` rows over `--days` days with server-side
-   `INSERT ... SELECT generate_series` (how to get 100 million rows in minutes; not the write
-   path), then ANALYZE;
-3. `Ledger.usage("model")` over everything and over the last day, timed (best of 3);
-4. `Ledger.prune` of all but the last `--keep-days` days into hourly roll-ups, timed, and the
-   same `usage` queries again (now mostly answered from roll-ups).
+1. the ledger's tables (all migrations: usage and counterfactual_cost partitioned by day),
+   then `--rows` requests over `--days` days ending 2026-11-30 generated server-side
+   (`INSERT ... SELECT generate_series`, a day at a time, straight into the day partitions;
+   20 keys, 5 models, 2 upstreams, 2 compared APIs, 1 row in 50 still unallocated), and the
+   hourly roll-ups computed once from them (what the writer keeps up as rows land), ANALYZE;
+2. `llmecon usage --by model --format json` (the command line, `python -m llmecon`, in a
+   new process: start-up included; also timed on the empty ledger before step 1, which is
+   that start-up) and `Ledger.usage("model")` in process (best of 3), answered from the
+   roll-ups; with --raw also the same total summed over the raw rows (`source="raw"`: what
+   `usage` did before), and the two answers compared;
+3. `llmecon ledger stats`, then `llmecon ledger prune --older-than AGE` (whole days dropped as
+   partitions), then `usage` again (it must answer the same).
 
-Run:  .venv/bin/python benchmarks/ledger_scale.py --postgres postgresql://postgres@127.0.0.1/test
-      [--rows 1000000] [--write-rows 100000] [--json out/ledger_scale.json]
+The write rate is `benchmarks/ledger_ingest.py`.
+
+Run:  .venv/bin/python benchmarks/ledger_scale.py --postgres postgresql://postgres@127.0.0.1/db
+      [--rows 1000000] [--days 120] [--older-than 30d] [--raw] [--json out/ledger_scale.json]
 """
 
 from __future__ import annotations
@@ -21,6 +27,9 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -30,26 +39,31 @@ from typing import Any
 
 import psycopg
 
-from llmecon.ledger import UsageRow, open_ledger
+from llmecon.ledger import open_ledger
+from llmecon.ledger.rollup import backfill, daily_backfill
 
-MODELS = ("llama-3.1-8b", "qwen-2.5-7b", "mistral-7b", "gemma-2-9b", "phi-3-mini")
-APIS = ("gpt-4o-mini", "claude-haiku-4-5")
 END = datetime(2026, 11, 30, tzinfo=UTC)
+LLMECON = [sys.executable, "-m", "llmecon"]
 
 BULK_USAGE = """
 INSERT INTO usage (request_id, started_at, finished_at, key_id, model, upstream, endpoint,
     stream, status, outcome, prompt_tokens, completion_tokens, token_source, ttft_ms,
     latency_ms, self_hosted_nusd, price_book)
-SELECT 'b' || n, ts, ts + interval '1 second', 'key' || (n %% 20),
-    (ARRAY['llama-3.1-8b','qwen-2.5-7b','mistral-7b','gemma-2-9b','phi-3-mini'])[1 + n %% 5],
-    CASE WHEN n %% 2 = 0 THEN 'gpu-a' ELSE 'gpu-b' END, 'chat', n %% 3 = 0, 200, 'ok',
-    100 + n %% 900, 10 + n %% 200, 'upstream', 50.0, 900.0, 1000 + n %% 5000, 'bench'
+SELECT 'b' || n, ts, ts + interval '1 second', 'key' || (n %% %(keys)s),
+    (ARRAY['llama-3.1-8b','qwen-2.5-7b','mistral-7b','gemma-2-9b','phi-3-mini'])
+        [1 + (n / %(keys)s) %% 5],
+    CASE WHEN (n / (5 * %(keys)s)) %% 2 = 0 THEN 'gpu-a' ELSE 'gpu-b' END, 'chat',
+    n %% 3 = 0, 200, 'ok',
+    100 + n %% 900, 10 + n %% 200, 'upstream', 50.0, 900.0,
+    CASE WHEN n %% 50 = 0 THEN NULL ELSE 1000 + n %% 5000 END, 'bench'
 FROM (SELECT n, %(end)s::timestamptz - (n * %(step_us)s) * interval '1 microsecond' AS ts
       FROM generate_series(%(lo)s::bigint, %(hi)s::bigint) AS n) AS g
 """
 BULK_COST = """
-INSERT INTO counterfactual_cost (request_id, api, nusd)
-SELECT 'b' || n, api, 3000 + n %% 9000
+INSERT INTO counterfactual_cost (request_id, api, nusd, started_at)
+SELECT 'b' || n, api, CASE WHEN n %% 97 = 0 AND api = 'claude-haiku-4-5' THEN NULL
+    ELSE 3000 + n %% 9000 END,
+    %(end)s::timestamptz - (n * %(step_us)s) * interval '1 microsecond'
 FROM generate_series(%(lo)s::bigint, %(hi)s::bigint) AS n,
      unnest(ARRAY['gpt-4o-mini','claude-haiku-4-5']) AS api
 """
@@ -70,42 +84,45 @@ def schema(admin_url: str, keep: bool) -> Iterator[str]:
                 admin.execute(f"DROP SCHEMA {name} CASCADE")
 
 
-def generated(n: int, start: datetime) -> UsageRow:
-    at = start + timedelta(milliseconds=n)
-    return UsageRow(
-        request_id=uuid.uuid4().hex, started_at=at, finished_at=at + timedelta(seconds=1),
-        key_id=f"key{n % 20}", model=MODELS[n % 5], upstream=("gpu-a", "gpu-b")[n % 2],
-        endpoint="chat", stream=n % 3 == 0, status=200, outcome="ok",
-        prompt_tokens=100 + n % 900, completion_tokens=10 + n % 200, token_source="upstream",
-        ttft_ms=50.0, latency_ms=900.0, self_hosted_nusd=1000 + n % 5000,
-        counterfactual_nusd=dict.fromkeys(APIS, 3000 + n % 9000), price_book="bench",
-    )  # fmt: skip
-
-
-def write_rate(url: str, rows: int, batch: int) -> dict[str, float]:
-    start = END - timedelta(days=1)
-    made = [generated(n, start) for n in range(rows)]
-    with open_ledger(url) as ledger:
-        began = time.perf_counter()
-        for lo in range(0, rows, batch):
-            ledger.record(made[lo : lo + batch])
-        seconds = time.perf_counter() - began
-    return {"rows": rows, "batch": batch, "seconds": seconds, "rows_per_s": rows / seconds}
-
-
-def bulk_load(url: str, rows: int, days: float, chunk: int = 5_000_000) -> float:
+def generate(
+    url: str, rows: int, days: float, *, keys: int = 20, analyze: bool = True
+) -> dict[str, float]:
+    """`rows` requests over `days` days ending at END, a day at a time (n = 1 is the newest),
+    then the roll-ups from them, a day at a time; seconds per stage."""
     step_us = int(days * 86_400e6 / rows)
-    began = time.perf_counter()
+    per_day = int(86_400e6 // step_us)
+    took: dict[str, float] = {}
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("SET statement_timeout = 0")
-        for lo in range(1, rows + 1, chunk):
-            hi = min(rows, lo + chunk - 1)
-            params = {"lo": lo, "hi": hi, "end": END, "step_us": step_us}
+        conn.execute("SET TIME ZONE 'UTC'")
+        first = (END - timedelta(days=days)).date()
+        every = [first + timedelta(days=d) for d in range(int(days) + 2)]
+        conn.execute("SELECT llmecon_day_partitions(%s::date[])", (every,))
+        began = time.perf_counter()
+        for lo in range(1, rows + 1, per_day):
+            params = {"lo": lo, "hi": min(rows, lo + per_day - 1), "end": END,
+                      "step_us": step_us, "keys": keys}  # fmt: skip
             conn.execute(BULK_USAGE, params)
             conn.execute(BULK_COST, params)
-            print(f"  loaded {hi:,} rows", flush=True)
-        conn.execute("ANALYZE")
-    return time.perf_counter() - began
+            if (lo // per_day) % 10 == 0:
+                print(f"  generated {params['hi']:,} rows", flush=True)
+        took["generate_s"] = time.perf_counter() - began
+        began = time.perf_counter()
+        for day in every:
+            lo_t, hi_t = f"'{day} 00:00+00'", f"'{day + timedelta(days=1)} 00:00+00'"
+            window = f"u.started_at >= {lo_t} AND u.started_at < {hi_t}"
+            cost_window = f"{window} AND c.started_at >= {lo_t} AND c.started_at < {hi_t}"
+            hour = "date_trunc('hour', u.started_at)"
+            conn.execute(backfill(hour, window)[0])
+            conn.execute(backfill(hour, cost_window)[1])
+        for statement in daily_backfill("date_trunc('day', {})"):
+            conn.execute(statement)
+        took["rollups_s"] = time.perf_counter() - began
+        if analyze:
+            began = time.perf_counter()
+            conn.execute("VACUUM ANALYZE")
+            took["vacuum_analyze_s"] = time.perf_counter() - began
+    return took
 
 
 def best_of(call: Callable[[], Any], times: int = 3) -> float:
@@ -117,13 +134,11 @@ def best_of(call: Callable[[], Any], times: int = 3) -> float:
     return min(found)
 
 
-def queries(url: str) -> dict[str, float]:
-    with open_ledger(url, create=False) as ledger:
-        day = END - timedelta(days=1)
-        return {
-            "usage_by_model_all_s": best_of(lambda: ledger.usage("model")),
-            "usage_by_model_last_day_s": best_of(lambda: ledger.usage("model", day, END)),
-        }
+def cli(*args: str) -> tuple[float, str]:
+    """Run the installed `llmecon` with `args`; (seconds, stdout)."""
+    began = time.perf_counter()
+    done = subprocess.run([*LLMECON, *args], capture_output=True, text=True, check=True)
+    return time.perf_counter() - began, done.stdout
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -131,35 +146,50 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--postgres", required=True, metavar="URL")
     p.add_argument("--rows", type=int, default=1_000_000)
     p.add_argument("--days", type=float, default=120.0)
-    p.add_argument("--keep-days", type=float, default=7.0)
-    p.add_argument("--write-rows", type=int, default=100_000)
-    p.add_argument("--batch", type=int, default=1000)
+    p.add_argument("--keys", type=int, default=20, help="API keys (x 5 models x 2 upstreams)")
+    p.add_argument("--older-than", default="30d", help="the prune's age (from now)")
+    p.add_argument("--raw", action="store_true", help="also time the raw-row aggregation")
     p.add_argument("--keep", action="store_true", help="keep the schema")
     p.add_argument("--json", type=Path)
     args = p.parse_args(argv)
-    facts: dict[str, Any] = {"rows": args.rows, "days": args.days}
+    facts: dict[str, Any] = {"rows": args.rows, "days": args.days, "keys": args.keys}
     with schema(args.postgres, args.keep) as url:
         open_ledger(url).close()  # the tables
-        facts["write"] = write_rate(url, args.write_rows, args.batch)
-        print(f"write: {facts['write']['rows_per_s']:,.0f} rows/s "
-              f"(batches of {args.batch})", flush=True)  # fmt: skip
-        facts["bulk_load_s"] = bulk_load(url, args.rows, args.days)
-        facts["raw"] = queries(url)
-        print(f"raw rows: {facts['raw']}", flush=True)
+        # the command's own start-up (interpreter, imports, connection), on the empty ledger
+        facts["usage_cli_empty_s"] = min(
+            cli("usage", "--by", "model", "--format", "json", "--ledger", url)[0] for _ in range(3)
+        )
+        facts |= generate(url, args.rows, args.days, keys=args.keys)
+        print(f"generated: {facts}", flush=True)
         with open_ledger(url, create=False) as ledger:
-            began = time.perf_counter()
-            pruned = ledger.prune(END - timedelta(days=args.keep_days))
-            facts["prune_s"] = time.perf_counter() - began
-            facts["pruned_rows"] = pruned.rows
-        facts["after_prune"] = queries(url)
-        print(f"prune: {pruned.rows:,} rows in {facts['prune_s']:.1f} s; "
-              f"after: {facts['after_prune']}", flush=True)  # fmt: skip
+            answer = ledger.usage("model")
+            assert sum(t.requests for t in answer) == args.rows
+            facts["usage_in_process_s"] = best_of(lambda: ledger.usage("model"))
+            if args.raw:
+                began = time.perf_counter()
+                raw = ledger.usage("model", source="raw")
+                facts["usage_raw_in_process_s"] = time.perf_counter() - began
+                facts["rollups_equal_raw"] = raw == answer
+        facts["usage_cli_s"], before = min(
+            (cli("usage", "--by", "model", "--format", "json", "--ledger", url) for _ in range(3)),
+            key=lambda found: found[0],
+        )
+        facts["stats_cli_s"], stats = cli("ledger", "stats", "--json", "--ledger", url)
+        facts["stats"] = json.loads(stats)
+        facts["prune_cli_s"], said = cli("ledger", "prune", "--older-than", args.older_than,
+                                         "--ledger", url)  # fmt: skip
+        facts["prune_said"] = said.strip()
+        facts["usage_after_prune_cli_s"], after = cli(
+            "usage", "--by", "model", "--format", "json", "--ledger", url
+        )
+        facts["usage_unchanged_by_prune"] = json.loads(after)["rows"] == json.loads(before)["rows"]
+        print(json.dumps({k: v for k, v in facts.items() if k != "stats"}, indent=2), flush=True)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(facts, indent=2))
-    print(json.dumps(facts, indent=2))
     return 0
 
 
 if __name__ == "__main__":
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
     raise SystemExit(main())

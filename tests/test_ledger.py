@@ -19,6 +19,7 @@ import pytest
 
 import llmecon.ledger
 from conftest import PG_URL, Backend, postgres_schema
+from ledger_legacy import legacy_insert
 from llmecon.errors import LlmeconError
 from llmecon.ledger import (
     Ledger,
@@ -473,10 +474,9 @@ def test_m005_keeps_rows_and_takes_embeddings_and_responses(
 
     before = _row(0, counterfactual_nusd={"gpt-4o-mini": 7})
     monkeypatch.setattr(migrations, "MIGRATIONS", MIGRATIONS[:4])
-    with open_ledger(backend.url) as old:
-        old.record([before])
-        with pytest.raises(Exception):  # noqa: B017 - the old CHECK refuses it
-            old.record([_row(1, endpoint="embeddings")])
+    legacy_insert(backend.url, [before])  # as the writer of m004 did (no roll-ups then)
+    with pytest.raises(Exception):  # noqa: B017 - the old CHECK refuses it
+        legacy_insert(backend.url, [_row(1, endpoint="embeddings")])
     monkeypatch.setattr(migrations, "MIGRATIONS", MIGRATIONS)
     with open_ledger(backend.url) as new:
         assert "m005_endpoints" in new.migrations_applied()

@@ -45,10 +45,11 @@ def ledger() -> None:
 @click.option("--older-than", "age", type=Age(), required=True, help="e.g. 90d, 12w, 36h.")
 @click.option("--ledger", "ledger_url", help=LEDGER_HELP)
 def prune(age: timedelta, ledger_url: str | None) -> None:
-    """Fold raw rows older than AGE into hourly roll-ups and delete them.
+    """Delete raw rows older than AGE; their hourly roll-ups stay.
 
-    Usage totals by key, model, day and upstream stay the same (to the hour); per-request
-    rows older than AGE are gone. Idle-cost rows are kept.
+    The roll-ups are kept as rows land, so usage totals by key, model, day and upstream stay
+    the same; per-request rows older than AGE are gone (on PostgreSQL whole days are dropped
+    as partitions). Idle-cost rows are kept.
 
     \b
     Example:
@@ -62,8 +63,8 @@ def prune(age: timedelta, ledger_url: str | None) -> None:
     finally:
         store.close()
     click.echo(
-        f"pruned {done.rows:,} raw rows that started before {done.before:%Y-%m-%d %H:%M} UTC "
-        f"into {done.hours:,} hourly roll-up rows"
+        f"pruned {done.rows:,} raw rows that started before {done.before:%Y-%m-%d %H:%M} UTC; "
+        f"{done.hours:,} hourly roll-up rows keep their totals"
     )
 
 

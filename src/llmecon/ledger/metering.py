@@ -5,7 +5,8 @@ were in flight and each request's time in flight (`meter_report`, `cost_share` w
 A slot is closed once: the first replica to insert its `idle_cost` row (primary key upstream +
 slot start) splits the slot's cost over every replica's requests and sets their amounts; a
 replica that loses that race charges nothing. A request's `usage.self_hosted_nusd` is the sum
-of its shares, set when the slot it finished in closes. Shared by SQLite and PostgreSQL.
+of its shares, set when the slot it finished in closes (and added to its hourly roll-up:
+ledger.live_rollup). Shared by SQLite and PostgreSQL.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from llmecon.core.allocation import intersect, length, split_slot
+from llmecon.ledger import live_rollup
 from llmecon.ledger.model import IdleRow, Metered, MeterReport
 
 
@@ -74,6 +76,7 @@ SET_USAGE = (
     " WHERE request_id IN (SELECT request_id FROM cost_share WHERE upstream = ? AND slot_start = ?)"
     " AND NOT EXISTS (SELECT 1 FROM cost_share AS later"
     "  WHERE later.request_id = usage.request_id AND later.slot_start > ?)"
+    " AND started_at >= ?"
 )
 METERED = (
     "SELECT upstream, COALESCE(SUM(metered_seconds), 0),"
@@ -202,7 +205,12 @@ def _close(
         dialect._sql(SET_SHARE),
         [(nusd, upstream, start, rid) for rid, nusd in split.shares.items()],
     )
-    conn.execute(dialect._sql(SET_USAGE), (upstream, start, start))
+    before = live_rollup.cost_snapshot(dialect, conn, upstream, start)
+    since = dialect._to_db(slot_start - live_rollup.LONGEST_REQUEST)
+    conn.execute(dialect._sql(SET_USAGE), (upstream, start, start, since))
+    live_rollup.apply_cost_changes(
+        dialect, conn, before, live_rollup.cost_snapshot(dialect, conn, upstream, start)
+    )
     return idle
 
 

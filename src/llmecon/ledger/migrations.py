@@ -10,6 +10,9 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 
+from llmecon.ledger.partitions import M007_POSTGRES
+from llmecon.ledger.rollup import backfill, daily_backfill
+
 
 @dataclass(frozen=True)
 class Migration:
@@ -197,6 +200,7 @@ CREATE TABLE counterfactual_hourly (
     PRIMARY KEY (hour, key_id, model, upstream, api)
 )"""
 _ROLLUP = (_USAGE_HOURLY, _COUNTERFACTUAL_HOURLY)
+_DAILY = tuple(sql.replace("_hourly (", "_daily (", 1) for sql in _ROLLUP)
 
 MIGRATIONS: tuple[Migration, ...] = (
     _both("m001_usage", _USAGE, _COUNTERFACTUAL, _IDLE, *_INDEXES),
@@ -215,6 +219,23 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
     Migration("m005_endpoints", _ENDPOINTS_SQLITE, _ENDPOINTS_POSTGRES),
     _both("m006_rollup", *_ROLLUP),
+    # roll-ups kept as rows land (ledger.live_rollup): the rows stored so far are added once;
+    # PostgreSQL's usage and counterfactual_cost become partitioned by day (ledger.partitions)
+    # and daily roll-ups (their `hour` is the day's first) answer whole days
+    Migration(
+        "m007_partitions_live_rollups",
+        (
+            *(sql.format(**_SQLITE_TYPES) for sql in _DAILY),
+            *backfill("substr(u.started_at, 1, 13) || ':00:00.000000+00:00'"),
+            *daily_backfill("substr({}, 1, 10) || 'T00:00:00.000000+00:00'"),
+        ),
+        (
+            *M007_POSTGRES,
+            *(sql.format(**_POSTGRES_TYPES) for sql in _DAILY),
+            *backfill("date_trunc('hour', u.started_at)"),
+            *daily_backfill("date_trunc('day', {})"),
+        ),
+    ),
 )
 
 

@@ -10,18 +10,19 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import TupleRow
 
 from llmecon.errors import LlmeconError
+from llmecon.ledger import partitions, pg_ingest
 from llmecon.ledger.migrations import POSTGRES_BOOKKEEPING, Migration
-from llmecon.ledger.model import IDLE_GROUP, USAGE_COLUMNS, UsageRow, utc
+from llmecon.ledger.model import IDLE_GROUP, UsageRow, utc
 from llmecon.ledger.protocol import LedgerUnavailableError
 from llmecon.ledger.rollup import TableStats
-from llmecon.ledger.sql import COLUMNS, SqlLedger, utc_now
+from llmecon.ledger.sql import SqlLedger, utc_now
 
 CONNECT_TIMEOUT_S = 5
 STATEMENT_TIMEOUT_MS = 10_000  # no statement may hold the ledger longer
@@ -31,7 +32,6 @@ _MIGRATION_LOCK = (
 )
 
 PgConnection = psycopg.Connection[TupleRow]
-BATCH_ROWS = 5000  # rows per INSERT ... SELECT FROM unnest(arrays)
 
 
 def display_url(url: str) -> str:
@@ -53,12 +53,15 @@ class PostgresLedger(SqlLedger[PgConnection]):
     _HOUR = "date_trunc('hour', {})"  # the session's time zone is UTC
     _IDLE_LABEL = f"'{IDLE_GROUP}'::text"
     _MIGRATION_SETUP = (_MIGRATION_LOCK, POSTGRES_BOOKKEEPING)
+    _COST_TIME = "c.started_at"
+    _PRUNE_DELETES = partitions.DELETES
 
     def __init__(self, url: str, *, clock: Callable[[], datetime] = utc_now) -> None:
         super().__init__(clock)
         self._url = url
         self._conn: PgConnection | None = None
-        self._types: dict[str, str] | None = None
+        self._days: set[date] = set()  # days whose partitions exist
+        self._types: list[int] | None = None  # usage's column types, for binary COPY
         try:
             self._migrate()
         except psycopg.Error as error:  # unavailability is already a LedgerUnavailableError
@@ -115,43 +118,22 @@ class PostgresLedger(SqlLedger[PgConnection]):
     def _schema(migration: Migration) -> tuple[str, ...]:
         return migration.postgres
 
-    def _insert_new(self, conn: PgConnection, rows: Sequence[UsageRow]) -> set[str]:
-        """One INSERT ... SELECT FROM unnest(column arrays) per `BATCH_ROWS` rows: a round
-        trip and one parameter per column, however many rows."""
-        types = self._usage_types(conn)
-        arrays = ", ".join(f"%s::{types[name]}[]" for name in USAGE_COLUMNS)
-        sql = (
-            f"INSERT INTO usage ({COLUMNS}) SELECT * FROM unnest({arrays})"
-            " ON CONFLICT (request_id) DO NOTHING RETURNING request_id"
-        )
-        inserted: set[str] = set()
-        for start in range(0, len(rows), BATCH_ROWS):
-            values = [self._usage_params(row) for row in rows[start : start + BATCH_ROWS]]
-            columns = [list(column) for column in zip(*values, strict=True)]
-            inserted.update(request_id for (request_id,) in conn.execute(sql, columns).fetchall())
-        return inserted
+    def _store(self, conn: PgConnection, rows: Sequence[UsageRow]) -> list[UsageRow]:
+        try:
+            if self._types is None:  # read once: migrations ran when the ledger opened
+                self._types = pg_ingest.column_types(conn)
+            return pg_ingest.store(conn, rows, self._types, self._days, STATEMENT_TIMEOUT_MS)
+        except BaseException:
+            self._days.clear()  # the transaction that created some may roll back
+            raise
+
+    def _drop_days(self, cutoff: datetime) -> int:
+        with self._transaction(write=True) as conn:
+            self._maintenance(conn)
+            return partitions.drop_days(conn, cutoff)
 
     def _maintenance(self, conn: PgConnection) -> None:
         conn.execute("SET LOCAL statement_timeout = 0")
-
-    def _usage_types(self, conn: PgConnection) -> dict[str, str]:
-        """The usage table's column types (read once: migrations may add columns)."""
-        if self._types is None:
-            found = conn.execute(
-                "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute"
-                " WHERE attrelid = to_regclass('usage') AND attnum > 0 AND NOT attisdropped"
-            ).fetchall()
-            self._types = {str(name): str(kind) for name, kind in found}
-        return self._types
-
-    def _insert_costs(self, conn: PgConnection, costs: Sequence[tuple[object, ...]]) -> None:
-        sql = (
-            "INSERT INTO counterfactual_cost (request_id, api, nusd)"
-            " SELECT * FROM unnest(%s::text[], %s::text[], %s::bigint[])"
-        )
-        for start in range(0, len(costs), BATCH_ROWS):
-            chunk = costs[start : start + BATCH_ROWS]
-            conn.execute(sql, [list(column) for column in zip(*chunk, strict=True)])
 
     def _execute_many(
         self, conn: PgConnection, sql: str, params: Sequence[Sequence[object]]
@@ -161,16 +143,19 @@ class PostgresLedger(SqlLedger[PgConnection]):
 
     def _relation_stats(self, conn: PgConnection, table: str) -> tuple[int, int | None, bool]:
         """Rows as the planner estimates them (a count of 100 million rows takes seconds;
-        exact below 100,000), and the table's bytes with its indexes."""
+        exact below 100,000), and the table's bytes with its indexes (a partitioned table's:
+        its partitions')."""
         row = conn.execute(
-            "SELECT c.reltuples::bigint, pg_total_relation_size(c.oid) FROM pg_class AS c"
-            " WHERE c.oid = to_regclass(%s)",
-            (table,),
+            "SELECT CAST(SUM(GREATEST(c.reltuples, 0)) AS BIGINT),"
+            " CAST(SUM(pg_total_relation_size(c.oid)) AS BIGINT) FROM pg_class AS c"
+            " WHERE (c.oid = to_regclass(%s) AND c.relkind <> 'p') OR c.oid IN"
+            " (SELECT inhrelid FROM pg_inherits WHERE inhparent = to_regclass(%s))",
+            (table, table),
         ).fetchone()
-        estimate, size = (int(row[0]), int(row[1])) if row else (0, None)
+        estimate, size = (0, None) if row is None or row[0] is None else (int(row[0]), int(row[1]))
         if estimate < 100_000:
-            found = conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()
-            return int(found[0]) if found else 0, size, True
+            counted = conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()
+            return int(counted[0]) if counted else 0, size, True
         return estimate, size, False
 
     def _database_bytes(self, conn: PgConnection, tables: Sequence[TableStats]) -> int | None:

@@ -1,12 +1,12 @@
-"""Retention: hourly roll-ups of pruned raw rows, and the ledger's size (`llmecon ledger`).
+"""Retention: hourly roll-ups, raw-row pruning, and the ledger's size (`llmecon ledger`).
 
-`prune(before)` folds every raw usage row that started before `before` (rounded down to the
-hour) into `usage_hourly` (requests, tokens, allocated cost and unallocated count per hour, key,
-model and upstream) and `counterfactual_hourly` (the same per compared API), then deletes those
-rows, their counterfactual prices and their cost shares, in one transaction. `usage` adds the
-roll-ups to what raw rows remain, so totals by key, model, day or upstream are unchanged by a
-prune (to the hour: a window boundary inside a rolled-up hour counts the hour by its start).
-Idle-cost rows are already one per slot and are kept.
+`usage_hourly` (requests, tokens, allocated cost and unallocated count per hour, key, model and
+upstream) and `counterfactual_hourly` (the same per compared API) are kept as rows land and as
+their cost is allocated (`llmecon.ledger.live_rollup`; migration m007 filled them from the rows
+stored before). `prune(before)` therefore only deletes raw rows that started before `before`
+(rounded down to the hour), with their counterfactual prices and cost shares: `usage` answers
+whole hours from the roll-ups, so its totals by key, model, day or upstream are unchanged by a
+prune. Idle-cost rows are already one per slot and are kept.
 """
 
 from __future__ import annotations
@@ -26,6 +26,8 @@ TABLES = (
     "idle_cost",
     "usage_hourly",
     "counterfactual_hourly",
+    "usage_daily",
+    "counterfactual_daily",
     "api_keys",
 )
 
@@ -35,7 +37,7 @@ _ROLL_USAGE = (
     " SELECT {hour}, COALESCE(u.key_id, '{no_key}'), u.model, u.upstream, COUNT(*),"
     " {sum_prompt}, {sum_completion}, {sum_cost},"
     " SUM(CASE WHEN u.self_hosted_nusd IS NULL THEN 1 ELSE 0 END)"
-    " FROM usage AS u WHERE u.started_at < ? GROUP BY 1, 2, 3, 4"
+    " FROM usage AS u WHERE {where} GROUP BY 1, 2, 3, 4"
     " ON CONFLICT (hour, key_id, model, upstream) DO UPDATE SET"
     " requests = usage_hourly.requests + excluded.requests,"
     " prompt_tokens = usage_hourly.prompt_tokens + excluded.prompt_tokens,"
@@ -48,13 +50,13 @@ _ROLL_COUNTERFACTUAL = (
     " SELECT {hour}, COALESCE(u.key_id, '{no_key}'), u.model, u.upstream, c.api, {sum_nusd},"
     " SUM(CASE WHEN c.nusd IS NULL THEN 1 ELSE 0 END)"
     " FROM usage AS u JOIN counterfactual_cost AS c ON c.request_id = u.request_id"
-    " WHERE u.started_at < ? GROUP BY 1, 2, 3, 4, 5"
+    " WHERE {where} GROUP BY 1, 2, 3, 4, 5"
     " ON CONFLICT (hour, key_id, model, upstream, api) DO UPDATE SET"
     " nusd = counterfactual_hourly.nusd + excluded.nusd,"
     " unpriced = counterfactual_hourly.unpriced + excluded.unpriced"
 )
 _OLD = "SELECT request_id FROM usage WHERE started_at < ?"
-_DELETES = (
+DELETES = (
     f"DELETE FROM counterfactual_cost WHERE request_id IN ({_OLD})",
     f"DELETE FROM cost_share WHERE request_id IN ({_OLD})",
     "DELETE FROM usage WHERE started_at < ?",
@@ -82,7 +84,8 @@ class Dialect(Protocol):
 
 @dataclass(frozen=True)
 class Pruned:
-    """What a prune did: raw rows folded into roll-ups and deleted, before `before`."""
+    """What a prune did: raw rows deleted that started before `before`, and how many
+    roll-up rows keep the totals of the hours before it."""
 
     before: datetime
     rows: int
@@ -125,25 +128,58 @@ def _sum(column: str) -> str:
     return f"CAST(COALESCE(SUM({column}), 0) AS BIGINT)"
 
 
-def prune(dialect: Dialect, conn: Conn, before: datetime) -> Pruned:
-    """Fold raw rows older than `before` (down to the hour) into roll-ups, then delete them."""
-    cutoff = hour_floor(before)
-    at = (dialect._to_db(cutoff),)
-    hour = dialect._HOUR.format("u.started_at")
-    roll = _ROLL_USAGE.format(
-        hour=hour,
-        no_key=NO_KEY_GROUP,
-        sum_prompt=_sum("u.prompt_tokens"),
-        sum_completion=_sum("u.completion_tokens"),
-        sum_cost=_sum("u.self_hosted_nusd"),
+def backfill(hour: str, where: str = "1 = 1") -> tuple[str, str]:
+    """The statements adding the raw rows in `where` to the roll-ups (`hour`: the dialect's
+    hour of `u.started_at`); `?` marks."""
+    return (
+        _ROLL_USAGE.format(
+            hour=hour,
+            no_key=NO_KEY_GROUP,
+            sum_prompt=_sum("u.prompt_tokens"),
+            sum_completion=_sum("u.completion_tokens"),
+            sum_cost=_sum("u.self_hosted_nusd"),
+            where=where,
+        ),
+        _ROLL_COUNTERFACTUAL.format(
+            hour=hour, no_key=NO_KEY_GROUP, sum_nusd=_sum("c.nusd"), where=where
+        ),
     )
-    hours = conn.execute(dialect._sql(roll), at).rowcount
-    roll_cf = _ROLL_COUNTERFACTUAL.format(hour=hour, no_key=NO_KEY_GROUP, sum_nusd=_sum("c.nusd"))
-    conn.execute(dialect._sql(roll_cf), at)
+
+
+def daily_backfill(day: str) -> tuple[str, str]:
+    """The statements summing the hourly roll-ups into the daily ones (`day`: the dialect's
+    first hour of the day of `h.hour`)."""
+    return (
+        "INSERT INTO usage_daily (hour, key_id, model, upstream, requests, prompt_tokens,"
+        f" completion_tokens, self_hosted_nusd, unallocated) SELECT {day.format('h.hour')},"
+        " h.key_id, h.model, h.upstream, SUM(h.requests), SUM(h.prompt_tokens),"
+        " SUM(h.completion_tokens), SUM(h.self_hosted_nusd), SUM(h.unallocated)"
+        " FROM usage_hourly AS h GROUP BY 1, 2, 3, 4",
+        "INSERT INTO counterfactual_daily (hour, key_id, model, upstream, api, nusd, unpriced)"
+        f" SELECT {day.format('h.hour')}, h.key_id, h.model, h.upstream, h.api, SUM(h.nusd),"
+        " SUM(h.unpriced) FROM counterfactual_hourly AS h GROUP BY 1, 2, 3, 4, 5",
+    )
+
+
+def delete_raw(
+    dialect: Dialect, conn: Conn, before: datetime, deletes: Sequence[str] = DELETES
+) -> int:
+    """Delete the raw rows (their prices and cost shares too) that started before `before`,
+    by `deletes` (the last one deletes the usage rows); how many usage rows. Their totals
+    stay in the roll-ups."""
+    at = (dialect._to_db(before),)
     rows = 0
-    for statement in _DELETES:
+    for statement in deletes:
         rows = conn.execute(dialect._sql(statement), at).rowcount
-    return Pruned(cutoff, max(rows, 0), max(hours, 0))  # hours: roll-up rows written
+    return max(rows, 0)
+
+
+def rolled_hours(dialect: Dialect, conn: Conn, before: datetime) -> int:
+    """Roll-up rows of the hours before `before`."""
+    (count,) = conn.execute(
+        dialect._sql("SELECT COUNT(*) FROM usage_hourly WHERE hour < ?"), (dialect._to_db(before),)
+    ).fetchone()
+    return int(count)
 
 
 def hourly_groups(by: UsageBy, day: str) -> str:
@@ -157,9 +193,16 @@ def hourly_groups(by: UsageBy, day: str) -> str:
 
 
 def hourly_usage(
-    dialect: Dialect, conn: Conn, by: UsageBy, where: str, params: Sequence[object]
+    dialect: Dialect,
+    conn: Conn,
+    by: UsageBy,
+    where: str,
+    params: Sequence[object],
+    *,
+    tier: str = "hourly",
 ) -> tuple[list[Any], list[Any]]:
-    """The roll-ups' (base, counterfactual) aggregates in `usage`'s shapes."""
+    """The roll-ups' (base, counterfactual) aggregates in `usage`'s shapes; `tier`: hourly or
+    daily (whose `hour` is the day's first)."""
     group = hourly_groups(by, dialect._DAY)
     sums = ", ".join(
         _sum(f"h.{c}")
@@ -167,7 +210,7 @@ def hourly_usage(
     )
     base = conn.execute(
         dialect._sql(
-            f"SELECT {group}, {sums}, {_sum('h.unallocated')} FROM usage_hourly AS h"
+            f"SELECT {group}, {sums}, {_sum('h.unallocated')} FROM usage_{tier} AS h"
             f" WHERE {where} GROUP BY 1"
         ),
         params,
@@ -175,7 +218,7 @@ def hourly_usage(
     counterfactual = conn.execute(
         dialect._sql(
             f"SELECT {group}, h.api, {_sum('h.nusd')}, {_sum('h.unpriced')}"
-            f" FROM counterfactual_hourly AS h WHERE {where} GROUP BY 1, 2"
+            f" FROM counterfactual_{tier} AS h WHERE {where} GROUP BY 1, 2"
         ),
         params,
     ).fetchall()

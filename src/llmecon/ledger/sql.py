@@ -6,7 +6,7 @@ and supplies only what differs: how it connects and opens a transaction (`_trans
 its driver marks a parameter (`_MARK`; the shared SQL is written with `?`), how a time travels
 to and from the database (`_to_db`, `_from_db`), its dialect's UTC-day and idle-group
 expressions, its migration statements, and the bulk writes each database does its own way
-(`_insert_new`, `_execute_many`, `_set_shares`).
+(`_store`, `_execute_many`).
 """
 
 from __future__ import annotations
@@ -15,12 +15,12 @@ import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, ClassVar, Generic, Protocol, Self, TypeVar
 
 from llmecon.errors import LlmeconError
-from llmecon.ledger import metering, rollup
+from llmecon.ledger import live_rollup, metering, rollup, usage_sql
 from llmecon.ledger.keys import (
     NO_LIMITS,
     KeyInfo,
@@ -32,7 +32,6 @@ from llmecon.ledger.keys import (
 )
 from llmecon.ledger.migrations import Migration, pending
 from llmecon.ledger.model import (
-    NO_KEY_GROUP,
     USAGE_COLUMNS,
     IdleRow,
     Metered,
@@ -40,7 +39,6 @@ from llmecon.ledger.model import (
     UsageBy,
     UsageRow,
     UsageTotals,
-    assemble_totals,
     check_by,
     usage_values,
     utc,
@@ -63,15 +61,6 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def _sum(column: str) -> str:
-    # PostgreSQL sums a BIGINT column as NUMERIC: the cast keeps it an int (a no-op in SQLite)
-    return f"CAST(COALESCE(SUM({column}), 0) AS BIGINT)"
-
-
-def _count_null(column: str) -> str:
-    return f"SUM(CASE WHEN {column} IS NULL THEN 1 ELSE 0 END)"
-
-
 def new_costs(rows: Sequence[UsageRow], inserted: set[str]) -> list[tuple[str, str, int | None]]:
     """The `counterfactual_cost` rows of those `rows` whose request id is in `inserted`, each
     once: a row already stored (a retry), or repeated in `rows`, adds none."""
@@ -81,6 +70,16 @@ def new_costs(rows: Sequence[UsageRow], inserted: set[str]) -> list[tuple[str, s
             fresh.discard(row.request_id)
             costs += [(row.request_id, api, nusd) for api, nusd in row.counterfactual_nusd.items()]
     return costs
+
+
+def first_of(rows: Sequence[UsageRow], inserted: set[str]) -> list[UsageRow]:
+    """The first row of each request id in `inserted`, in order."""
+    fresh, found = set(inserted), []
+    for row in rows:
+        if row.request_id in fresh:
+            fresh.discard(row.request_id)
+            found.append(row)
+    return found
 
 
 class Cursor(Protocol):
@@ -111,6 +110,8 @@ class SqlLedger(ABC, Generic[C]):
     _HOUR: ClassVar[str]  # the time column `{}` truncated to its UTC hour, as stored
     _IDLE_LABEL: ClassVar[str]  # the "(idle)" group as an SQL text literal
     _MIGRATION_SETUP: ClassVar[tuple[str, ...]]  # run before reading schema_migrations
+    _COST_TIME: ClassVar[str | None] = None  # counterfactual_cost's started_at, if it has one
+    _PRUNE_DELETES: ClassVar[tuple[str, ...]] = rollup.DELETES  # prune's, before a time
 
     def __init__(self, clock: Callable[[], datetime]) -> None:
         self._clock = clock
@@ -148,16 +149,13 @@ class SqlLedger(ABC, Generic[C]):
         """The ledger's size on disk, if known."""
 
     @abstractmethod
-    def _insert_new(self, conn: C, rows: Sequence[UsageRow]) -> set[str]:
-        """Insert each of `rows` unless its request id is stored; the ids it did insert."""
+    def _store(self, conn: C, rows: Sequence[UsageRow]) -> list[UsageRow]:
+        """Insert `rows` and their counterfactual prices, skipping a request already stored;
+        the rows inserted (each once)."""
 
     @abstractmethod
     def _execute_many(self, conn: C, sql: str, params: Sequence[Sequence[object]]) -> None:
         """Run `sql` (in this driver's marks) once per parameter tuple."""
-
-    def _insert_costs(self, conn: C, costs: Sequence[tuple[object, ...]]) -> None:
-        """Insert counterfactual prices (request_id, api, nusd); a backend may batch them."""
-        self._execute_many(conn, self._sql(INSERT_COST), costs)
 
     @abstractmethod
     def close(self) -> None:
@@ -200,14 +198,14 @@ class SqlLedger(ABC, Generic[C]):
             params.append(self._to_db(until))
         return " AND ".join(clauses), params
 
-    def _groups(self, by: UsageBy) -> tuple[str, str]:
-        """usage(by): the group of a usage row `u`, and of an idle row `i`."""
-        return {
-            "key": (f"COALESCE(u.key_id, '{NO_KEY_GROUP}')", self._IDLE_LABEL),
-            "model": ("u.model", self._IDLE_LABEL),
-            "day": (self._DAY.format("u.started_at"), self._DAY.format("i.interval_start")),
-            "upstream": ("u.upstream", "i.upstream"),
-        }[by]
+    def _cost_window(
+        self, since: datetime | None, until: datetime | None
+    ) -> tuple[str, list[object]]:
+        """The window on counterfactual_cost's own copy of started_at, where it has one
+        (PostgreSQL: it is the partition key), so a join reads only the window's days."""
+        if self._COST_TIME is None:
+            return "1 = 1", []
+        return self._window(self._COST_TIME, since, until)
 
     # the `Ledger` methods
 
@@ -228,8 +226,7 @@ class SqlLedger(ABC, Generic[C]):
         if not rows:
             return
         with self._transaction(write=True) as conn:
-            inserted = self._insert_new(conn, rows)
-            self._insert_costs(conn, new_costs(rows, inserted))
+            live_rollup.add_rows(self, conn, self._store(conn, rows))
 
     def report_meters(self, reports: Sequence[MeterReport]) -> None:
         if not reports:
@@ -260,24 +257,12 @@ class SqlLedger(ABC, Generic[C]):
     def traffic_span(
         self, since: datetime | None = None, until: datetime | None = None
     ) -> tuple[datetime, datetime] | None:
-        where, params = self._window("started_at", since, until)
-        hour_where, hour_params = self._window("h.hour", since, until)
         with self._transaction(write=False) as conn:
-            first, last = conn.execute(
-                self._sql(f"SELECT MIN(started_at), MAX(finished_at) FROM usage WHERE {where}"),
-                params,
-            ).fetchone()
-            h_first, h_last = rollup.rolled_span(self, conn, hour_where, hour_params)
-        found = [self._from_db(v) for v in (first, h_first) if v is not None]
-        ends = [self._from_db(last)] if last is not None else []
-        if h_last is not None:  # a rolled-up hour spans to its end
-            ends.append(self._from_db(h_last) + timedelta(hours=1))
-        if not found:
-            return None
-        return min(found), max(ends)
+            return usage_sql.traffic_span(self, conn, since, until)
 
     def rows(self, since: datetime | None = None, until: datetime | None = None) -> list[UsageRow]:
         where, params = self._window("u.started_at", since, until)
+        cost_where, cost_params = self._cost_window(since, until)
         with self._transaction(write=False) as conn:
             found = conn.execute(
                 self._sql(
@@ -290,8 +275,9 @@ class SqlLedger(ABC, Generic[C]):
                 self._sql(
                     "SELECT c.request_id, c.api, c.nusd FROM counterfactual_cost AS c"
                     f" JOIN usage AS u ON u.request_id = c.request_id WHERE {where}"
+                    f" AND {cost_where}"
                 ),
-                params,
+                [*params, *cost_params],
             ).fetchall()
         counterfactual: dict[str, dict[str, int | None]] = {}
         for request_id, api, nusd in costs:
@@ -299,60 +285,39 @@ class SqlLedger(ABC, Generic[C]):
         return [self._usage_row(values, counterfactual.get(values[0], {})) for values in found]
 
     def usage(
-        self, by: UsageBy, since: datetime | None = None, until: datetime | None = None
+        self,
+        by: UsageBy,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        *,
+        source: usage_sql.Source = "auto",
     ) -> list[UsageTotals]:
-        usage_group, idle_group = self._groups(check_by(by))
-        where, params = self._window("u.started_at", since, until)
-        idle_where, idle_params = self._window("i.interval_start", since, until)
-        totals = ", ".join(
-            _sum(f"u.{column}")
-            for column in ("prompt_tokens", "completion_tokens", "self_hosted_nusd")
-        )
+        """See `Ledger.usage`; `source="raw"` sums only the raw rows still stored (checks)."""
         with self._transaction(write=False) as conn:
-            base = conn.execute(
-                self._sql(
-                    f"SELECT {usage_group}, COUNT(*), {totals}, {_count_null('u.self_hosted_nusd')}"
-                    f" FROM usage AS u WHERE {where} GROUP BY 1"
-                ),
-                params,
-            ).fetchall()
-            counterfactual = conn.execute(
-                self._sql(
-                    f"SELECT {usage_group}, c.api, {_sum('c.nusd')}, {_count_null('c.nusd')}"
-                    " FROM usage AS u JOIN counterfactual_cost AS c ON c.request_id = u.request_id"
-                    f" WHERE {where} GROUP BY 1, 2"
-                ),
-                params,
-            ).fetchall()
-            idle = conn.execute(
-                self._sql(
-                    f"SELECT {idle_group}, {_sum('i.idle_nusd')} FROM idle_cost AS i"
-                    f" WHERE {idle_where} GROUP BY 1"
-                ),
-                idle_params,
-            ).fetchall()
-            hour_where, hour_params = self._window("h.hour", since, until)
-            h_base, h_cf = rollup.hourly_usage(self, conn, by, hour_where, hour_params)
-        return assemble_totals(
-            rollup.merge([*base, *h_base], 1),
-            rollup.merge([*counterfactual, *h_cf], 2),
-            idle,
-        )
+            if source == "raw":  # a check, not the request path: it reads every raw row
+                self._maintenance(conn)
+            return usage_sql.usage(self, conn, check_by(by), since, until, source=source)
 
     def prune(self, before: datetime) -> rollup.Pruned:
-        """One transaction per UTC day of raw rows, oldest first (see `llmecon.ledger.rollup`)."""
+        """Delete raw rows that started before `before` (to the hour), a UTC day per
+        transaction, oldest first; their totals stay in the roll-ups (`llmecon.ledger.rollup`)."""
+        cutoff = rollup.hour_floor(before)
+        rows = self._drop_days(cutoff)
         with self._transaction(write=False) as conn:
             (first,) = conn.execute("SELECT MIN(started_at) FROM usage").fetchone()
-        cutoff = rollup.hour_floor(before)
-        if first is None:
-            return rollup.Pruned(cutoff, 0, 0)
-        rows = hours = 0
-        for step in rollup.day_steps(self._from_db(first), cutoff):
-            with self._transaction(write=True) as conn:
-                self._maintenance(conn)
-                done = rollup.prune(self, conn, step)
-            rows, hours = rows + done.rows, hours + done.hours
+        if first is not None and self._from_db(first) < cutoff:
+            for step in rollup.day_steps(self._from_db(first), cutoff):
+                with self._transaction(write=True) as conn:
+                    self._maintenance(conn)
+                    rows += rollup.delete_raw(self, conn, step, self._PRUNE_DELETES)
+        with self._transaction(write=False) as conn:
+            hours = rollup.rolled_hours(self, conn, cutoff)
         return rollup.Pruned(cutoff, rows, hours)
+
+    def _drop_days(self, cutoff: datetime) -> int:
+        """Drop whole days of raw rows before `cutoff` at once where the backend can
+        (PostgreSQL's day partitions); the rows dropped."""
+        return 0
 
     def _maintenance(self, conn: C) -> None:
         """Lift limits meant for the request path (PostgreSQL's statement timeout)."""

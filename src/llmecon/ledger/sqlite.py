@@ -21,7 +21,7 @@ from llmecon.ledger.migrations import SQLITE_BOOKKEEPING, Migration
 from llmecon.ledger.model import IDLE_GROUP, UsageRow, utc
 from llmecon.ledger.protocol import LedgerUnavailableError
 from llmecon.ledger.rollup import TableStats
-from llmecon.ledger.sql import INSERT_USAGE, SqlLedger, utc_now
+from llmecon.ledger.sql import INSERT_COST, INSERT_USAGE, SqlLedger, first_of, new_costs, utc_now
 
 BUSY_TIMEOUT_MS = 5000
 
@@ -89,12 +89,13 @@ class SqliteLedger(SqlLedger[sqlite3.Connection]):
     def _schema(migration: Migration) -> tuple[str, ...]:
         return migration.sqlite
 
-    def _insert_new(self, conn: sqlite3.Connection, rows: Sequence[UsageRow]) -> set[str]:
+    def _store(self, conn: sqlite3.Connection, rows: Sequence[UsageRow]) -> list[UsageRow]:
         inserted: set[str] = set()
         for row in rows:
             if conn.execute(INSERT_USAGE, self._usage_params(row)).rowcount:
                 inserted.add(row.request_id)
-        return inserted
+        conn.executemany(INSERT_COST, new_costs(rows, inserted))
+        return first_of(rows, inserted)
 
     def _execute_many(
         self, conn: sqlite3.Connection, sql: str, params: Sequence[Sequence[object]]
