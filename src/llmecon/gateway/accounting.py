@@ -10,6 +10,7 @@ drains the queue and reports the last partial slot: no row is lost on a clean sh
 from __future__ import annotations
 
 import logging
+import os
 import queue
 import threading
 import time
@@ -23,6 +24,7 @@ from llmecon.ledger.protocol import Ledger, LedgerUnavailableError
 
 log = logging.getLogger("llmecon.gateway")
 BATCH = 5000  # rows per ledger write: a writer that falls behind catches up in big batches
+WRITER_NICE = 10  # the writer thread's nice value (the event loop keeps 0)
 LINGER_S = 0.05  # after a row arrives, how long the writer waits for more before writing
 GRACE_S = 5.0  # how long after a slot ends the other replicas have to report it
 FAR = datetime(9999, 1, 1, tzinfo=UTC)
@@ -82,6 +84,7 @@ class LedgerWriter:
         self.thread.join(timeout)
 
     def _run(self) -> None:
+        _lower_priority()
         next_tick = self._next_tick()
         while True:
             try:
@@ -217,3 +220,15 @@ class LedgerWriter:
         """No other replica reported a recent slot (so none will close the current one)."""
         since = datetime.now(UTC) - timedelta(seconds=2 * self.interval_s) - self.grace
         return not (self.ledger.active_replicas(since) - {self.replica})
+
+
+def _lower_priority() -> None:
+    """The writer thread yields the core to the event loop: its batch (about 1.3 ms of CPU for
+    30 rows on SQLite) otherwise lands in a request's time now and then, and was the gateway's
+    p99 (measured: added p99 3.1-3.4 ms with it at the default priority, 1.2-1.6 ms niced, on a
+    gateway pinned to one core). Nice 10 still gives it about a tenth of a saturated core, so the
+    ledger keeps up (rows are journaled first either way). Linux only; elsewhere a no-op."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), WRITER_NICE)
+    except (AttributeError, OSError):  # no per-thread priority here, or not allowed
+        return
