@@ -98,13 +98,7 @@ async def _pump(leg: Leg, response: Response, gone: asyncio.Future[None], outcom
             name = event.event if event.event != MESSAGE else b""
             wires.append(encode_event(payload, name))
         await _forward(leg, wires)
-    if not finished:
-        outcome.outcome = "upstream_error"
-        error = GatewayError(502, "the upstream stream ended early", "upstream_error")
-        await leg.send({"type": "http.response.body", "body": encode_event(error.body()),
-                        "more_body": True})  # fmt: skip
-    leg.finish(leg, outcome)
-    await leg.send({"type": "http.response.body", "body": b"", "more_body": False})
+    await end_stream(leg, outcome, finished=finished)
 
 
 async def _forward(leg: Leg, wires: list[bytes]) -> None:
@@ -163,6 +157,18 @@ def usage_event(leg: Leg, outcome: Outcome) -> bytes:
 
 def _bad(what: str) -> GatewayError:
     return GatewayError(502, what, "upstream_error")
+
+
+async def end_stream(leg: Leg, outcome: Outcome, *, finished: bool) -> None:
+    """The upstream's stream is over: an error event if it ended before its last event, the
+    row recorded, the client's response closed."""
+    if not finished:
+        outcome.outcome = "upstream_error"
+        error = GatewayError(502, "the upstream stream ended early", "upstream_error")
+        await leg.send({"type": "http.response.body", "body": encode_event(error.body()),
+                        "more_body": True})  # fmt: skip
+    leg.finish(leg, outcome)
+    await leg.send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
 async def fail_stream(leg: Leg, outcome: Outcome, error: GatewayError) -> None:

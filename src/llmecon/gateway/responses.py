@@ -15,7 +15,7 @@ from typing import Any
 
 from llmecon.gateway.errors import GatewayError
 from llmecon.gateway.leg import Leg, Outcome, take_usage
-from llmecon.gateway.relay import fail_stream, relay_events
+from llmecon.gateway.relay import end_stream, fail_stream, relay_events
 from llmecon.gateway.upstream_client import Response
 from llmecon.sse import MESSAGE, Event, EventReader, EventTooLargeError, encode_event
 
@@ -50,13 +50,7 @@ async def _pump(leg: Leg, response: Response, gone: asyncio.Future[None], outcom
             name = event.event if event.event != MESSAGE else b""
             await leg.send({"type": "http.response.body", "body": encode_event(event.data, name),
                             "more_body": True})  # fmt: skip
-    if not finished:
-        outcome.outcome = "upstream_error"
-        error = GatewayError(502, "the upstream stream ended early", "upstream_error")
-        await leg.send({"type": "http.response.body", "body": encode_event(error.body()),
-                        "more_body": True})  # fmt: skip
-    leg.finish(leg, outcome)
-    await leg.send({"type": "http.response.body", "body": b"", "more_body": False})
+    await end_stream(leg, outcome, finished=finished)
 
 
 def _decoded(event: Event) -> dict[str, Any] | None:
