@@ -9,9 +9,28 @@ from typing import Any
 
 import httpx
 
+from llmecon.core.options import ApiOption
+from llmecon.core.prices import Price
+from llmecon.core.token_pricing import TokenPricing
 from llmecon.gateway.app import Gateway, GatewayConfig, create_app
 from llmecon.gateway.upstreams import Router
 from llmecon.ledger import Ledger
+
+
+def per_token_api(name: str, prompt_per_1m: float, completion_per_1m: float) -> ApiOption:
+    """A paid API priced per 1M prompt and completion tokens, for the gateway's counterfactuals
+    and budgets."""
+    return ApiOption(
+        name,
+        TokenPricing(
+            input=Price(prompt_per_1m, "tokens", "t", per=1e6),
+            output=Price(completion_per_1m, "tokens", "t", per=1e6),
+        ),
+        name,
+    )
+
+
+MINI = per_token_api("mini", 0.15, 0.6)  # gpt-4o-mini's rates under a short name
 
 Body = Callable[[httpx.AsyncClient, Gateway], Coroutine[Any, Any, Any]]
 

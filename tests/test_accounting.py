@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from conftest import Backend, Run
-from llmecon.core.options import ApiOption, TokenPricing
+from gateway_runner import MINI, per_token_api
 from llmecon.core.prices import Price
 from llmecon.gateway.admission import Door
 from llmecon.gateway.app import Gateway, GatewayConfig, create_app
@@ -27,19 +27,7 @@ from llmecon.mock import MockSettings, running
 NANO = 1_000_000_000
 
 
-def _api(name: str, prompt_per_1m: float, completion_per_1m: float) -> ApiOption:
-    return ApiOption(
-        name,
-        TokenPricing(
-            input=Price(prompt_per_1m, "tokens", "t", per=1e6),
-            output=Price(completion_per_1m, "tokens", "t", per=1e6),
-        ),
-        name,
-    )
-
-
-MINI = _api("mini", 0.15, 0.6)
-BIG = _api("big", 2.5, 10.0)
+BIG = per_token_api("big", 2.5, 10.0)
 
 
 @pytest.fixture

@@ -13,8 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from gateway_runner import run_gateway
-from llmecon.core.options import ApiOption, TokenPricing
+from gateway_runner import MINI, run_gateway
 from llmecon.core.prices import Price
 from llmecon.gateway.admission import Door
 from llmecon.gateway.app import Gateway
@@ -27,13 +26,6 @@ from llmecon.mock import MockSettings, running
 
 DEAD = "http://127.0.0.1:9/v1"  # nothing listens on the discard port
 PRICE = Price(1.0, "instance-hour", "test")
-MINI = ApiOption(
-    "mini",
-    TokenPricing(
-        input=Price(0.15, "tokens", "t", per=1e6), output=Price(0.6, "tokens", "t", per=1e6)
-    ),
-    "mini",
-)
 
 
 @pytest.fixture(scope="module")

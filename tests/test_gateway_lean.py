@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from bad_upstream import END, bad_upstream, chunk, head
+from gateway_runner import MINI
 from llmecon.bench.prompts import bundled_tiktoken
-from llmecon.core.options import ApiOption, TokenPricing
 from llmecon.core.prices import Price
 from llmecon.gateway.admission import Door
 from llmecon.gateway.app import GatewayConfig, create_app
@@ -23,13 +23,6 @@ from llmecon.ledger import Ledger, open_ledger
 from llmecon.limits import KeyPolicy, open_limiter
 from llmecon.mock import MockSettings, running
 
-MINI = ApiOption(
-    "mini",
-    TokenPricing(
-        input=Price(0.15, "tokens", "t", per=1e6), output=Price(0.6, "tokens", "t", per=1e6)
-    ),
-    "mini",
-)
 EVENTS = [
     b'{"choices":[{"delta":{"content":"a"}}]}',
     b'{"choices":[{"delta":{"content":"b"}}]}',

@@ -17,10 +17,8 @@ import pytest
 from click.testing import CliRunner
 from prometheus_client.parser import text_string_to_metric_families
 
-from gateway_runner import run_gateway
+from gateway_runner import MINI, run_gateway
 from llmecon.cli.keys import keys as keys_command
-from llmecon.core.options import ApiOption, TokenPricing
-from llmecon.core.prices import Price
 from llmecon.gateway.admission import Door, Pricing
 from llmecon.gateway.allowance import NO_KEY, Allowance
 from llmecon.gateway.app import Gateway
@@ -42,13 +40,6 @@ from test_deploy import METRICS
 from test_limits import REDIS_URL, _redis_client
 
 USD = 10**9
-MINI = ApiOption(
-    "mini",
-    TokenPricing(
-        input=Price(0.15, "tokens", "t", per=1e6), output=Price(0.6, "tokens", "t", per=1e6)
-    ),
-    "mini",
-)
 ADMIN = "admin-secret-0123456789"
 ALLOWANCE_METRICS = (
     "llmecon_budget_usd",

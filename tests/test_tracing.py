@@ -22,8 +22,7 @@ from opentelemetry.trace import SpanKind, StatusCode
 
 from bad_upstream import END, bad_upstream, chunk, head, json_answer
 from conftest import Run
-from gateway_runner import run_gateway
-from llmecon.core.options import ApiOption, TokenPricing
+from gateway_runner import MINI, run_gateway
 from llmecon.core.prices import Price
 from llmecon.gateway.app import Gateway
 from llmecon.gateway.tracing import Tracing
@@ -31,13 +30,6 @@ from llmecon.gateway.upstreams import Router, Upstream
 from llmecon.ledger import Ledger, open_ledger
 
 ROOT = Path(__file__).resolve().parent.parent
-MINI = ApiOption(
-    "mini",
-    TokenPricing(
-        input=Price(0.15, "tokens", "t", per=1e6), output=Price(0.6, "tokens", "t", per=1e6)
-    ),
-    "mini",
-)
 CLIENT_TRACE = "0af7651916cd43dd8448eb211c80319c"
 CLIENT_PARENT = "b7ad6b7169203331"
 ANSWER = {
