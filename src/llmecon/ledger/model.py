@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
+from operator import attrgetter
 from typing import Literal, get_args
 
 from llmecon.errors import LlmeconError
@@ -133,9 +134,13 @@ class UsageRow:
 USAGE_COLUMNS = tuple(f.name for f in fields(UsageRow) if f.name != "counterfactual_nusd")
 
 
+_USAGE_VALUES = attrgetter(*USAGE_COLUMNS)
+
+
 def usage_values(row: UsageRow) -> tuple[object, ...]:
     """`row`'s values in `USAGE_COLUMNS` order."""
-    return tuple(getattr(row, name) for name in USAGE_COLUMNS)
+    values: tuple[object, ...] = _USAGE_VALUES(row)
+    return values
 
 
 @dataclass(frozen=True)

@@ -45,6 +45,7 @@ from llmecon.ledger.model import (
 )
 
 COLUMNS = ", ".join(USAGE_COLUMNS)
+assert USAGE_COLUMNS[:3] == ("request_id", "started_at", "finished_at")  # _usage_params
 INSERT_USAGE = (
     f"INSERT INTO usage ({COLUMNS}) VALUES ({', '.join('?' for _ in USAGE_COLUMNS)})"
     " ON CONFLICT (request_id) DO NOTHING"
@@ -169,7 +170,8 @@ class SqlLedger(ABC, Generic[C]):
 
     def _usage_params(self, row: UsageRow) -> tuple[object, ...]:
         """`row`'s values in `USAGE_COLUMNS` order, times as the database stores them."""
-        return tuple(self._to_db(v) if isinstance(v, datetime) else v for v in usage_values(row))
+        values = usage_values(row)  # started_at and finished_at are its 2nd and 3rd
+        return (values[0], self._to_db(row.started_at), self._to_db(row.finished_at), *values[3:])
 
     def _usage_row(
         self, values: Sequence[Any], counterfactual: Mapping[str, int | None]

@@ -24,6 +24,7 @@ from llmecon.ledger.rollup import TableStats
 from llmecon.ledger.sql import INSERT_COST, INSERT_USAGE, SqlLedger, first_of, new_costs, utc_now
 
 BUSY_TIMEOUT_MS = 5000
+ID_CHUNK = 500  # request ids per look-up (SQLite allows 32,766 parameters)
 
 
 class SqliteLedger(SqlLedger[sqlite3.Connection]):
@@ -90,12 +91,25 @@ class SqliteLedger(SqlLedger[sqlite3.Connection]):
         return migration.sqlite
 
     def _store(self, conn: sqlite3.Connection, rows: Sequence[UsageRow]) -> list[UsageRow]:
-        inserted: set[str] = set()
-        for row in rows:
-            if conn.execute(INSERT_USAGE, self._usage_params(row)).rowcount:
-                inserted.add(row.request_id)
-        conn.executemany(INSERT_COST, new_costs(rows, inserted))
-        return first_of(rows, inserted)
+        """One statement per table, not one per row: the request ids already stored (a
+        retried batch) are looked up first, inside the write transaction, so nothing can land
+        between the look-up and the insert."""
+        stored = self._stored_ids(conn, {row.request_id for row in rows})
+        fresh = first_of(rows, {row.request_id for row in rows} - stored)
+        conn.executemany(INSERT_USAGE, [self._usage_params(row) for row in fresh])
+        conn.executemany(INSERT_COST, new_costs(fresh, {row.request_id for row in fresh}))
+        return fresh
+
+    @staticmethod
+    def _stored_ids(conn: sqlite3.Connection, ids: set[str]) -> set[str]:
+        found: set[str] = set()
+        wanted = sorted(ids)
+        for at in range(0, len(wanted), ID_CHUNK):
+            part = wanted[at : at + ID_CHUNK]
+            marks = ", ".join("?" * len(part))
+            query = f"SELECT request_id FROM usage WHERE request_id IN ({marks})"
+            found.update(request_id for (request_id,) in conn.execute(query, part))
+        return found
 
     def _execute_many(
         self, conn: sqlite3.Connection, sql: str, params: Sequence[Sequence[object]]
