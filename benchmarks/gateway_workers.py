@@ -19,18 +19,23 @@ Two measurements, each interleaved (ABBA...) so that a noisy neighbour hits ever
 Run: .venv/bin/python benchmarks/gateway_workers.py [--rounds 3] [--json out/workers.json]
      .venv/bin/python benchmarks/gateway_workers.py --latency --slots 6
      (--src DIR measures that source tree; see gateway_overhead.py; with --latency,
-     --baseline-src DIR measures a second tree in the same slots, order alternating)
+     --baseline-src DIR measures a second tree in the same slots, order alternating, and
+     --postgres URL the same gateway with its ledger (and key) in PostgreSQL, in a fresh
+     schema dropped at the end: issue 18's "within 0.2 ms of SQLite")
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import statistics
 import subprocess
 import sys
 import tempfile
+import uuid
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -114,7 +119,7 @@ def create_key(args: argparse.Namespace, ledger: str) -> str:
 
 
 def start_gateway(args: argparse.Namespace, target: str, mock_url: str, workdir: Path, *,
-                  cores: str | None, src: Path | None = None
+                  cores: str | None, src: Path | None = None, ledger_url: str | None = None
                   ) -> tuple[Process, str, Path | None]:  # fmt: skip
     kind, _, workers = target.partition("-w")
     workers = workers.split("-")[0]
@@ -142,14 +147,14 @@ def start_gateway(args: argparse.Namespace, target: str, mock_url: str, workdir:
     ledger = workdir / "ledger.db"
     stores = ["--redis", args.redis, *LIMITS] if args.redis else []
     argv = [str(BIN / "llmecon"), "serve", "--no-embedded", "--upstream", f"mock={mock_url}",
-            "--port", str(port), "--ledger", f"sqlite:///{ledger}", "--journal",
+            "--port", str(port), "--ledger", ledger_url or f"sqlite:///{ledger}", "--journal",
             str(workdir / "journal.jsonl"), "--compare-with", "gpt-4o-mini", *stores]  # fmt: skip
     if workers != "1":  # (a tree from before --workers has no such option)
         argv += ["--workers", workers]
     env = {"PYTHONPATH": str(src.resolve())} if src else src_env(args)
     process = launch(target, argv, workdir, cores, env)
     wait_ready(process, f"http://127.0.0.1:{port}/healthz")
-    return process, f"http://127.0.0.1:{port}/v1", ledger
+    return process, f"http://127.0.0.1:{port}/v1", None if ledger_url else ledger
 
 
 def throughput(args: argparse.Namespace, workdir: Path, mock_url: str, key: str) -> list[Result]:
@@ -189,6 +194,12 @@ def throughput(args: argparse.Namespace, workdir: Path, mock_url: str, key: str)
 
 
 def latency(args: argparse.Namespace, workdir: Path, mock_url: str, key: str) -> list[Result]:
+    targets: list[tuple[str, Path | None, str | None, str]] = [("llmecon-w1", args.src, None, key)]
+    if args.baseline_src:
+        targets.append(("llmecon-w1-baseline", args.baseline_src, None, key))
+    if args.postgres:
+        pg_key = create_key(args, args.postgres)
+        targets.append(("llmecon-w1-postgresql", args.src, args.postgres, pg_key))
     results = []
     for slot in range(1, args.slots + 1):
         print(f"latency slot {slot}", file=sys.stderr, flush=True)
@@ -197,22 +208,42 @@ def latency(args: argparse.Namespace, workdir: Path, mock_url: str, key: str) ->
             s = bench(args, mock_url, None, stream=stream, concurrency=1, amount=amount,
                       cores="1")  # fmt: skip
             results.append(result("direct", slot, stream, 1, s))
-        targets = [("llmecon-w1", args.src)]
-        if args.baseline_src:
-            targets.append(("llmecon-w1-baseline", args.baseline_src))
-        for target, src in targets if slot % 2 else list(reversed(targets)):
-            process, url, _ = start_gateway(args, target, mock_url, workdir, cores="0", src=src)
+        for target, src, ledger_url, token in targets if slot % 2 else targets[::-1]:
+            process, url, _ = start_gateway(args, target, mock_url, workdir, cores="0", src=src,
+                                            ledger_url=ledger_url)  # fmt: skip
             try:
                 for stream in MODES:
-                    bench(args, url, key, stream=stream, concurrency=8,
+                    bench(args, url, token, stream=stream, concurrency=8,
                           amount=["--requests", "300"], cores="1")  # fmt: skip
                 for stream in MODES:
-                    s = bench(args, url, key, stream=stream, concurrency=1, amount=amount,
+                    s = bench(args, url, token, stream=stream, concurrency=1, amount=amount,
                               cores="1")  # fmt: skip
                     results.append(result(target, slot, stream, 1, s))
             finally:
                 stop(process)
     return results
+
+
+@contextlib.contextmanager
+def pg_schema(args: argparse.Namespace) -> Iterator[None]:
+    """With --postgres: a fresh schema for the run's ledger (args.postgres then points into
+    it), dropped at the end."""
+    if not args.postgres:
+        yield
+        return
+    import psycopg
+
+    name = f"workers_{uuid.uuid4().hex[:12]}"
+    admin_url = args.postgres
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(f"CREATE SCHEMA {name}")
+    sep = "&" if "?" in admin_url else "?"
+    args.postgres = f"{admin_url}{sep}options=-csearch_path%3D{name}"
+    try:
+        yield
+    finally:
+        with psycopg.connect(admin_url, autocommit=True) as admin:
+            admin.execute(f"DROP SCHEMA {name} CASCADE")
 
 
 def spread(values: list[float], digits: int = 2) -> str:
@@ -275,6 +306,7 @@ def main() -> int:
     p.add_argument("--no-litellm", action="store_true")
     p.add_argument("--src", type=Path)
     p.add_argument("--baseline-src", type=Path, help="with --latency: also this tree, interleaved")
+    p.add_argument("--postgres", metavar="URL", help="with --latency: also a PostgreSQL ledger")
     p.add_argument("--json", type=Path)
     args = p.parse_args()
     args.litellm_key = "sk-bench-workers"
@@ -289,7 +321,8 @@ def main() -> int:
         wait_ready(mock, f"http://127.0.0.1:{port}/healthz")
         mock_url = f"http://127.0.0.1:{port}/v1"
         run = latency if args.latency else throughput
-        results = run(args, workdir, mock_url, key)
+        with pg_schema(args):
+            results = run(args, workdir, mock_url, key)
     finally:
         stop(mock, grace=5)
     print(f"\n{os.cpu_count()} cores; load average before the end: {os.getloadavg()[0]:.1f}\n")
