@@ -129,3 +129,29 @@ def test_two_replicas_never_overspend_a_budget(tmp_path: Path, ledger_url: str) 
     finally:
         ledger.close()
     assert spent <= 3_000_000  # $0.003 in nano-dollars: never overspent
+
+
+def test_a_revoked_key_stops_on_both_replicas_at_once(tmp_path: Path, ledger_url: str) -> None:
+    """The cache keeps a valid key 2 s; PostgreSQL's NOTIFY ends it sooner on every replica."""
+    with running(MockSettings(ttft_ms=0, itl_ms=0, output_tokens=4)) as upstream:
+        key = _key(ledger_url)
+        replicas = _replicas(tmp_path, ledger_url, upstream)
+        ledger = open_ledger(ledger_url)
+        body = {"model": "mock", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 4}
+        headers = {"Authorization": f"Bearer {key}"}
+        try:
+            urls = [f"http://127.0.0.1:{port}/v1/chat/completions" for _, port in replicas]
+            assert [httpx.post(u, json=body, headers=headers).status_code for u in urls] == [200] * 2
+            (info,) = ledger.list_keys()
+            assert ledger.revoke_key(info.id)  # both replicas have the key cached for ~2 s
+            revoked = time.monotonic()
+            took = []
+            for url in urls:
+                while httpx.post(url, json=body, headers=headers).status_code == 200:
+                    assert time.monotonic() - revoked < 5
+                    time.sleep(0.01)
+                took.append(time.monotonic() - revoked)
+        finally:
+            ledger.close()
+            _stop(replicas)
+    assert max(took) < 1.0, took  # without the notice: about 2 s (the cache's TTL)

@@ -133,6 +133,7 @@ class Gateway:
             {}, {slot.upstream: slot.total_nusd / NANO for slot in closed}
         )
         self.writer.start()
+        self.keys.watch(asyncio.get_running_loop())
         self.tracing = self.config.tracing() if self.config.tracing is not None else None
         self.health_task = asyncio.get_running_loop().create_task(self._check_health())
 
@@ -165,6 +166,7 @@ class Gateway:
             task.cancel("llmecon: drain period over")
 
     async def stop(self) -> None:
+        self.keys.unwatch()
         if self.health_task is not None:
             self.health_task.cancel()
         if self.config.door is not None:

@@ -2,7 +2,8 @@
 deadline.
 
 A key found valid is remembered for `ttl_s` seconds (keyed by its SHA-256, never the secret),
-so most requests cost no database round trip; a revoked key stops working within that time.
+so most requests cost no database round trip; a revoked key stops working within that time, at
+once where the store announces revocations (PostgreSQL: `watch`, ledger.revocations).
 A key store that does not answer within `timeout_s` gives 503, never a hang; unknown keys are
 never cached (a new key works at once).
 """
@@ -13,6 +14,7 @@ import asyncio
 import hashlib
 import hmac
 import logging
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,6 +39,36 @@ class KeyCheck:
     timeout_s: float = 3.0
     cache: dict[str, tuple[float, KeyInfo]] = field(default_factory=dict)
     last_failure: float = 0.0  # monotonic time the store last failed to answer
+    watching: threading.Event | None = None  # set to stop the revocation listener
+
+    def watch(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Drop revoked keys from the cache as the store announces them (a thread), if it
+        can; the cache is the event loop's, so the thread hands each notice to the loop."""
+        feed = getattr(self.store, "watch_revocations", None)
+        if feed is None:
+            return
+        self.watching = threading.Event()
+
+        def on_revoked(key_id: str | None) -> None:
+            if not loop.is_closed():
+                loop.call_soon_threadsafe(self.forget, key_id)
+
+        thread = threading.Thread(
+            target=feed, args=(on_revoked, self.watching), name="llmecon-revocations", daemon=True
+        )
+        thread.start()
+
+    def unwatch(self) -> None:
+        if self.watching is not None:
+            self.watching.set()
+
+    def forget(self, key_id: str | None) -> None:
+        """Drop `key_id` from the cache (None: every key)."""
+        if key_id is None:
+            self.cache.clear()
+            return
+        for digest in [d for d, (_, key) in self.cache.items() if key.id == key_id]:
+            del self.cache[digest]
 
     async def check(self, scope: dict[str, Any]) -> KeyInfo:
         """The valid key of the request; 401 without one, 503 if the store does not answer."""

@@ -8,6 +8,7 @@ What both backends share is in `llmecon.ledger.sql`.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
@@ -17,7 +18,7 @@ from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import TupleRow
 
 from llmecon.errors import LlmeconError
-from llmecon.ledger import partitions, pg_ingest
+from llmecon.ledger import partitions, pg_ingest, revocations
 from llmecon.ledger.migrations import POSTGRES_BOOKKEEPING, Migration
 from llmecon.ledger.model import IDLE_GROUP, UsageRow, utc
 from llmecon.ledger.protocol import LedgerUnavailableError
@@ -105,6 +106,15 @@ class PostgresLedger(SqlLedger[PgConnection]):
                     f"the PostgreSQL ledger {display_url(self._url)} is unavailable: "
                     f"{str(error).strip()}; check that the server is up, then retry"
                 ) from error
+
+    def _announce_revoked(self, conn: PgConnection, key_id: str) -> None:
+        conn.execute(revocations.NOTIFY, (key_id,))
+
+    def watch_revocations(
+        self, on_revoked: Callable[[str | None], None], stop: threading.Event
+    ) -> None:
+        """Report keys revoked anywhere (None: forget them all) until `stop`; blocks."""
+        revocations.listen(self._url, on_revoked, stop)
 
     @staticmethod
     def _to_db(moment: datetime) -> datetime:

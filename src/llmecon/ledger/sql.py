@@ -372,7 +372,12 @@ class SqlLedger(ABC, Generic[C]):
                 self._sql("UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL"),
                 (self._to_db(self._clock()), key_id),
             ).rowcount
+            if revoked == 1:
+                self._announce_revoked(conn, key_id)
         return revoked == 1
+
+    def _announce_revoked(self, conn: C, key_id: str) -> None:
+        """Tell running gateways, where the database can (PostgreSQL: NOTIFY)."""
 
     def verify_key(self, secret: str) -> KeyInfo | None:
         presented = hash_secret(secret)
