@@ -9,8 +9,11 @@ Two measurements, each interleaved (ABBA...) so that a noisy neighbour hits ever
   exists (bash benchmarks/setup_litellm.sh) and not `--no-litellm`, LiteLLM's proxy with as many
   workers as the most llmecon gets. llmecon runs with a key checked on every request and a
   SQLite ledger row per request (no limits, which with several workers need Redis; `--redis
-  URL` adds --redis and never-reached limits to every llmecon target). Each llmecon slot also
-  checks that the ledger holds one row per answered request.
+  URL` adds --redis and never-reached limits to every llmecon target; `--postgres URL` puts
+  every llmecon target's ledger and key in PostgreSQL: the fleet set-up, workers standing in
+  for replicas that share one port, one PostgreSQL and one Redis). Each llmecon slot also
+  checks that the ledger holds one row per answered request, and with --redis that a key
+  limited to 50 requests/minute gets exactly 50 answers out of 200 concurrent requests.
 - latency (`--latency`): the gateway pinned to core 0, the mock and the client to core 1; per
   slot a fresh direct baseline at concurrency 1 (`--requests` requests), then the gateway
   (`--workers` 1) the same way. Added latency = gateway - direct at p50 and p99, per slot;
@@ -68,6 +71,7 @@ class Result:
     p50_ms: float
     p99_ms: float
     ledger_ok: bool | None = None
+    limit_exact: bool | None = None
 
 
 def launch(
@@ -167,30 +171,80 @@ def throughput(args: argparse.Namespace, workdir: Path, mock_url: str, key: str)
             slot = round_ + 1
             print(f"round {slot}: {target}", file=sys.stderr, flush=True)
             try:
-                process, url, ledger = start_gateway(args, target, mock_url, workdir, cores=None)
+                process, url, ledger = start_gateway(args, target, mock_url, workdir, cores=None,
+                                                     ledger_url=args.postgres)  # fmt: skip
             except (RuntimeError, TimeoutError) as error:  # e.g. LiteLLM's workers never ready
                 print(f"{target} did not start: {error}", file=sys.stderr, flush=True)
                 continue
             token = args.litellm_key if target.startswith("litellm") else key
+            llmecon = not target.startswith("litellm")
             try:
-                before = ledger_rows(ledger)
+                before = rows_in(args, ledger, llmecon)
                 for stream in MODES:
                     bench(args, url, token, stream=stream, concurrency=8,
                           amount=["--requests", "300"], cores=None)  # fmt: skip
-                warm = ledger_rows(ledger)
+                warm = rows_in(args, ledger, llmecon)
                 done = 0
                 for stream in MODES:
                     s = bench(args, url, token, stream=stream, concurrency=args.concurrency,
                               amount=["--duration", str(args.seconds)], cores=None)  # fmt: skip
                     results.append(result(target, slot, stream, args.concurrency, s))
                     done += s["completed"]
+                exact = exact_limit(args, url) if llmecon and args.redis else None
             finally:
                 stop(process)
-            if ledger is not None:
+            if llmecon:
                 results[-1].ledger_ok = results[-2].ledger_ok = (
-                    ledger_rows(ledger) - warm == done and warm >= before
+                    rows_in(args, ledger, llmecon) - warm == done + (50 if exact else 0)
+                    and warm >= before
                 )
+                results[-1].limit_exact = results[-2].limit_exact = exact
     return results
+
+
+def rows_in(args: argparse.Namespace, ledger: Path | None, llmecon: bool) -> int:
+    """Rows in the llmecon targets' ledger (PostgreSQL with --postgres, else the SQLite file)."""
+    if not llmecon:
+        return 0
+    if not args.postgres:
+        return ledger_rows(ledger)
+    import psycopg
+
+    with psycopg.connect(args.postgres) as conn:
+        found = conn.execute("SELECT count(*) FROM usage").fetchone()
+    return int(found[0]) if found else 0
+
+
+def exact_limit(args: argparse.Namespace, url: str, limit: int = 50, burst: int = 200) -> bool:
+    """A fresh key limited to `limit` requests/minute, `burst` concurrent requests over every
+    worker: exactly `limit` answers and `burst - limit` 429s."""
+    import asyncio
+
+    import httpx
+
+    ledger = args.postgres or f"sqlite:///{args.workdir / 'ledger.db'}"
+    name = f"exact-{uuid.uuid4().hex[:8]}"
+    out = subprocess.run([str(BIN / "llmecon"), "keys", "create", name, "--ledger", ledger,
+                          "--rpm", str(limit)], capture_output=True, text=True, check=False,
+                         env={**os.environ, **src_env(args)})  # fmt: skip
+    if out.returncode != 0:
+        raise RuntimeError(f"keys create failed: {out.stderr.strip()}")
+    headers = {"Authorization": f"Bearer {out.stdout.split()[0]}"}
+    body = {"model": "mock", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 4}
+
+    async def all_at_once() -> list[int]:
+        pool = httpx.Limits(max_connections=burst)
+        async with httpx.AsyncClient(timeout=60, limits=pool) as client:
+            calls = [client.post(f"{url}/chat/completions", json=body, headers=headers)
+                     for _ in range(burst)]  # fmt: skip
+            replies = await asyncio.gather(*calls)
+        return [reply.status_code for reply in replies]
+
+    statuses = asyncio.run(all_at_once())
+    exact = statuses.count(200) == limit and statuses.count(429) == burst - limit
+    print(f"  limit {limit}/min, {burst} at once: {statuses.count(200)} answered, "
+          f"{statuses.count(429)} refused", file=sys.stderr, flush=True)  # fmt: skip
+    return exact
 
 
 def latency(args: argparse.Namespace, workdir: Path, mock_url: str, key: str) -> list[Result]:
@@ -254,16 +308,18 @@ def spread(values: list[float], digits: int = 2) -> str:
 
 
 def report_throughput(results: list[Result]) -> None:
-    print("| target | streamed | req/s, median (range) | errors | ledger rows = answers |")
-    print("|---|---|--:|--:|---|")
+    print("| target | streamed | req/s, median (range) | errors | ledger rows = answers "
+          "| 50 of 200 exact |\n|---|---|--:|--:|---|---|")  # fmt: skip
     targets = sorted({r.target for r in results})
     for target in targets:
         for stream in MODES:
             runs = [r for r in results if r.target == target and r.stream == stream]
             checks = {r.ledger_ok for r in runs} - {None}
             ok = "-" if not checks else ("yes" if checks == {True} else "NO")
+            limits = {r.limit_exact for r in runs} - {None}
+            exact = "-" if not limits else ("yes" if limits == {True} else "NO")
             print(f"| {target} | {'yes' if stream else 'no'} | {spread([r.rps for r in runs], 0)} "
-                  f"| {sum(r.errors for r in runs)} | {ok} |")  # fmt: skip
+                  f"| {sum(r.errors for r in runs)} | {ok} | {exact} |")  # fmt: skip
     base = [t for t in targets if t.startswith("llmecon-w1")]
     for target in targets:
         if not base or target == base[0]:
@@ -310,9 +366,7 @@ def main() -> int:
     p.add_argument("--json", type=Path)
     args = p.parse_args()
     args.litellm_key = "sk-bench-workers"
-    workdir = Path(tempfile.mkdtemp(prefix="llmecon-workers-"))
-    ledger = f"sqlite:///{workdir / 'ledger.db'}"
-    key = create_key(args, ledger)
+    workdir = args.workdir = Path(tempfile.mkdtemp(prefix="llmecon-workers-"))
     port = free_port()
     argv = [str(BIN / "llmecon"), "mock-server", "--ttft-ms", "0", "--itl-ms", "0",
             "--output-tokens", "16", "--model", "mock", "--port", str(port)]  # fmt: skip
@@ -322,6 +376,8 @@ def main() -> int:
         mock_url = f"http://127.0.0.1:{port}/v1"
         run = latency if args.latency else throughput
         with pg_schema(args):
+            fleet = args.postgres and not args.latency
+            key = create_key(args, args.postgres if fleet else f"sqlite:///{workdir / 'ledger.db'}")
             results = run(args, workdir, mock_url, key)
     finally:
         stop(mock, grace=5)
