@@ -14,10 +14,11 @@ from dataclasses import replace
 from datetime import date
 from importlib.resources import files
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 
+from llmecon import records
 from llmecon.core.prices import Price
 from llmecon.errors import LlmeconError
 from llmecon.pricebook import schema, snapshot
@@ -35,6 +36,8 @@ DATA_FILES = (
     "aws_commitments.yaml",
 )  # fmt: skip
 SNAPSHOT_FILE = "api_prices.json"
+File = TypeVar("File", schema.HistoryFile, schema.InstanceFile, schema.ServerlessFile,
+               schema.CommitmentFile)  # fmt: skip
 
 
 def data_home() -> Path:
@@ -50,14 +53,14 @@ def user_snapshot_path(home: Path | None = None) -> Path:
 def load_pricebook(home: Path | None = None) -> PriceBook:
     """The price book from the shipped files and the API snapshot in use (user's, else shipped)."""
     texts = {name: _data_text(name) for name in DATA_FILES}
-    history = schema.HistoryFile.model_validate(_yaml(texts["api_history.yaml"]))
+    history = validated(schema.HistoryFile, texts, "api_history.yaml")
     instances = [
         entry
         for name in ("aws_instances.yaml", "other_clouds.yaml")
-        for entry in schema.InstanceFile.model_validate(_yaml(texts[name])).entries
+        for entry in validated(schema.InstanceFile, texts, name).entries
     ]
-    serverless = schema.ServerlessFile.model_validate(_yaml(texts["aws_serverless.yaml"]))
-    committed = schema.CommitmentFile.model_validate(_yaml(texts["aws_commitments.yaml"]))
+    serverless = validated(schema.ServerlessFile, texts, "aws_serverless.yaml")
+    committed = validated(schema.CommitmentFile, texts, "aws_commitments.yaml")
     digest = hashlib.sha256("".join(texts.values()).encode()).hexdigest()[:10]
     api, info = load_snapshot(home)
     return PriceBook(
@@ -86,6 +89,34 @@ def load_snapshot(home: Path | None = None) -> tuple[snapshot.Snapshot, Snapshot
     api = snapshot.parse(text, where)
     digest = hashlib.sha256(text.encode()).hexdigest()[:8]
     return api, SnapshotInfo(api.source, api.as_of, where, len(api.rows), digest)
+
+
+def validated(kind: type[File], texts: dict[str, str], name: str) -> File:
+    """The data file `name` (its text in `texts`) as a `kind`; a problem is one line naming the
+    file, the entry (and its name), the field and the fix."""
+    data = _yaml(texts[name])
+    try:
+        return records.read(kind, data, strict=False)
+    except records.RecordError as error:
+        problem = min(error.problems, key=lambda p: p.kind != "unknown_key")
+        raise LlmeconError(
+            f"llmecon/data/prices/{name}: {_where(data, problem.loc)}: "
+            f"{records.explain(problem)}; fix that entry of {name}"
+        ) from None
+
+
+def _where(data: Any, loc: tuple[int | str, ...]) -> str:
+    """'entries[3] (ml.g5.xlarge).hourly': the key path, with the entry's name when it has one."""
+    path = records.key_path(loc) or "top level"
+    if len(loc) < 2 or loc[0] != "entries" or not isinstance(loc[1], int):
+        return path
+    entry = data["entries"][loc[1]]
+    keys = ("name", "model", "instance")
+    named = [entry[k] for k in keys if isinstance(entry, dict) and isinstance(entry.get(k), str)]
+    if not named:
+        return path
+    head = records.key_path(loc[:2])
+    return f"{head} ({named[0]}){path.removeprefix(head)}"
 
 
 def _data_text(name: str) -> str:

@@ -1,25 +1,29 @@
-"""The shape of the price data files, checked when they load (extra keys are errors)."""
+"""The shape of the price data files, checked when they load (extra keys are errors).
 
-from __future__ import annotations
+Records read by `llmecon.records` (no pydantic: `llmecon compare` starts without it). The rules:
+unknown keys are errors; prices are finite numbers >= 0; `source` has at least 3 characters;
+dates are YYYY-MM-DD; `service`, the commitment keys and `schema` take the listed values only.
+"""
 
+# No `from __future__ import annotations`: llmecon.records reads these annotations at run time.
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from llmecon.records import Bound
 
-NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+NonNegative = Annotated[float, Bound(ge=0)]
+Source = Annotated[str, Bound(min_length=3)]
 
 
-class _Sourced(_Strict):
-    source: Annotated[str, Field(min_length=3)]
+@dataclass(frozen=True, kw_only=True)
+class _Sourced:
+    source: Source
     as_of: date
     note: str | None = None
 
 
+@dataclass(frozen=True, kw_only=True)
 class HistoryEntry(_Sourced):
     model: str
     provider: str
@@ -29,11 +33,13 @@ class HistoryEntry(_Sourced):
     output_per_1m: NonNegative
 
 
-class HistoryFile(_Strict):
-    schema_: Literal[1] = Field(alias="schema")
+@dataclass(frozen=True, kw_only=True)
+class HistoryFile:
+    schema_: Literal[1] = field(metadata={"key": "schema"})
     entries: list[HistoryEntry]
 
 
+@dataclass(frozen=True, kw_only=True)
 class InstanceEntry(_Sourced):
     name: str
     provider: str
@@ -48,8 +54,9 @@ class InstanceEntry(_Sourced):
     effective_from: date | None = None
 
 
-class InstanceFile(_Strict):
-    schema_: Literal[1] = Field(alias="schema")
+@dataclass(frozen=True, kw_only=True)
+class InstanceFile:
+    schema_: Literal[1] = field(metadata={"key": "schema"})
     entries: list[InstanceEntry]
 
 
@@ -59,6 +66,7 @@ CommitmentKey = Literal[
 ]  # fmt: skip
 
 
+@dataclass(frozen=True, kw_only=True)
 class CommitmentEntry(_Sourced):
     """Committed (Reserved Instance) rates of one catalog instance: effective USD per hour."""
 
@@ -68,11 +76,13 @@ class CommitmentEntry(_Sourced):
     rates: dict[CommitmentKey, NonNegative]
 
 
-class CommitmentFile(_Strict):
-    schema_: Literal[1] = Field(alias="schema")
+@dataclass(frozen=True, kw_only=True)
+class CommitmentFile:
+    schema_: Literal[1] = field(metadata={"key": "schema"})
     entries: list[CommitmentEntry]
 
 
+@dataclass(frozen=True, kw_only=True)
 class ServerlessEntry(_Sourced):
     name: str
     provider: str
@@ -82,6 +92,7 @@ class ServerlessEntry(_Sourced):
     per_gb_second: NonNegative | None = None
 
 
-class ServerlessFile(_Strict):
-    schema_: Literal[1] = Field(alias="schema")
+@dataclass(frozen=True, kw_only=True)
+class ServerlessFile:
+    schema_: Literal[1] = field(metadata={"key": "schema"})
     entries: list[ServerlessEntry]
