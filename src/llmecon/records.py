@@ -159,16 +159,19 @@ def _shown(value: Any) -> str:
 
 
 class _Reader:
-    """One read: the strictness and the problems found so far."""
+    """One read: the strictness, the problems found so far, and each record's fields."""
 
     def __init__(self, strict: bool, problems: list[Problem]) -> None:
         self.strict = strict
         self.problems = problems
+        self.plans: dict[type[Any], tuple[list[tuple[str, str, Any, bool]], dict[str, None]]] = {}
 
     def fail(self, loc: Loc, kind: str, value: Any = None, expected: str = "") -> None:
         self.problems.append(Problem(loc, kind, value, expected))
 
     def value(self, kind: Any, raw: Any, loc: Loc) -> Any:  # noqa: PLR0911 - one per kind
+        if kind in _SCALARS:
+            return self.scalar(kind, raw, loc)
         origin = typing.get_origin(kind)
         if origin is typing.Annotated:
             return self.annotated(kind, raw, loc)
@@ -184,6 +187,14 @@ class _Reader:
         if dataclasses.is_dataclass(kind):
             return self.record(typing.cast("type[Any]", kind), raw, loc)
         return self.scalar(kind, raw, loc)
+
+    def plan(self, record: type[Any]) -> tuple[list[tuple[str, str, Any, bool]], dict[str, None]]:
+        """(field name, key, type, required) of each field, and the keys allowed (in order)."""
+        if record not in self.plans:
+            fields = [(f.name, _key(f), _type(record, f), _required(f))
+                      for f in dataclasses.fields(record)]  # fmt: skip
+            self.plans[record] = (fields, dict.fromkeys(key for _, key, _, _ in fields))
+        return self.plans[record]
 
     def annotated(self, kind: Any, raw: Any, loc: Loc) -> Any:
         inner, *marks = typing.get_args(kind)
@@ -215,7 +226,7 @@ class _Reader:
         elif bound.gt is not None and value <= bound.gt:
             self.fail(loc, "range", value, f"greater than {bound.gt:g}")
         elif bound.le is not None and value > bound.le:
-            self.fail(loc, "range", value, f"at most {bound.le:g}")
+            self.fail(loc, "range", value, f"less than or equal to {bound.le:g}")
 
     def literal(self, allowed: tuple[Any, ...], raw: Any, loc: Loc) -> Any:
         if not isinstance(raw, bool) and any(raw == a and type(raw) is type(a) for a in allowed):
@@ -246,14 +257,15 @@ class _Reader:
             self.fail(loc, "type", raw, "a mapping of keys")
             return None
         before = len(self.problems)
+        fields, allowed = self.plan(record)
         values = {}
-        for field in dataclasses.fields(record):
-            key = _key(field)
+        for name, key, kind, required in fields:
             if key in raw:
-                values[field.name] = self.value(_type(record, field), raw[key], (*loc, key))
-            elif _required(field):
+                values[name] = self.value(kind, raw[key], (*loc, key))
+            elif required:
                 self.fail((*loc, key), "missing")
-        self.unknown_keys(keys_of(record), raw, loc)
+        if not raw.keys() <= allowed.keys():
+            self.unknown_keys(list(allowed), raw, loc)
         if len(self.problems) > before:
             return None
         return self.checked(record(**values), loc)
@@ -290,6 +302,7 @@ class _Reader:
 
 
 _WRONG = object()
+_SCALARS = frozenset({float, int, str, bool, date})
 
 
 def _type(record: type[Any], field: dataclasses.Field[Any]) -> Any:
