@@ -9,7 +9,6 @@ Hugging Face ids). `load_model_file` reads a model a user describes: a Hugging F
 # No `from __future__ import annotations`: llmecon.records reads these annotations at run time.
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
@@ -20,7 +19,7 @@ from llmecon import records
 from llmecon.core.model_config import spec_from_hf_config
 from llmecon.core.model_spec import Architecture, GpuSpec, ModelSpec
 from llmecon.errors import LlmeconError
-from llmecon.records import Bound
+from llmecon.records import Bound, Record, field
 
 MODELS_FILE = "models.yaml"
 GPUS_FILE = "gpus.yaml"
@@ -31,8 +30,7 @@ Text = Annotated[str, Bound(min_length=1)]
 Source = Annotated[str, Bound(min_length=3)]
 
 
-@dataclass(frozen=True, kw_only=True)
-class ModelEntry:
+class ModelEntry(Record):
     name: Text
     architecture: Architecture
     parameters: PositiveInt
@@ -53,8 +51,7 @@ class ModelEntry:
     note: str | None = None
 
 
-@dataclass(frozen=True, kw_only=True)
-class GpuEntry:
+class GpuEntry(Record):
     name: Text
     memory_gb: Positive
     bandwidth_gb_s: Positive
@@ -68,21 +65,18 @@ class GpuEntry:
     note: str | None = None
 
 
-@dataclass(frozen=True, kw_only=True)
-class UnsupportedEntry:
+class UnsupportedEntry(Record):
     name: Text
     reason: Text
 
 
-@dataclass(frozen=True, kw_only=True)
-class ModelFile:
-    schema_: Literal[1] = field(metadata={"key": "schema"})
+class ModelFile(Record):
+    schema_: Literal[1] = field(key="schema")
     entries: list[ModelEntry]
 
 
-@dataclass(frozen=True, kw_only=True)
-class GpuFile:
-    schema_: Literal[1] = field(metadata={"key": "schema"})
+class GpuFile(Record):
+    schema_: Literal[1] = field(key="schema")
     entries: list[GpuEntry]
     unsupported: list[UnsupportedEntry] = field(default_factory=list)
 

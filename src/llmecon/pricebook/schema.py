@@ -6,24 +6,21 @@ dates are YYYY-MM-DD; `service`, the commitment keys and `schema` take the liste
 """
 
 # No `from __future__ import annotations`: llmecon.records reads these annotations at run time.
-from dataclasses import dataclass, field
 from datetime import date
 from typing import Annotated, Literal
 
-from llmecon.records import Bound
+from llmecon.records import Bound, Record, field
 
 NonNegative = Annotated[float, Bound(ge=0)]
 Source = Annotated[str, Bound(min_length=3)]
 
 
-@dataclass(frozen=True, kw_only=True)
-class _Sourced:
+class _Sourced(Record):
     source: Source
     as_of: date
     note: str | None = None
 
 
-@dataclass(frozen=True, kw_only=True)
 class HistoryEntry(_Sourced):
     model: str
     provider: str
@@ -33,13 +30,11 @@ class HistoryEntry(_Sourced):
     output_per_1m: NonNegative
 
 
-@dataclass(frozen=True, kw_only=True)
-class HistoryFile:
-    schema_: Literal[1] = field(metadata={"key": "schema"})
+class HistoryFile(Record):
+    schema_: Literal[1] = field(key="schema")
     entries: list[HistoryEntry]
 
 
-@dataclass(frozen=True, kw_only=True)
 class InstanceEntry(_Sourced):
     name: str
     provider: str
@@ -54,9 +49,8 @@ class InstanceEntry(_Sourced):
     effective_from: date | None = None
 
 
-@dataclass(frozen=True, kw_only=True)
-class InstanceFile:
-    schema_: Literal[1] = field(metadata={"key": "schema"})
+class InstanceFile(Record):
+    schema_: Literal[1] = field(key="schema")
     entries: list[InstanceEntry]
 
 
@@ -66,7 +60,6 @@ CommitmentKey = Literal[
 ]  # fmt: skip
 
 
-@dataclass(frozen=True, kw_only=True)
 class CommitmentEntry(_Sourced):
     """Committed (Reserved Instance) rates of one catalog instance: effective USD per hour."""
 
@@ -76,13 +69,11 @@ class CommitmentEntry(_Sourced):
     rates: dict[CommitmentKey, NonNegative]
 
 
-@dataclass(frozen=True, kw_only=True)
-class CommitmentFile:
-    schema_: Literal[1] = field(metadata={"key": "schema"})
+class CommitmentFile(Record):
+    schema_: Literal[1] = field(key="schema")
     entries: list[CommitmentEntry]
 
 
-@dataclass(frozen=True, kw_only=True)
 class ServerlessEntry(_Sourced):
     name: str
     provider: str
@@ -92,7 +83,6 @@ class ServerlessEntry(_Sourced):
     per_gb_second: NonNegative | None = None
 
 
-@dataclass(frozen=True, kw_only=True)
-class ServerlessFile:
-    schema_: Literal[1] = field(metadata={"key": "schema"})
+class ServerlessFile(Record):
+    schema_: Literal[1] = field(key="schema")
     entries: list[ServerlessEntry]

@@ -1,14 +1,12 @@
 """The non-cost trade-offs a scenario can state (`considerations:`), as the user writes them."""
 
 # No `from __future__ import annotations`: llmecon.records reads these annotations at run time.
-from dataclasses import dataclass, field, fields
 from typing import Literal
 
-from llmecon.records import FieldError
+from llmecon.records import FieldError, Record, field, fields_of
 
 
-@dataclass(frozen=True, kw_only=True)
-class ConsiderationsSpec:
+class ConsiderationsSpec(Record):
     """Each answer is optional; an unanswered one is shown as an open question in the report."""
 
     quality: Literal["frontier_required", "open_model_passes_eval", "unknown"] | None = None
@@ -20,7 +18,7 @@ class ConsiderationsSpec:
     comments: dict[str, str] = field(default_factory=dict)
 
     def check(self) -> None:
-        topics = [f.name for f in fields(self) if f.name != "comments"]
+        topics = [name for name in fields_of(type(self)) if name != "comments"]
         for key in self.comments:
             if key not in topics:
                 raise FieldError(

@@ -5,12 +5,11 @@ record's fields are valid, and its ValueError becomes the one-line error at that
 """
 
 # No `from __future__ import annotations`: llmecon.records reads these annotations at run time.
-from dataclasses import dataclass, field
 from datetime import date
 from typing import Annotated, Any, Literal
 
 from llmecon.core.commitments import PRICING_KEYS, UNSOURCED_KEYS
-from llmecon.records import Before, Bound, Check
+from llmecon.records import Before, Bound, Check, Record, field
 from llmecon.scenario.considerations import ConsiderationsSpec
 
 NonNegative = Annotated[float, Bound(ge=0)]
@@ -41,8 +40,7 @@ def _one_or_many(value: Any) -> Any:
     return [value] if isinstance(value, int | float) and not isinstance(value, bool) else value
 
 
-@dataclass(frozen=True, kw_only=True)
-class WorkloadSpec:
+class WorkloadSpec(Record):
     requests_per_day: Annotated[list[Positive], Before(_one_or_many)]
     tokens_per_request: Positive | None = None
     input_tokens: NonNegative | None = None
@@ -69,8 +67,7 @@ class WorkloadSpec:
             )
 
 
-@dataclass(frozen=True, kw_only=True)
-class ApiSpec:
+class ApiSpec(Record):
     price_per_1k_tokens: NonNegative | None = None
     input_per_1m: NonNegative | None = None
     output_per_1m: NonNegative | None = None
@@ -96,8 +93,7 @@ class ApiSpec:
             raise ValueError("batch: true needs model (a catalog name with batch prices)")
 
 
-@dataclass(frozen=True, kw_only=True)
-class LambdaSpec:
+class LambdaSpec(Record):
     memory_gb: Positive | None = None
     memory_mb: Positive | None = None
     seconds_per_request: NonNegative
@@ -110,8 +106,7 @@ class LambdaSpec:
             raise ValueError("give exactly one of memory_gb or memory_mb")
 
 
-@dataclass(frozen=True, kw_only=True)
-class ApiGatewaySpec:
+class ApiGatewaySpec(Record):
     type: Literal["http", "rest"] = "http"
     price_per_million_requests: NonNegative | None = None
 
@@ -122,10 +117,9 @@ EngineName = Literal[
 ]  # fmt: skip
 
 
-@dataclass(frozen=True, kw_only=True)
-class EstimateSpec:
+class EstimateSpec(Record):
     model: Name | None = None
-    config_file: Name | None = field(default=None, metadata={"key": "model_config"})
+    config_file: Name | None = field(key="model_config", default=None)
     gpu: Name | None = None
     gpus: Annotated[int, Bound(ge=1)] | None = None
     precision: Literal["fp16", "fp8", "int8", "int4"] = "fp16"
@@ -143,8 +137,7 @@ class EstimateSpec:
             raise ValueError("give model (a catalog name) or model_config (a config.json path)")
 
 
-@dataclass(frozen=True, kw_only=True)
-class CapacitySpec:
+class CapacitySpec(Record):
     seconds_per_request: Positive | None = None
     concurrency: Annotated[int, Bound(ge=1)] | None = None
     requests_per_second: Positive | None = None
@@ -170,14 +163,13 @@ class CapacitySpec:
             raise ValueError("concurrency goes with seconds_per_request; add seconds_per_request")
 
 
-@dataclass(frozen=True, kw_only=True)
-class SelfHostedSpec:
+class SelfHostedSpec(Record):
     hourly_price: NonNegative | None = None
     instance: Name | None = None
     pricing: str = "on_demand"  # on_demand, spot or a commitment key (core.commitments)
     replicas: Annotated[int, Bound(ge=1)] | None = None
     capacity: CapacitySpec | None = None
-    lambda_: LambdaSpec | None = field(default=None, metadata={"key": "lambda"})
+    lambda_: LambdaSpec | None = field(key="lambda", default=None)
     api_gateway: ApiGatewaySpec | None = None
 
     def check(self) -> None:
@@ -201,26 +193,22 @@ class SelfHostedSpec:
             )
 
 
-@dataclass(frozen=True, kw_only=True)
-class LabourSpec:
+class LabourSpec(Record):
     fte: NonNegative
     loaded_salary_per_year: NonNegative
 
 
-@dataclass(frozen=True, kw_only=True)
-class StorageSpec:
+class StorageSpec(Record):
     gb: NonNegative
     price_per_gb_month: NonNegative
 
 
-@dataclass(frozen=True, kw_only=True)
-class DataTransferSpec:
+class DataTransferSpec(Record):
     price_per_gb: NonNegative
     bytes_per_token: Positive = 4.0
 
 
-@dataclass(frozen=True, kw_only=True)
-class FixedCostsSpec:
+class FixedCostsSpec(Record):
     """Costs of ownership beyond compute, each "your figure" (a line item with that source)."""
 
     labour: LabourSpec | None = None
@@ -232,8 +220,7 @@ class FixedCostsSpec:
     applies_to: list[Name] | None = None
 
 
-@dataclass(frozen=True, kw_only=True)
-class OneOffCostSpec:
+class OneOffCostSpec(Record):
     """A cost paid once (set-up, migration labour), for projections and payback."""
 
     name: Name
@@ -241,8 +228,7 @@ class OneOffCostSpec:
     applies_to: list[Name] | None = None
 
 
-@dataclass(frozen=True, kw_only=True)
-class OptionSpec:
+class OptionSpec(Record):
     name: Name
     api: ApiSpec | None = None
     self_hosted: SelfHostedSpec | None = None
@@ -253,8 +239,7 @@ class OptionSpec:
             raise ValueError("give exactly one of api or self_hosted in each option")
 
 
-@dataclass(frozen=True, kw_only=True)
-class MeasuredAccuracySpec:
+class MeasuredAccuracySpec(Record):
     correct: Annotated[int, Bound(ge=0)]
     total: Annotated[int, Bound(ge=1)]
 
@@ -263,11 +248,10 @@ class MeasuredAccuracySpec:
             raise ValueError(f"correct ({self.correct}) is more than total ({self.total})")
 
 
-@dataclass(frozen=True, kw_only=True)
-class QualitySpec:
+class QualitySpec(Record):
     """Accuracy per option: from a `llmecon eval` result and/or given (issue 17, docs/eval.md)."""
 
-    from_: Name | None = field(default=None, metadata={"key": "from"})
+    from_: Name | None = field(key="from", default=None)
     endpoints: dict[Name, Name] = field(
         default_factory=dict
     )  # option name -> endpoint name in the eval result
@@ -286,8 +270,7 @@ class QualitySpec:
             raise ValueError("endpoints maps options to the endpoints of `from`; add from")
 
 
-@dataclass(frozen=True, kw_only=True)
-class FineTuneRunSpec:
+class FineTuneRunSpec(Record):
     """How one option's fine-tuning run is priced: a paid API's training price, or GPU-hours."""
 
     price_per_1m_training_tokens: NonNegative | None = None
@@ -309,8 +292,7 @@ class FineTuneRunSpec:
             raise ValueError("a paid fine-tuning API takes no hourly_price, instance or instances")
 
 
-@dataclass(frozen=True, kw_only=True)
-class FineTuneSpec:
+class FineTuneSpec(Record):
     """A one-off fine-tuning run per option, amortized over `amortize_days` (issue 17)."""
 
     training_tokens: Positive
@@ -328,8 +310,7 @@ def _unique_names(options: list[OptionSpec]) -> list[OptionSpec]:
     return options
 
 
-@dataclass(frozen=True, kw_only=True)
-class ScenarioSpec:
+class ScenarioSpec(Record):
     version: Literal[1] = 1
     name: Name
     as_of: date | None = None
