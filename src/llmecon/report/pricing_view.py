@@ -4,9 +4,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, TextIO
 
-from rich.console import Console
-from rich.table import Table
-
 from llmecon.core.commitments import commitment_risk
 
 if TYPE_CHECKING:
@@ -29,6 +26,9 @@ def commitment_to_dict(terms: Commitment, machines: int) -> dict[str, object]:
 
 
 def render_pricing_table(rows: tuple[PricingRow, ...], out: TextIO) -> None:
+    from rich.console import Console  # noqa: PLC0415 - the JSON formats start without rich
+    from rich.table import Table  # noqa: PLC0415
+
     console = Console(file=out, width=140, highlight=False)
     table = Table(title="Pricing side by side (cheapest configuration of each kind)")
     for column in ("Pricing", "Configuration", "Machines", "$/day", "vs on-demand", "Rate"):

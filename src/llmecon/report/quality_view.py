@@ -7,15 +7,16 @@ scenario has a `quality:` block); the table part follows each volume's cost tabl
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TextIO
-
-from rich.console import Console
-from rich.table import Table
+from typing import TYPE_CHECKING, Any, TextIO
 
 from llmecon.core.breakeven import Breakeven
 from llmecon.core.quality import OptionQuality, QualityView, VolumeQuality
 from llmecon.report.numbers import clean, money, volume
 from llmecon.report.words import summary_sentences
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
 
 MARKS = {True: "meets", False: "BELOW BAR", None: "-"}
 
@@ -46,6 +47,8 @@ def _range(row: OptionQuality) -> str:
 def quality_table(
     view: QualityView, volume_quality: VolumeQuality, per_request: dict[str, float | None]
 ) -> Table:
+    from rich.table import Table  # noqa: PLC0415 - the JSON and CSV formats start without rich
+
     bar = "" if view.min_accuracy is None else f", bar: accuracy >= {view.min_accuracy:.0%}"
     table = Table(
         title=f"  quality at {volume(volume_quality.requests_per_day)} requests/day{bar}",

@@ -15,9 +15,10 @@ from llmecon.report.words import summary_sentences
 
 
 def wide_console(out: TextIO) -> Console:
-    """A console on `out`: the terminal's width, or 160 columns when writing to a file or pipe."""
+    """A console on `out`: the terminal's width, or 160 columns when writing to a file or pipe.
+    Names and notes are printed as written: no `:emoji:` codes (nor rich's 4-6 ms emoji table)."""
     width = None if out.isatty() else 160
-    return Console(file=out, width=width, highlight=False)
+    return Console(file=out, width=width, highlight=False, emoji=False)
 
 
 def render_table(

@@ -6,14 +6,12 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import ValidationError
-
+from llmecon import records
 from llmecon.core.comparison import Scenario
 from llmecon.errors import LlmeconError
 from llmecon.pricebook.book import PriceBook
 from llmecon.scenario.build import build_scenario
 from llmecon.scenario.one_off import with_one_off_costs
-from llmecon.scenario.problems import describe
 from llmecon.scenario.schema import ScenarioSpec
 from llmecon.scenario.yaml_source import parse_yaml, read_text
 
@@ -60,9 +58,9 @@ def scenario_from_data(
         # the observed volume and mean tokens (capacity estimates use them)
         data = {**data, "workload": workload_data(traffic)}
     try:
-        spec = ScenarioSpec.model_validate(data)
-    except ValidationError as error:
-        raise LlmeconError(describe(error, label, ScenarioSpec)) from None
+        spec = records.read(ScenarioSpec, data)
+    except records.RecordError as error:
+        raise LlmeconError(records.describe(error.problems, label)) from None
     scenario = with_one_off_costs(build_scenario(spec, book, label, as_of, base), spec, label)
     if traffic is None:
         return scenario

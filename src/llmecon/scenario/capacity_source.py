@@ -5,15 +5,16 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from llmecon.core.capacity import Throughput
-from llmecon.core.roofline import EngineSettings, ModelSpec, configure, engine_profile, estimate
 from llmecon.core.workload import Tokens
 from llmecon.errors import LlmeconError
 from llmecon.pricebook.entries import InstancePrice
-from llmecon.pricebook.hardware import load_gpus, load_model_file, load_models
 from llmecon.scenario.schema import CapacitySpec, EstimateSpec
+
+if TYPE_CHECKING:
+    from llmecon.core.model_spec import ModelSpec
 
 Fail = Callable[[str, str], LlmeconError]
 
@@ -63,6 +64,15 @@ def roofline(
     base: Path = Path(),
 ) -> Throughput:
     """Requests/s per replica from the roofline model for the workload's request shape."""
+    # the estimator and its data files are imported by the scenarios that ask for an estimate
+    from llmecon.core.roofline import (  # noqa: PLC0415
+        EngineSettings,
+        configure,
+        engine_profile,
+        estimate,
+    )
+    from llmecon.pricebook.hardware import load_gpus  # noqa: PLC0415
+
     if tokens.input is None or tokens.output is None:
         raise fail(path, "needs the workload's input_tokens and output_tokens (the request shape)")
     model = _model(spec, path, base, fail)
@@ -98,6 +108,8 @@ def roofline(
 
 
 def _model(spec: EstimateSpec, path: str, base: Path, fail: Fail) -> ModelSpec:
+    from llmecon.pricebook.hardware import load_model_file, load_models  # noqa: PLC0415
+
     if spec.config_file is not None:
         try:
             return load_model_file(base / spec.config_file)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from llmecon import records
 from llmecon.core.comparison import Comparison, compare
 from llmecon.core.options import requests_in_flight
 from llmecon.core.series import cost_series, volume_span
@@ -117,8 +118,8 @@ def _chart(comparison: Comparison, series: Any, key: str) -> dict[str, Any]:
 
 
 def _considerations(data: dict[str, Any]) -> dict[str, Any] | None:
-    spec = ScenarioSpec.model_validate(data).considerations
-    return None if spec is None else spec.model_dump(exclude_none=True)
+    spec = records.read(ScenarioSpec, data).considerations
+    return None if spec is None else {k: v for k, v in vars(spec).items() if v is not None}
 
 
 def question(data: dict[str, Any], comparison: Comparison) -> str:
