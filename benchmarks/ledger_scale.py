@@ -10,9 +10,10 @@ One run, in a fresh schema `scale_<hex>` of the given database (dropped at the e
    hourly roll-ups computed once from them (what the writer keeps up as rows land), ANALYZE;
 2. `llmecon usage --by model --format json` (the command line, `python -m llmecon`, in a
    new process: start-up included; also timed on the empty ledger before step 1, which is
-   that start-up) and `Ledger.usage("model")` in process (best of 3), answered from the
-   roll-ups; with --raw also the same total summed over the raw rows (`source="raw"`: what
-   `usage` did before), and the two answers compared;
+   that start-up, and 7 times each against this ledger and an empty one, alternating, at the
+   end: medians that a busy machine slows alike) and `Ledger.usage("model")` in process
+   (best of 3), answered from the roll-ups; with --raw also the same total summed over the
+   raw rows (`source="raw"`: what `usage` did before), and the two answers compared;
 3. `llmecon ledger stats`, then `llmecon ledger prune --older-than AGE` (whole days dropped as
    partitions), then `usage` again (it must answer the same).
 
@@ -28,6 +29,7 @@ import argparse
 import contextlib
 import json
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -141,6 +143,26 @@ def cli(*args: str) -> tuple[float, str]:
     return time.perf_counter() - began, done.stdout
 
 
+def against_empty(admin_url: str, url: str, runs: int = 7) -> dict[str, Any]:
+    """`llmecon usage --by model` on this ledger and on an empty one, alternating, so that a
+    busy machine slows both alike: medians and ranges (the difference is what the rows cost)."""
+    full: list[float] = []
+    empty: list[float] = []
+    with schema(admin_url, keep=False) as blank:
+        open_ledger(blank).close()
+        for n in range(runs):
+            for target, found in ((url, full), (blank, empty))[:: 1 if n % 2 else -1]:
+                took, _ = cli("usage", "--by", "model", "--format", "json", "--ledger", target)
+                found.append(took)
+    return {
+        "usage_cli_interleaved_s": sorted(full),
+        "usage_cli_empty_interleaved_s": sorted(empty),
+        "usage_cli_median_s": statistics.median(full),
+        "usage_cli_empty_median_s": statistics.median(empty),
+        "load_average": os.getloadavg()[0],
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     p.add_argument("--postgres", required=True, metavar="URL")
@@ -174,6 +196,7 @@ def main(argv: list[str] | None = None) -> int:
             (cli("usage", "--by", "model", "--format", "json", "--ledger", url) for _ in range(3)),
             key=lambda found: found[0],
         )
+        facts |= against_empty(args.postgres, url)
         facts["stats_cli_s"], stats = cli("ledger", "stats", "--json", "--ledger", url)
         facts["stats"] = json.loads(stats)
         facts["prune_cli_s"], said = cli("ledger", "prune", "--older-than", args.older_than,
