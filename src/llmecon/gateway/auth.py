@@ -11,6 +11,7 @@ never cached (a new key works at once).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import hmac
 import logging
@@ -50,7 +51,7 @@ class KeyCheck:
         self.watching = threading.Event()
 
         def on_revoked(key_id: str | None) -> None:
-            if not loop.is_closed():
+            with contextlib.suppress(RuntimeError):  # the loop closed: nothing left to forget
                 loop.call_soon_threadsafe(self.forget, key_id)
 
         thread = threading.Thread(
