@@ -230,7 +230,7 @@ def explain(problem: Problem) -> str:
         "missing": "is missing; add this key",
         "unknown_key": f"unknown key; {problem.expected}",
         "type": f"expected {problem.expected}, got {shown}; write {problem.expected}",
-        "finite": f"got {problem.value!r}; write a finite number",
+        "finite": f"got {_short(repr(problem.value))}; write a finite number",
         "range": f"got {shown}; must be {problem.expected}",
         "too_short": f"is empty; {problem.expected}",
         "literal": f"got {shown}; use {problem.expected}",
@@ -247,7 +247,15 @@ def _shown(value: Any) -> str:
         return "nothing (null)"
     if isinstance(value, bool):
         return str(value).lower()
-    return f"{value!r} ({'text' if isinstance(value, str) else type(value).__name__})"
+    kind = "text" if isinstance(value, str) else type(value).__name__
+    return f"{_short(repr(value))} ({kind})"
+
+
+def _short(text: str, most: int = 60) -> str:
+    """`text`, or its start and end around an ellipsis when longer than `most` characters."""
+    if len(text) <= most:
+        return text
+    return f"{text[: most // 2]}...{text[-8:]} ({len(text)} characters)"
 
 
 class _Reader:
@@ -400,7 +408,7 @@ def _scalar(kind: Any, raw: Any, strict: bool) -> Any:  # noqa: PLR0911 - one pe
         return raw if kind is bool else _WRONG
     if kind is float:
         if isinstance(raw, int | float):
-            return float(raw)
+            return _float(raw)
         return _parsed(float, raw) if not strict and isinstance(raw, str) else _WRONG
     if kind is int:
         if isinstance(raw, int):
@@ -412,6 +420,13 @@ def _scalar(kind: Any, raw: Any, strict: bool) -> Any:  # noqa: PLR0911 - one pe
             return raw
         return _parsed(date.fromisoformat, raw) if not strict and isinstance(raw, str) else _WRONG
     return raw if isinstance(raw, kind) else _WRONG
+
+
+def _float(raw: float) -> float:
+    try:
+        return float(raw)
+    except OverflowError:  # an int beyond a float's range: not a finite number
+        return math.inf
 
 
 def _parsed(parse: Callable[[str], Any], raw: str) -> Any:

@@ -118,7 +118,7 @@ def load_model_file(path: Path) -> ModelSpec:
         raw: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise LlmeconError(f"no such model config {path}; give a config.json path") from None
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+    except (OSError, ValueError, yaml.YAMLError) as exc:  # ValueError: 2024-02-30, 10**5000
         raise LlmeconError(f"{path}: cannot read it as JSON or YAML ({exc})") from None
     if not isinstance(raw, dict):
         raise LlmeconError(f"{path}: expected a JSON/YAML object (a config.json)")
@@ -154,6 +154,8 @@ def _validated(kind: type[Document], text: str, origin: str) -> Document:
         raise LlmeconError(f"{origin}: not valid YAML ({exc}); fix the file") from exc
     except records.RecordError as exc:
         raise LlmeconError(f"{origin}: does not match schema 1: {exc}; fix the file") from exc
+    except ValueError as exc:  # YAML's own: a date like 2024-02-30, an int over 4300 digits
+        raise LlmeconError(f"{origin}: a value cannot be read ({exc}); fix the file") from exc
 
 
 def _model_builder(e: ModelEntry) -> Callable[[], ModelSpec]:

@@ -7,6 +7,7 @@ ship with llmecon. `llmecon prices update` writes a newer snapshot to the user's
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 from collections import defaultdict
@@ -54,11 +55,29 @@ def load_pricebook(home: Path | None = None) -> PriceBook:
     """The price book from the shipped files and the API snapshot in use (user's, else shipped)."""
     texts = {name: _data_text(name) for name in DATA_FILES}
     full_digest = hashlib.sha256("".join(texts.values()).encode()).hexdigest()
-    data = parsed_cache.read(full_digest)
-    fresh = data is None or set(data) != set(DATA_FILES)
-    if fresh:
+    cached = parsed_cache.read(full_digest)
+    parts = None
+    if cached is not None and set(cached) == set(DATA_FILES):
+        # the cache is checked like the YAML; one that does not pass is ignored (and replaced)
+        with contextlib.suppress(LlmeconError, AssertionError):
+            parts = _parts(cached)
+    if parts is None:
         data = {name: _yaml(text) for name, text in texts.items()}
-    assert data is not None
+        parts = _parts(data)
+        # all valid: later runs read the JSON instead of parsing the YAML
+        parsed_cache.write(full_digest, data)
+    digest = full_digest[:10]
+    api, info = load_snapshot(home)
+    return PriceBook(
+        api_current=snapshot.SnapshotPrices(api),
+        version=f"prices-{digest}+api-{api.as_of.isoformat()}-{info.digest}",
+        snapshot=info,
+        **parts,
+    )
+
+
+def _parts(data: dict[str, Any]) -> dict[str, Any]:
+    """The price book's parts from the price files in `data` (their parsed YAML, by name)."""
     history = validated(schema.HistoryFile, data, "api_history.yaml")
     instances = [
         entry
@@ -67,21 +86,14 @@ def load_pricebook(home: Path | None = None) -> PriceBook:
     ]
     serverless = validated(schema.ServerlessFile, data, "aws_serverless.yaml")
     committed = validated(schema.CommitmentFile, data, "aws_commitments.yaml")
-    if fresh:  # all valid: later runs read the JSON instead of parsing the YAML
-        parsed_cache.write(full_digest, data)
-    digest = full_digest[:10]
-    api, info = load_snapshot(home)
-    return PriceBook(
-        api_history=_history(history),
-        api_current=snapshot.SnapshotPrices(api),
-        instances=_with_commitments(
+    return {
+        "api_history": _history(history),
+        "instances": _with_commitments(
             {entry.name: _instance(entry) for entry in instances}, committed.entries
         ),
-        lambdas={e.name: _lambda(e) for e in serverless.entries if e.service == "lambda"},
-        gateways={e.name: _gateway(e) for e in serverless.entries if e.service == "api-gateway"},
-        version=f"prices-{digest}+api-{api.as_of.isoformat()}-{info.digest}",
-        snapshot=info,
-    )
+        "lambdas": {e.name: _lambda(e) for e in serverless.entries if e.service == "lambda"},
+        "gateways": {e.name: _gateway(e) for e in serverless.entries if e.service == "api-gateway"},
+    }
 
 
 def load_snapshot(home: Path | None = None) -> tuple[snapshot.Snapshot, SnapshotInfo]:

@@ -30,7 +30,7 @@ def read(digest: str, folder: Path | None = None) -> dict[str, Any] | None:
     """The parsed files cached under `digest`, or None."""
     try:
         data = json.loads(cache_path(digest, folder).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):  # RecursionError: nested too deep
         return None
     return data if isinstance(data, dict) else None
 

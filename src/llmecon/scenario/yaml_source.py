@@ -46,6 +46,10 @@ def parse_yaml(text: str, label: str) -> Any:
         raise LlmeconError(f"{label}: YAML error{where}: {problem}; fix the YAML there") from None
     except yaml.YAMLError as error:
         raise LlmeconError(f"{label}: YAML error: {error}; fix the YAML") from None
+    except ValueError as error:  # a date like 2024-02-30, or an int over 4300 digits
+        raise LlmeconError(
+            f"{label}: a value cannot be read ({error}); fix that date or number"
+        ) from None
 
 
 def read_text(path: Path) -> str:
