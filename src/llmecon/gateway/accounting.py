@@ -58,7 +58,9 @@ class LedgerWriter:
         self.catch_up = threading.Thread(
             target=self._catch_up, name="llmecon-ledger-catch-up", daemon=True
         )
-        self.writing = threading.Lock()  # one batch at a time, taken and written in order
+        # one batch at a time (the writer's first row is taken before it, so a catch-up batch
+        # may be written before that row)
+        self.writing = threading.Lock()
         self.caught_up = 0  # batches the catch-up thread wrote
         self.failures = 0
         self._unwritten = False  # a batch gave up: keep the journal for the next start
@@ -126,7 +128,8 @@ class LedgerWriter:
                     if rows:
                         self._write(rows)
                         self.caught_up += 1
-                    self._trim_journal()
+                # no `_trim_journal` here: the writer may hold a row it took off the queue
+                # before this batch (waiting for the lock), in no ledger yet; it trims itself
 
     def _next_tick(self) -> float:
         """Just after the next slot boundary (slots are aligned to the epoch)."""

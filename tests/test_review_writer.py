@@ -1,0 +1,60 @@
+"""Review of issue 19's catch-up thread: it shares the ledger writer's lock with the niced
+writer, which takes a row off the queue before it takes that lock."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from llmecon.gateway import accounting
+from llmecon.gateway.accounting import LedgerWriter
+from llmecon.gateway.journal import Journal
+from llmecon.ledger import open_ledger
+from llmecon.ledger.model import UsageRow
+
+
+def _row(n: int) -> UsageRow:
+    now = datetime.now(UTC)
+    fields = ("chat", False, 200, "ok", 1, 2, "upstream", 1.0, 1.0, None, {"api": 7}, "t")
+    return UsageRow(f"r{n:06d}", now, now, None, "m", "u", *fields)  # type: ignore[arg-type]
+
+
+def _until(check: object, timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while not check() and time.monotonic() < deadline:  # type: ignore[operator]
+        time.sleep(0.005)
+    return bool(check())  # type: ignore[operator]
+
+
+def test_a_row_the_writer_holds_stays_in_the_journal_while_the_catch_up_writes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The niced writer takes row 0 and lingers; meanwhile rows pile up and the catch-up
+    thread writes them. It must not empty the journal: row 0 is in no ledger yet, and a crash
+    (kill -9) then would lose it."""
+    monkeypatch.setattr(accounting, "LINGER_S", 2.0)
+    monkeypatch.setattr(accounting, "CATCH_UP_ROWS", 5)
+    monkeypatch.setattr(accounting, "CATCH_UP_CHECK_S", 0.01)
+    ledger = open_ledger(str(tmp_path / "l.db"))
+    journal = Journal(tmp_path / "journal.jsonl")
+    writer = LedgerWriter(ledger, {}, 60.0, journal=journal)
+    writer.start()
+    try:
+        writer.submit(_row(0))
+        assert _until(lambda: writer.pending == 0)  # the writer holds row 0, lingering
+        for n in range(1, 11):
+            writer.submit(_row(n))
+        assert _until(lambda: writer.caught_up >= 1 and writer.pending == 0)
+        written = {r.request_id for r in ledger.rows()}
+        assert "r000000" not in written  # still in the writer's hands
+        journaled = {r.request_id for r in journal.replay()}
+        assert "r000000" in journaled, "the journal was emptied with row 0 unwritten"
+        # the writer then writes row 0 and empties the journal itself
+        assert _until(lambda: len(ledger.rows()) == 11)
+        assert _until(lambda: journal.replay() == [])
+    finally:
+        writer.close()
+        journal.close()
