@@ -58,3 +58,16 @@ def test_a_row_the_writer_holds_stays_in_the_journal_while_the_catch_up_writes(
     finally:
         writer.close()
         journal.close()
+
+
+def test_a_retried_batch_of_more_than_500_ids_adds_each_row_once(tmp_path: Path) -> None:
+    """SQLite `_store` looks stored ids up 500 at a time: a retry over several chunks, with
+    repeats inside the batch and across chunk edges, adds the new rows only, each once."""
+    ledger = open_ledger(str(tmp_path / "l.db"))
+    ledger.record([_row(n) for n in range(0, 1200, 2)])  # the even ids: 600 rows
+    retry = [_row(n) for n in reversed(range(1300))] + [_row(499), _row(500), _row(1299)]
+    ledger.record(retry)
+    rows = ledger.rows()
+    assert sorted(r.request_id for r in rows) == [f"r{n:06d}" for n in range(1300)]
+    assert sum(t.requests for t in ledger.usage("model")) == 1300
+    assert all(r.counterfactual_nusd == {"api": 7} for r in rows)

@@ -41,6 +41,7 @@ class KeyCheck:
     cache: dict[str, tuple[float, KeyInfo]] = field(default_factory=dict)
     last_failure: float = 0.0  # monotonic time the store last failed to answer
     watching: threading.Event | None = None  # set to stop the revocation listener
+    forgotten: int = 0  # how many times `forget` ran: a look-up begun before is not cached
 
     def watch(self, loop: asyncio.AbstractEventLoop) -> None:
         """Drop revoked keys from the cache as the store announces them (a thread), if it
@@ -65,6 +66,7 @@ class KeyCheck:
 
     def forget(self, key_id: str | None) -> None:
         """Drop `key_id` from the cache (None: every key)."""
+        self.forgotten += 1
         if key_id is None:
             self.cache.clear()
             return
@@ -78,7 +80,7 @@ class KeyCheck:
             message = "missing API key: send Authorization: Bearer <key>"
             raise _unauthorized(message, "missing_api_key")
         digest = hashlib.sha256(secret.encode()).hexdigest()
-        now = time.monotonic()
+        now, forgotten = time.monotonic(), self.forgotten
         cached = self.cache.get(digest)
         if cached is not None and cached[0] > now:
             return cached[1]
@@ -94,6 +96,8 @@ class KeyCheck:
             ) from None
         if key is None:
             raise _unauthorized(UNKNOWN, "invalid_api_key")
+        if self.forgotten != forgotten:  # a revocation arrived while the store answered:
+            return key  # that answer may predate it, so it is not remembered
         if len(self.cache) >= MAX_CACHED:
             self.cache.clear()
         self.cache[digest] = (now + self.ttl_s, key)

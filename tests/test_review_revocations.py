@@ -1,0 +1,54 @@
+"""Review of issue 18's revocation notices: a key lookup in flight when the notice arrives
+must not put the revoked key back in the cache for its whole ttl."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from datetime import UTC, datetime
+
+import pytest
+
+from llmecon.gateway.auth import KeyCheck
+from llmecon.gateway.errors import GatewayError
+from llmecon.ledger.keys import KeyInfo
+
+INFO = KeyInfo("k1", "team", "sk-abc", datetime(2026, 1, 1, tzinfo=UTC))
+
+
+class SlowStore:
+    """A key store whose first look-up reads the key valid, then answers late (the notice of
+    its revocation arrives meanwhile); later look-ups find it revoked."""
+
+    def __init__(self) -> None:
+        self.entered, self.proceed = threading.Event(), threading.Event()
+        self.revoked = False
+
+    def verify_key(self, secret: str) -> KeyInfo | None:
+        if self.revoked:
+            return None
+        self.entered.set()
+        self.proceed.wait(5)
+        return INFO
+
+
+def _scope(secret: str) -> dict[str, object]:
+    return {"headers": [(b"authorization", f"Bearer {secret}".encode())]}
+
+
+def test_a_lookup_that_began_before_a_revocation_is_not_cached() -> None:
+    store = SlowStore()
+
+    async def scenario() -> None:
+        check = KeyCheck(store, ttl_s=60.0)  # type: ignore[arg-type]
+        first = asyncio.create_task(check.check(_scope("sk-abc-secret")))
+        assert await asyncio.to_thread(store.entered.wait, 5)
+        store.revoked = True  # the revocation commits...
+        check.forget(INFO.id)  # ...and its notice reaches the loop (call_soon_threadsafe)
+        store.proceed.set()
+        assert (await first).id == INFO.id  # this request was already under way
+        with pytest.raises(GatewayError) as refused:  # the next one is looked up again
+            await check.check(_scope("sk-abc-secret"))
+        assert refused.value.status == 401
+
+    asyncio.run(scenario())
