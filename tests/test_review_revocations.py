@@ -52,3 +52,52 @@ def test_a_lookup_that_began_before_a_revocation_is_not_cached() -> None:
         assert refused.value.status == 401
 
     asyncio.run(scenario())
+
+
+def test_the_listener_reconnects_forgets_all_and_leaves_no_connection() -> None:
+    """A dropped listener connection (server restart, failover) reconnects and reports None
+    (notices sent meanwhile are lost); once stopped, its connection is closed."""
+    import os
+    import time
+    import uuid
+
+    psycopg = pytest.importorskip("psycopg")
+    from llmecon.ledger import revocations
+
+    url = os.environ.get("LLMECON_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+    name = f"review-{uuid.uuid4().hex[:8]}"
+    try:
+        admin = psycopg.connect(url, autocommit=True)
+    except psycopg.OperationalError:
+        pytest.skip("no PostgreSQL")
+    seen: list[str | None] = []
+    stop = threading.Event()
+    listener = threading.Thread(
+        target=revocations.listen, args=(f"{url}?application_name={name}", seen.append, stop)
+    )
+    mine = "SELECT pid FROM pg_stat_activity WHERE application_name = %s"
+
+    def wait_for(check: object) -> bool:
+        deadline = time.monotonic() + 10
+        while not check() and time.monotonic() < deadline:  # type: ignore[operator]
+            time.sleep(0.02)
+        return bool(check())  # type: ignore[operator]
+
+    monkey = pytest.MonkeyPatch()
+    monkey.setattr(revocations, "RETRY_S", 0.1)
+    try:
+        listener.start()
+        assert wait_for(lambda: seen == [None])
+        admin.execute("SELECT pg_notify('llmecon_key_revoked', 'k1')")
+        assert wait_for(lambda: seen == [None, "k1"])
+        admin.execute(f"SELECT pg_terminate_backend(pid) FROM ({mine}) AS s", (name,))
+        assert wait_for(lambda: seen == [None, "k1", None]), seen
+        admin.execute("SELECT pg_notify('llmecon_key_revoked', 'k2')")
+        assert wait_for(lambda: seen[-1] == "k2")
+    finally:
+        stop.set()
+        listener.join(5)
+        monkey.undo()
+    assert not listener.is_alive()
+    assert wait_for(lambda: admin.execute(mine, (name,)).fetchall() == [])
+    admin.close()
