@@ -145,3 +145,13 @@ def test_an_impossible_date_is_a_yaml_error_not_a_crash() -> None:
     """YAML's timestamp constructor raises ValueError for 2024-02-30 (not a YAMLError)."""
     with pytest.raises(LlmeconError, match=r"^s\.yaml: .*day is out of range.*; fix"):
         parse_yaml("as_of: 2024-02-30\n", "s.yaml")
+
+
+def test_a_date_in_a_model_file_is_an_error_naming_the_file_not_a_crash(tmp_path: Path) -> None:
+    """The model entry is re-read through JSON, which had no way to write a YAML date."""
+    from llmecon.pricebook.hardware import load_model_file
+
+    path = tmp_path / "model.yaml"
+    path.write_text("name: m\nlayers: 2\nparameters: 2024-01-01\n", encoding="utf-8")
+    with pytest.raises(LlmeconError, match=r"model\.yaml: does not match schema 1: "):
+        load_model_file(path)

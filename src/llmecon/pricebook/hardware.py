@@ -123,7 +123,7 @@ def load_model_file(path: Path) -> ModelSpec:
     if not isinstance(raw, dict):
         raise LlmeconError(f"{path}: expected a JSON/YAML object (a config.json)")
     if "layers" in raw:
-        text = json.dumps({"schema": 1, "entries": [raw]})
+        text = json.dumps({"schema": 1, "entries": [raw]}, default=str)  # a YAML date: text
         return next(iter(parse_models(text, origin=str(path)).values()))
     fallback = path.parent.name if path.stem == "config" and path.parent.name else path.stem
     name = str(raw.get("name") or raw.get("_name_or_path") or fallback)
