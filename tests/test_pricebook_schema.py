@@ -192,7 +192,7 @@ def test_the_parsed_price_files_are_cached_by_digest(
     from llmecon.pricebook import loader
 
     monkeypatch.setenv("LLMECON_CACHE", str(tmp_path))
-    (tmp_path / "prices-0000.json").write_text("{}")  # an older digest's file: replaced
+    (tmp_path / f"prices-{'0' * 64}.json").write_text("{}")  # an older digest's: replaced
     first = load_pricebook()
     cached = list(tmp_path.glob("prices-*.json"))
     assert len(cached) == 1 and first.version.split("+")[0][7:] in cached[0].name

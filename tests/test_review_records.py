@@ -155,3 +155,35 @@ def test_a_date_in_a_model_file_is_an_error_naming_the_file_not_a_crash(tmp_path
     path.write_text("name: m\nlayers: 2\nparameters: 2024-01-01\n", encoding="utf-8")
     with pytest.raises(LlmeconError, match=r"model\.yaml: does not match schema 1: "):
         load_model_file(path)
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "getuid"), reason="POSIX owners and modes")
+def test_a_cache_file_others_could_have_written_is_not_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The cache's name is the digest of the shipped YAML, which anyone can compute: in a
+    shared folder ($LLMECON_CACHE=/tmp/...) another user could plant valid JSON with other
+    prices. A file writable by group or others (or not ours) is ignored and rewritten."""
+    monkeypatch.setenv("LLMECON_CACHE", str(tmp_path))
+    first = load_pricebook()
+    path = _cache_file(tmp_path)
+    assert path.stat().st_mode & 0o077 == 0  # written for its owner only, whatever the umask
+    _edit_cache(tmp_path, lambda d: d["aws_instances.yaml"]["entries"][0].update({"hourly": 0}))
+    path.chmod(0o666)
+    again = load_pricebook()
+    assert again.instances == first.instances
+    assert _cache_file(tmp_path).stat().st_mode & 0o077 == 0
+
+
+def test_the_cache_removes_only_its_own_older_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """$LLMECON_CACHE may name a folder that holds other files: only prices-<sha256>.json
+    files are llmecon's to replace."""
+    monkeypatch.setenv("LLMECON_CACHE", str(tmp_path))
+    mine = tmp_path / "prices-2024.json"
+    mine.write_text("{}", encoding="utf-8")
+    older = tmp_path / f"prices-{'0' * 64}.json"
+    older.write_text("{}", encoding="utf-8")
+    load_pricebook()
+    assert mine.exists() and not older.exists()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from typing import Any
 from llmecon.places import cache_dir
 
 PREFIX = "prices-"
+_DIGEST_NAME = re.compile(rf"{PREFIX}[0-9a-f]{{64}}\.json")
 
 
 def cache_path(digest: str, folder: Path | None = None) -> Path:
@@ -27,12 +29,22 @@ def cache_path(digest: str, folder: Path | None = None) -> Path:
 
 
 def read(digest: str, folder: Path | None = None) -> dict[str, Any] | None:
-    """The parsed files cached under `digest`, or None."""
+    """The parsed files cached under `digest`, or None (also when someone else could have
+    written the file: its name is the digest of the shipped YAML, which anyone can compute)."""
     try:
-        data = json.loads(cache_path(digest, folder).read_text(encoding="utf-8"))
+        with cache_path(digest, folder).open("rb") as file:
+            if not _ours(os.fstat(file.fileno())):
+                return None
+            data = json.loads(file.read().decode("utf-8"))
     except (OSError, ValueError, RecursionError):  # RecursionError: nested too deep
         return None
     return data if isinstance(data, dict) else None
+
+
+def _ours(stat: os.stat_result) -> bool:
+    """Owned by this user and writable by no one else (where files have owners)."""
+    getuid = getattr(os, "getuid", None)
+    return getuid is None or (stat.st_uid == getuid() and not stat.st_mode & 0o022)
 
 
 def write(digest: str, data: dict[str, Any], folder: Path | None = None) -> None:
@@ -41,10 +53,14 @@ def write(digest: str, data: dict[str, Any], folder: Path | None = None) -> None
     partial = target.with_name(f"{target.name}.{os.getpid()}.tmp")
     with contextlib.suppress(OSError, TypeError, ValueError):
         target.parent.mkdir(parents=True, exist_ok=True)
-        partial.write_text(json.dumps(data, default=_iso), encoding="utf-8")
+        partial.unlink(missing_ok=True)  # written afresh, for its owner only
+        with os.fdopen(
+            os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w", encoding="utf-8"
+        ) as out:
+            out.write(json.dumps(data, default=_iso))
         partial.replace(target)
         for old in target.parent.glob(f"{PREFIX}*.json"):
-            if old != target:
+            if old != target and _DIGEST_NAME.fullmatch(old.name):  # not a user's own file
                 old.unlink(missing_ok=True)
     with contextlib.suppress(OSError):
         partial.unlink(missing_ok=True)
