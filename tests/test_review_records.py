@@ -187,3 +187,10 @@ def test_the_cache_removes_only_its_own_older_files(
     older.write_text("{}", encoding="utf-8")
     load_pricebook()
     assert mine.exists() and not older.exists()
+
+
+def test_an_unknown_key_with_a_line_break_still_gives_one_line() -> None:
+    data = parse_yaml('"bad\\nkey": 1\nname: x\n', "s.yaml")
+    with pytest.raises(records.RecordError) as raised:
+        records.read(ScenarioSpec, data)
+    assert "\n" not in str(raised.value) and str(raised.value).startswith("'bad\\nkey': unknown")

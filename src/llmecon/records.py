@@ -213,7 +213,8 @@ def key_path(loc: Sequence[int | str]) -> str:
     """('options', 1, 'api', 'model') -> 'options[1].api.model'."""
     text = ""
     for part in loc:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+        name = part if isinstance(part, str) and part.isprintable() else repr(part)
+        text += f"[{part}]" if isinstance(part, int) else (f".{name}" if text else name)
     return text
 
 
