@@ -71,3 +71,52 @@ def test_a_retried_batch_of_more_than_500_ids_adds_each_row_once(tmp_path: Path)
     assert sorted(r.request_id for r in rows) == [f"r{n:06d}" for n in range(1300)]
     assert sum(t.requests for t in ledger.usage("model")) == 1300
     assert all(r.counterfactual_nusd == {"api": 7} for r in rows)
+
+
+class _Flaky:
+    """A ledger that is unavailable while `down` is set (rows are journaled meanwhile)."""
+
+    def __init__(self, inner: object) -> None:
+        self.inner, self.down = inner, True
+
+    def record(self, rows: object) -> None:
+        from llmecon.ledger.protocol import LedgerUnavailableError
+
+        if self.down:
+            raise LedgerUnavailableError("down")
+        self.inner.record(rows)  # type: ignore[attr-defined]
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.inner, name)
+
+
+def test_close_while_the_catch_up_retries_keeps_every_row_for_the_next_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(accounting, "LINGER_S", 1.0)
+    monkeypatch.setattr(accounting, "CATCH_UP_ROWS", 5)
+    monkeypatch.setattr(accounting, "CATCH_UP_CHECK_S", 0.01)
+    ledger = _Flaky(open_ledger(str(tmp_path / "l.db")))
+    journal = Journal(tmp_path / "journal.jsonl")
+    writer = LedgerWriter(ledger, {}, 60.0, journal=journal)  # type: ignore[arg-type]
+    writer.start()
+    writer.submit(_row(0))
+    assert _until(lambda: writer.pending == 0)  # the niced writer holds row 0
+    for n in range(1, 11):
+        writer.submit(_row(n))
+    assert _until(lambda: writer.failures >= 2)  # the catch-up thread retries, holding the lock
+    began = time.monotonic()
+    writer.close()
+    assert time.monotonic() - began < 15
+    assert not writer.thread.is_alive()
+    assert sorted(r.request_id for r in journal.replay()) == [f"r{n:06d}" for n in range(11)]
+    journal.close()
+
+    ledger.down = False  # the next start replays the journal
+    journal = Journal(tmp_path / "journal.jsonl")
+    writer = LedgerWriter(ledger, {}, 60.0, journal=journal)  # type: ignore[arg-type]
+    writer.start()
+    writer.close()
+    assert sorted(r.request_id for r in ledger.rows()) == [f"r{n:06d}" for n in range(11)]
+    assert journal.replay() == []
+    journal.close()
