@@ -194,3 +194,20 @@ def test_an_unknown_key_with_a_line_break_still_gives_one_line() -> None:
     with pytest.raises(records.RecordError) as raised:
         records.read(ScenarioSpec, data)
     assert "\n" not in str(raised.value) and str(raised.value).startswith("'bad\\nkey': unknown")
+
+
+def test_lax_reading_takes_whole_numbers_written_as_text_as_pydantic_did(tmp_path: Path) -> None:
+    """The module says strict=False takes numbers written as text: floats did, ints did not
+    (a user's model file with parameters: "7000000000" loaded under pydantic, then failed)."""
+    from llmecon.pricebook.hardware import load_model_file
+
+    path = tmp_path / "model.yaml"
+    path.write_text(
+        "name: m\narchitecture: decoder\nparameters: '7000000000'\nlayers: 32\nhidden_size: 4096\n"
+        "attention_heads: 32\nkv_heads: 8\nhead_dim: 128\nmax_context: 8192\nsource: mine\n",
+        encoding="utf-8",
+    )
+    assert load_model_file(path).parameters == 7_000_000_000
+    path.write_text(path.read_text(encoding="utf-8").replace("'7000000000'", "'7.5e9'"))
+    with pytest.raises(LlmeconError, match=r"parameters: expected a whole number, got '7\.5e9'"):
+        load_model_file(path)

@@ -414,6 +414,8 @@ def _scalar(kind: Any, raw: Any, strict: bool) -> Any:  # noqa: PLR0911 - one pe
     if kind is int:
         if isinstance(raw, int):
             return raw
+        if not strict and isinstance(raw, str):
+            return _parsed(int, raw)
         whole = not strict and isinstance(raw, float) and raw.is_integer()
         return int(raw) if whole else _WRONG
     if kind is date:
