@@ -101,3 +101,27 @@ def test_the_listener_reconnects_forgets_all_and_leaves_no_connection() -> None:
     assert not listener.is_alive()
     assert wait_for(lambda: admin.execute(mine, (name,)).fetchall() == [])
     admin.close()
+
+
+def test_watching_twice_then_unwatching_stops_both_listeners() -> None:
+    """A gateway started again (a second lifespan) must not leave its first listener (and its
+    database connection) running for the life of the process."""
+    running: list[threading.Event] = []
+
+    class Store:
+        def watch_revocations(self, on_revoked: object, stop: threading.Event) -> None:
+            running.append(stop)
+            stop.wait(10)
+
+    async def scenario() -> None:
+        check = KeyCheck(Store())  # type: ignore[arg-type]
+        check.watch(asyncio.get_running_loop())
+        check.watch(asyncio.get_running_loop())
+        check.unwatch()
+
+    asyncio.run(scenario())
+    for _ in range(500):  # the listener threads start
+        if len(running) == 2:
+            break
+        threading.Event().wait(0.01)
+    assert len(running) == 2 and all(stop.is_set() for stop in running)

@@ -49,6 +49,7 @@ class KeyCheck:
         feed = getattr(self.store, "watch_revocations", None)
         if feed is None:
             return
+        self.unwatch()  # started again: one listener, not two
         self.watching = threading.Event()
 
         def on_revoked(key_id: str | None) -> None:
