@@ -59,6 +59,8 @@ class Conn(Protocol):
 
 
 class Dialect(Protocol):
+    """What the roll-up and metering SQL need of a backend (SqlLedger provides it)."""
+
     def _sql(self, text: str) -> str: ...
 
     def _to_db(self, moment: datetime) -> object: ...

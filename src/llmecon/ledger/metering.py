@@ -34,16 +34,7 @@ class Conn(Protocol):
     def execute(self, sql: str, params: Sequence[Any] = ..., /) -> Cursor: ...
 
 
-class Dialect(Protocol):
-    """What the metering SQL needs of a backend (SqlLedger provides it)."""
-
-    def _sql(self, text: str) -> str: ...
-
-    def _to_db(self, moment: datetime) -> object: ...
-
-    def _from_db(self, value: Any) -> datetime: ...
-
-    def _execute_many(self, conn: Any, sql: str, params: Sequence[Sequence[object]]) -> None: ...
+Dialect = live_rollup.Dialect  # what the metering SQL needs of a backend, too
 
 
 INSERT_REPORT = (

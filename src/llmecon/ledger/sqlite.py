@@ -94,10 +94,11 @@ class SqliteLedger(SqlLedger[sqlite3.Connection]):
         """One statement per table, not one per row: the request ids already stored (a
         retried batch) are looked up first, inside the write transaction, so nothing can land
         between the look-up and the insert."""
-        stored = self._stored_ids(conn, {row.request_id for row in rows})
-        fresh = first_of(rows, {row.request_id for row in rows} - stored)
+        ids = {row.request_id for row in rows}
+        new = ids - self._stored_ids(conn, ids)
+        fresh = first_of(rows, new)
         conn.executemany(INSERT_USAGE, [self._usage_params(row) for row in fresh])
-        conn.executemany(INSERT_COST, new_costs(fresh, {row.request_id for row in fresh}))
+        conn.executemany(INSERT_COST, new_costs(fresh, new))
         return fresh
 
     @staticmethod
