@@ -16,6 +16,8 @@ from typing import Any
 
 import pytest
 
+from llama_offers import paid_offers
+
 ROOT = Path(__file__).resolve().parents[1]
 PRICES = ROOT / "src" / "llmecon" / "data" / "prices" / "api_prices.json"
 
@@ -27,27 +29,6 @@ def _rows() -> dict[str, dict[str, Any]]:
     return {
         name: dict(zip(doc["columns"], row, strict=True)) for name, row in doc["models"].items()
     }
-
-
-# Every paid Llama-3.1-8B-Instruct offer in api_prices.json (found by reading the file).
-LLAMA_31_8B_OFFERS = [
-    "cerebras/llama-3.1-8b", "cerebras/llama3.1-8b",
-    "cloudflare/@cf/meta/llama-3.1-8b-instruct-fp8",
-    "inferenceapis/llama-3.1-8b-instant", "lambda_ai/llama3.1-8b-instruct",
-    "snowflake/llama3.1-8b", "us.meta.llama3-1-8b-instruct-v1:0",
-    "vercel_ai_gateway/meta/llama-3.1-8b", "zerogpu/llama-3.1-8b-instruct-fast",
-    "databricks/databricks-meta-llama-3-1-8b-instruct",
-    "deepinfra/meta-llama/Meta-Llama-3.1-8B-Instruct",
-    "deepinfra/meta-llama/Meta-Llama-3.1-8B-Instruct-Turbo",
-    "fireworks_ai/accounts/fireworks/models/llama-v3p1-8b-instruct",
-    "hyperbolic/meta-llama/Meta-Llama-3.1-8B-Instruct", "llamagate/llama-3.1-8b",
-    "meta.llama3-1-8b-instruct-v1:0", "nebius/meta-llama/Meta-Llama-3.1-8B-Instruct",
-    "novita/meta-llama/llama-3.1-8b-instruct", "nscale/meta-llama/Llama-3.1-8B-Instruct",
-    "oci/meta.llama-3.1-8b-instruct", "ovhcloud/Llama-3.1-8B-Instruct",
-    "perplexity/llama-3.1-8b-instruct",
-    "together_ai/meta-llama/Meta-Llama-3.1-8B-Instruct-Turbo",
-    "wandb/meta-llama/Llama-3.1-8B-Instruct",
-]  # fmt: skip
 
 
 def _compare(*args: str) -> dict[str, Any]:
@@ -67,7 +48,7 @@ def _cheapest_llama(tokens_in: int, tokens_out: int) -> tuple[float, str]:
     rows = _rows()
     fitting = [
         (1000 * (tokens_in * rows[k]["input"] + tokens_out * rows[k]["output"]) / 1e6, k)
-        for k in LLAMA_31_8B_OFFERS
+        for k in paid_offers(rows)
         if rows[k]["max_input_tokens"] is None or tokens_in <= rows[k]["max_input_tokens"]
     ]
     return min(fitting)
@@ -94,7 +75,7 @@ def test_hosted_model_by_name_skips_hosts_whose_context_is_too_short(prompt: int
     # When the host taken lists no window and none that lists one takes the prompt, say so.
     # Databricks lists 200,000 tokens: it takes 140,000 (no note) but not 210,000 (note).
     rows = _rows()
-    listed = [rows[k]["max_input_tokens"] for k in LLAMA_31_8B_OFFERS
+    listed = [rows[k]["max_input_tokens"] for k in paid_offers(rows)
               if rows[k]["max_input_tokens"] is not None]  # fmt: skip
     assert max(listed) == 200_000
     expected = rows[key]["max_input_tokens"] is None and prompt > max(listed)

@@ -24,6 +24,8 @@ from typing import Any
 import pytest
 import yaml
 
+from llama_offers import paid_offers
+
 D = Decimal
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -307,8 +309,7 @@ def test_plan_pricing_side_by_side() -> None:
             total = daily * DAYS_PER_YEAR
             assert _close(lines["committed over 1 year(s), used or not"], total)
     # the hosted offer it weighs them against: the cheapest Llama-3.1-8B offer in the map
-    hosted = min(D(1_000_000) * _per_request(key, 500, 167) for key in LLAMA_31_8B_OFFERS
-                 if _api_rows()[key]["input"])  # fmt: skip
+    hosted = min(D(1_000_000) * _per_request(key, 500, 167) for key in paid_offers(_api_rows()))
     cheapest_plan = min(row["daily_cost"] for row in rows.values())
     recommendation = doc["recommendation"]
     if hosted < D(str(cheapest_plan)):
@@ -374,27 +375,6 @@ def test_fixed_costs(tmp_path: Path) -> None:
 
 # --- 4. hosted open models by name ----------------------------------------------------------
 
-# Every offer of Llama-3.1-8B-Instruct in api_prices.json, found by reading the file (grep -iE
-# 'llama.?3.?[.-]?1.?8b|3p1-8b'), fine-tunes and base models left out.
-LLAMA_31_8B_OFFERS = [
-    "cerebras/llama-3.1-8b", "cerebras/llama3.1-8b",
-    "cloudflare/@cf/meta/llama-3.1-8b-instruct-fp8",
-    "inferenceapis/llama-3.1-8b-instant", "lambda_ai/llama3.1-8b-instruct",
-    "snowflake/llama3.1-8b", "us.meta.llama3-1-8b-instruct-v1:0",
-    "vercel_ai_gateway/meta/llama-3.1-8b", "zerogpu/llama-3.1-8b-instruct-fast",
-    "databricks/databricks-meta-llama-3-1-8b-instruct",
-    "deepinfra/meta-llama/Meta-Llama-3.1-8B-Instruct",
-    "deepinfra/meta-llama/Meta-Llama-3.1-8B-Instruct-Turbo",
-    "fireworks_ai/accounts/fireworks/models/llama-v3p1-8b-instruct",
-    "hyperbolic/meta-llama/Meta-Llama-3.1-8B-Instruct", "llamagate/llama-3.1-8b",
-    "meta.llama3-1-8b-instruct-v1:0", "nebius/meta-llama/Meta-Llama-3.1-8B-Instruct",
-    "novita/meta-llama/llama-3.1-8b-instruct", "nscale/meta-llama/Llama-3.1-8B-Instruct",
-    "oci/meta.llama-3.1-8b-instruct", "ovhcloud/Llama-3.1-8B-Instruct",
-    "perplexity/llama-3.1-8b-instruct",
-    "together_ai/meta-llama/Meta-Llama-3.1-8B-Instruct-Turbo",
-    "vertex_ai/meta/llama-3.1-8b-instruct-maas", "wandb/meta-llama/Llama-3.1-8B-Instruct",
-]  # fmt: skip
-
 
 def test_hosted_open_model_by_name(tmp_path: Path) -> None:
     volume = 1_000_000
@@ -409,7 +389,7 @@ def test_hosted_open_model_by_name(tmp_path: Path) -> None:
         ],
     }  # fmt: skip
     doc = _compare(tmp_path, scenario)
-    paid = [k for k in LLAMA_31_8B_OFFERS if _api_rows()[k]["input"]]  # $0 listings left out
+    paid = paid_offers(_api_rows())
     cheapest = min(D(volume) * _per_request(k, 500, 167) for k in paid)
     assert cheapest == D("16.68")  # DeepInfra Turbo, $0.02 / $0.04
     _check_money(_option(doc, volume, "llama"), cheapest)
