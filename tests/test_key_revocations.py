@@ -3,28 +3,21 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import uuid
 from collections.abc import Iterator
 
 import psycopg
 import pytest
 
+from conftest import PG_URL, postgres_schema
 from llmecon.gateway.auth import KeyCheck
 from llmecon.gateway.errors import GatewayError
 from llmecon.ledger import open_ledger
 
-POSTGRES = os.environ.get("LLMECON_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
-
 
 @pytest.fixture
 def ledger_url() -> Iterator[str]:
-    schema = f"test_revoke_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(POSTGRES, autocommit=True) as connection:
-        connection.execute(f"CREATE SCHEMA {schema}")
-    yield f"{POSTGRES}?options=-csearch_path%3D{schema}"
-    with psycopg.connect(POSTGRES, autocommit=True) as connection:
-        connection.execute(f"DROP SCHEMA {schema} CASCADE")
+    for backend in postgres_schema():
+        yield backend.url
 
 
 def _scope(secret: str) -> dict[str, object]:
@@ -68,7 +61,7 @@ def test_a_revocation_empties_the_cache_long_before_its_ttl(ledger_url: str) -> 
 
 
 def test_a_failed_revocation_announces_nothing(ledger_url: str) -> None:
-    with open_ledger(ledger_url) as ledger, psycopg.connect(POSTGRES, autocommit=True) as listener:
+    with open_ledger(ledger_url) as ledger, psycopg.connect(PG_URL, autocommit=True) as listener:
         listener.execute("LISTEN llmecon_key_revoked")
         assert not ledger.revoke_key("no-such-key")
         assert list(listener.notifies(timeout=0.3)) == []

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import sys
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -13,19 +12,8 @@ import pytest
 from llmecon.gateway import accounting
 from llmecon.gateway.accounting import CATCH_UP_ROWS, LedgerWriter
 from llmecon.ledger import open_ledger
-from llmecon.ledger.model import UsageRow
-
-
-def _row(n: int) -> UsageRow:
-    now = datetime.now(UTC)
-    fields = ("chat", False, 200, "ok", 1, 2, "upstream", 1.0, 1.0, None, {"api": 7}, "t")
-    return UsageRow(f"r{n:06d}", now, now, None, "m", "u", *fields)  # type: ignore[arg-type]
-
-
-def _until(check: object, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check() and time.monotonic() < deadline:  # type: ignore[operator]
-        time.sleep(0.02)
+from timing import until
+from usage_rows import usage_row
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="per-thread priority is Linux's")
@@ -35,7 +23,7 @@ def test_the_writer_thread_is_niced_and_the_catch_up_thread_is_not(tmp_path: Pat
     try:
         tid = writer.thread.native_id
         assert tid is not None and writer.catch_up.native_id is not None
-        _until(lambda: os.getpriority(os.PRIO_PROCESS, tid) == accounting.WRITER_NICE)
+        until(lambda: os.getpriority(os.PRIO_PROCESS, tid) == accounting.WRITER_NICE)
         assert os.getpriority(os.PRIO_PROCESS, tid) == accounting.WRITER_NICE == 19
         assert os.getpriority(os.PRIO_PROCESS, writer.catch_up.native_id) == os.getpriority(
             os.PRIO_PROCESS, 0
@@ -50,13 +38,13 @@ def test_rows_piling_up_are_written_by_the_catch_up_thread_in_order(tmp_path: Pa
     writer.catch_up.start()  # the niced writer never runs: a core the event loop keeps busy
     try:
         for n in range(CATCH_UP_ROWS + 500):
-            writer.submit(_row(n))
-        _until(lambda: writer.pending == 0)
+            writer.submit(usage_row(n))
+        until(lambda: writer.pending == 0)
         rows = ledger.rows()
         assert [r.request_id for r in rows] == [f"r{n:06d}" for n in range(CATCH_UP_ROWS + 500)]
         assert writer.caught_up >= 1 and rows[0].counterfactual_nusd == {"api": 7}
         for n in range(CATCH_UP_ROWS + 500, CATCH_UP_ROWS + 600):  # a short queue waits
-            writer.submit(_row(n))
+            writer.submit(usage_row(n))
         time.sleep(3 * accounting.CATCH_UP_CHECK_S)
         assert writer.pending == 100 and len(ledger.rows()) == CATCH_UP_ROWS + 500
     finally:
@@ -66,8 +54,10 @@ def test_rows_piling_up_are_written_by_the_catch_up_thread_in_order(tmp_path: Pa
 
 def test_a_retried_batch_adds_no_row_twice(tmp_path: Path) -> None:
     ledger = open_ledger(str(tmp_path / "l.db"))
-    ledger.record([_row(1), _row(2)])
-    ledger.record([_row(2), _row(3), _row(3), _row(4)])  # a retry, with a repeat inside
+    ledger.record([usage_row(1), usage_row(2)])
+    ledger.record(
+        [usage_row(2), usage_row(3), usage_row(3), usage_row(4)]
+    )  # a retry, with a repeat inside
     rows = ledger.rows()
     assert [r.request_id for r in rows] == ["r000001", "r000002", "r000003", "r000004"]
     assert [r.counterfactual_nusd for r in rows] == [{"api": 7}] * 4

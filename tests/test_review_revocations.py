@@ -9,9 +9,11 @@ from datetime import UTC, datetime
 
 import pytest
 
+from conftest import PG_URL
 from llmecon.gateway.auth import KeyCheck
 from llmecon.gateway.errors import GatewayError
 from llmecon.ledger.keys import KeyInfo
+from timing import until
 
 INFO = KeyInfo("k1", "team", "sk-abc", datetime(2026, 1, 1, tzinfo=UTC))
 
@@ -57,14 +59,12 @@ def test_a_lookup_that_began_before_a_revocation_is_not_cached() -> None:
 def test_the_listener_reconnects_forgets_all_and_leaves_no_connection() -> None:
     """A dropped listener connection (server restart, failover) reconnects and reports None
     (notices sent meanwhile are lost); once stopped, its connection is closed."""
-    import os
-    import time
     import uuid
 
     psycopg = pytest.importorskip("psycopg")
     from llmecon.ledger import revocations
 
-    url = os.environ.get("LLMECON_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+    url = PG_URL
     name = f"review-{uuid.uuid4().hex[:8]}"
     try:
         admin = psycopg.connect(url, autocommit=True)
@@ -77,29 +77,23 @@ def test_the_listener_reconnects_forgets_all_and_leaves_no_connection() -> None:
     )
     mine = "SELECT pid FROM pg_stat_activity WHERE application_name = %s"
 
-    def wait_for(check: object) -> bool:
-        deadline = time.monotonic() + 10
-        while not check() and time.monotonic() < deadline:  # type: ignore[operator]
-            time.sleep(0.02)
-        return bool(check())  # type: ignore[operator]
-
     monkey = pytest.MonkeyPatch()
     monkey.setattr(revocations, "RETRY_S", 0.1)
     try:
         listener.start()
-        assert wait_for(lambda: seen == [None])
+        assert until(lambda: seen == [None])
         admin.execute("SELECT pg_notify('llmecon_key_revoked', 'k1')")
-        assert wait_for(lambda: seen == [None, "k1"])
+        assert until(lambda: seen == [None, "k1"])
         admin.execute(f"SELECT pg_terminate_backend(pid) FROM ({mine}) AS s", (name,))
-        assert wait_for(lambda: seen == [None, "k1", None]), seen
+        assert until(lambda: seen == [None, "k1", None]), seen
         admin.execute("SELECT pg_notify('llmecon_key_revoked', 'k2')")
-        assert wait_for(lambda: seen[-1] == "k2")
+        assert until(lambda: seen[-1] == "k2")
     finally:
         stop.set()
         listener.join(5)
         monkey.undo()
     assert not listener.is_alive()
-    assert wait_for(lambda: admin.execute(mine, (name,)).fetchall() == [])
+    assert until(lambda: admin.execute(mine, (name,)).fetchall() == [])
     admin.close()
 
 

@@ -4,7 +4,6 @@ writer, which takes a row off the queue before it takes that lock."""
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -13,20 +12,8 @@ from llmecon.gateway import accounting
 from llmecon.gateway.accounting import LedgerWriter
 from llmecon.gateway.journal import Journal
 from llmecon.ledger import open_ledger
-from llmecon.ledger.model import UsageRow
-
-
-def _row(n: int) -> UsageRow:
-    now = datetime.now(UTC)
-    fields = ("chat", False, 200, "ok", 1, 2, "upstream", 1.0, 1.0, None, {"api": 7}, "t")
-    return UsageRow(f"r{n:06d}", now, now, None, "m", "u", *fields)  # type: ignore[arg-type]
-
-
-def _until(check: object, timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while not check() and time.monotonic() < deadline:  # type: ignore[operator]
-        time.sleep(0.005)
-    return bool(check())  # type: ignore[operator]
+from timing import until
+from usage_rows import usage_row
 
 
 def test_a_row_the_writer_holds_stays_in_the_journal_while_the_catch_up_writes(
@@ -43,18 +30,18 @@ def test_a_row_the_writer_holds_stays_in_the_journal_while_the_catch_up_writes(
     writer = LedgerWriter(ledger, {}, 60.0, journal=journal)
     writer.start()
     try:
-        writer.submit(_row(0))
-        assert _until(lambda: writer.pending == 0)  # the writer holds row 0, lingering
+        writer.submit(usage_row(0))
+        assert until(lambda: writer.pending == 0)  # the writer holds row 0, lingering
         for n in range(1, 11):
-            writer.submit(_row(n))
-        assert _until(lambda: writer.caught_up >= 1 and writer.pending == 0)
+            writer.submit(usage_row(n))
+        assert until(lambda: writer.caught_up >= 1 and writer.pending == 0)
         written = {r.request_id for r in ledger.rows()}
         assert "r000000" not in written  # still in the writer's hands
         journaled = {r.request_id for r in journal.replay()}
         assert "r000000" in journaled, "the journal was emptied with row 0 unwritten"
         # the writer then writes row 0 and empties the journal itself
-        assert _until(lambda: len(ledger.rows()) == 11)
-        assert _until(lambda: journal.replay() == [])
+        assert until(lambda: len(ledger.rows()) == 11)
+        assert until(lambda: journal.replay() == [])
     finally:
         writer.close()
         journal.close()
@@ -64,8 +51,12 @@ def test_a_retried_batch_of_more_than_500_ids_adds_each_row_once(tmp_path: Path)
     """SQLite `_store` looks stored ids up 500 at a time: a retry over several chunks, with
     repeats inside the batch and across chunk edges, adds the new rows only, each once."""
     ledger = open_ledger(str(tmp_path / "l.db"))
-    ledger.record([_row(n) for n in range(0, 1200, 2)])  # the even ids: 600 rows
-    retry = [_row(n) for n in reversed(range(1300))] + [_row(499), _row(500), _row(1299)]
+    ledger.record([usage_row(n) for n in range(0, 1200, 2)])  # the even ids: 600 rows
+    retry = [usage_row(n) for n in reversed(range(1300))] + [
+        usage_row(499),
+        usage_row(500),
+        usage_row(1299),
+    ]
     ledger.record(retry)
     rows = ledger.rows()
     assert sorted(r.request_id for r in rows) == [f"r{n:06d}" for n in range(1300)]
@@ -100,11 +91,11 @@ def test_close_while_the_catch_up_retries_keeps_every_row_for_the_next_start(
     journal = Journal(tmp_path / "journal.jsonl")
     writer = LedgerWriter(ledger, {}, 60.0, journal=journal)  # type: ignore[arg-type]
     writer.start()
-    writer.submit(_row(0))
-    assert _until(lambda: writer.pending == 0)  # the niced writer holds row 0
+    writer.submit(usage_row(0))
+    assert until(lambda: writer.pending == 0)  # the niced writer holds row 0
     for n in range(1, 11):
-        writer.submit(_row(n))
-    assert _until(lambda: writer.failures >= 2)  # the catch-up thread retries, holding the lock
+        writer.submit(usage_row(n))
+    assert until(lambda: writer.failures >= 2)  # the catch-up thread retries, holding the lock
     began = time.monotonic()
     writer.close()
     assert time.monotonic() - began < 15

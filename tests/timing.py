@@ -9,6 +9,7 @@ they must hold at every attempt.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -36,3 +37,11 @@ def settled(
             continue
         return value
     raise AssertionError(f"{attempts} attempts failed: " + " | ".join(failures))
+
+
+def until(check: Callable[[], object], timeout: float = 10.0, every: float = 0.005) -> bool:
+    """Poll `check` until it is true or `timeout` seconds pass; whether it ended true."""
+    deadline = time.monotonic() + timeout
+    while not check() and time.monotonic() < deadline:
+        time.sleep(every)
+    return bool(check())
