@@ -5,14 +5,11 @@ benchmark's (docs/fleet.md)."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from types import ModuleType
 
 import pytest
 
+from benchmark_scripts import benchmark_script
 from conftest import postgres_schema
 from llmecon.ledger import open_ledger
 
@@ -20,19 +17,9 @@ ROWS = 1_000_000
 BYS = ("key", "model", "day", "upstream")
 
 
-def _benchmark() -> ModuleType:
-    path = Path(__file__).parents[1] / "benchmarks" / "ledger_scale.py"
-    spec = importlib.util.spec_from_file_location("ledger_scale", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["ledger_scale"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.mark.slow
 def test_a_million_generated_rows_sum_the_same_from_rollups() -> None:
-    scale = _benchmark()
+    scale = benchmark_script("ledger_scale")
     for backend in postgres_schema():
         open_ledger(backend.url).close()
         scale.generate(backend.url, ROWS, 30.0, analyze=False)

@@ -3,16 +3,15 @@ published measurements (benchmarks/roofline_calibration.py, docs/roofline.md).""
 
 from __future__ import annotations
 
-import importlib.util
 import itertools
 import math
-import sys
 from dataclasses import replace
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 
+from benchmark_scripts import benchmark_script
 from llmecon.core.accuracy import OUT_OF_SAMPLE, safety_factor
 from llmecon.core.roofline import (
     DEFAULT_EFFICIENCY,
@@ -30,7 +29,6 @@ from llmecon.errors import LlmeconError
 from llmecon.pricebook.hardware import load_gpus, load_models, parse_gpus, parse_models
 
 ROOT = Path(__file__).resolve().parent.parent
-CALIBRATION_SCRIPT = ROOT / "benchmarks" / "roofline_calibration.py"
 DOC = ROOT / "docs" / "roofline.md"
 
 BAND = 1.8
@@ -46,14 +44,7 @@ GPUS = load_gpus()
 
 
 def _calibration() -> ModuleType:
-    name = "roofline_calibration"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, CALIBRATION_SCRIPT)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module  # dataclasses resolve annotations through sys.modules
-        spec.loader.exec_module(module)
-    return sys.modules[name]
+    return benchmark_script("roofline_calibration")
 
 
 # --- data files -------------------------------------------------------------------------------

@@ -7,15 +7,13 @@ used to grow ~0.35 KB per request, ~30 MB here, which this catches.
 
 from __future__ import annotations
 
-import importlib.util
 import os
-import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from benchmark_scripts import benchmark_script
+
 REQUESTS = int(os.environ.get("LLMECON_SOAK_REQUESTS", "100000"))
 # of the warm RSS, over the 90 % of requests after warm-up. The old leak (~0.35 KB a request,
 # +30 % here) fails it, and so does the limiter's old 215-byte window entry at 800 req/s (a 60 s
@@ -23,18 +21,9 @@ REQUESTS = int(os.environ.get("LLMECON_SOAK_REQUESTS", "100000"))
 GROWTH_BOUND = 0.10
 
 
-def _soak_module() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("soak", ROOT / "benchmarks" / "soak.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["soak"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.mark.slow
 def test_gateway_memory_stays_flat(tmp_path: Path) -> None:
-    soak = _soak_module()
+    soak = benchmark_script("soak")
     args = soak.parse_args(
         ["--requests", str(REQUESTS), "--sample-s", "10", "--idle-s", "5", "--concurrency", "8"]
     )
