@@ -32,6 +32,23 @@ def json_answer(document: object, status: int = 200, extra: str = "") -> Answer:
     return lambda body: [head(status, extra=extra), chunk(json.dumps(document).encode()), END]
 
 
+# one embedding answer (2,000 prompt tokens) and one chat answer (1,000 + 10 tokens)
+EMBEDDING_ANSWER = {
+    "object": "list", "model": "emb",
+    "data": [{"object": "embedding", "index": 0, "embedding": [0.5]}],
+    "usage": {"prompt_tokens": 2_000, "total_tokens": 2_000},
+}  # fmt: skip
+CHAT_ANSWER = {
+    "id": "c", "choices": [{"message": {"content": "ok"}}],
+    "usage": {"prompt_tokens": 1_000, "completion_tokens": 10},
+}  # fmt: skip
+
+
+def chat_or_embedding(body: bytes) -> list[bytes]:
+    """EMBEDDING_ANSWER to an embeddings request (it has `input`), else CHAT_ANSWER."""
+    return json_answer(EMBEDDING_ANSWER if "input" in json.loads(body) else CHAT_ANSWER)(body)
+
+
 def events(*payloads: bytes) -> Answer:
     return lambda body: [
         head(kind="text/event-stream"),

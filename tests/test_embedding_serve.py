@@ -12,7 +12,7 @@ import httpx
 import pytest
 import yaml
 
-from bad_upstream import bad_upstream, json_answer
+from bad_upstream import bad_upstream, chat_or_embedding
 from conftest import Run
 from gateway_runner import run_gateway
 from llmecon.core.prices import Price
@@ -29,21 +29,6 @@ def ledger(tmp_path: Path) -> Iterator[Ledger]:
         yield store
 
 
-EMBEDDING = {
-    "object": "list", "model": "emb",
-    "data": [{"object": "embedding", "index": 0, "embedding": [0.5]}],
-    "usage": {"prompt_tokens": 2_000, "total_tokens": 2_000},
-}  # fmt: skip
-CHAT = {
-    "id": "c", "choices": [{"message": {"content": "ok"}}],
-    "usage": {"prompt_tokens": 1_000, "completion_tokens": 10},
-}  # fmt: skip
-
-
-def _answer(body: bytes) -> list[bytes]:
-    return json_answer(EMBEDDING if "input" in json.loads(body) else CHAT)(body)
-
-
 def test_embedding_rows_carry_the_embedding_counterfactual_and_chat_rows_the_chat_one(
     ledger: Ledger, tmp_path: Path, llmecon: Callable[..., Run]
 ) -> None:
@@ -52,7 +37,7 @@ def test_embedding_rows_carry_the_embedding_counterfactual_and_chat_rows_the_cha
     embeddings = tuple(
         embedding_options(book, ("text-embedding-3-small", "text-embedding-3-large"))
     )
-    with bad_upstream(_answer) as url:
+    with bad_upstream(chat_or_embedding) as url:
         router = Router([Upstream("u", url, ("emb", "chat"), Price(3.6, "instance-hour", "t"))])
 
         async def body(client: httpx.AsyncClient, app: Gateway) -> list[int]:
@@ -143,7 +128,7 @@ def test_embedding_spend_counts_at_an_embedding_price_not_a_chat_one(ledger: Led
     door = _door(book, (None, None, 1.0, None), ("gpt-4o-mini",), None, 64,
                  embeddings=("text-embedding-3-small",))  # fmt: skip
     assert door is not None
-    with bad_upstream(_answer) as url:
+    with bad_upstream(chat_or_embedding) as url:
         router = Router([
             Upstream("own", url, ("emb", "chat"), Price(3.6, "instance-hour", "t")),
             Upstream("openai", url, ("text-embedding-3-large",)),

@@ -13,7 +13,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from bad_upstream import bad_upstream, head, json_answer
+from bad_upstream import bad_upstream, chat_or_embedding, head, json_answer
 from bad_upstream import chunk as wire_chunk
 from gateway_runner import run_gateway
 from llmecon.gateway.admission import Door
@@ -186,6 +186,26 @@ def test_the_console_api_wants_the_admin_key_and_shows_no_secret(ledger: Ledger)
     assert record["name"] == "<img src=x onerror=alert(1)>"
 
 
+def _with_traceparent(ledger: Ledger, traceparent: bytes, heads: list[bytes], **config: Any) -> int:
+    """One chat request through the gateway with this `traceparent` header; the upstream's
+    request heads land in `heads`; the status."""
+    answer = {"id": "x", "choices": [{"message": {"content": "ok"}}],
+              "usage": {"prompt_tokens": 7, "completion_tokens": 3}}  # fmt: skip
+    with bad_upstream(json_answer(answer), heads) as url:
+        router = Router([Upstream("u", url, ("m",))])
+
+        async def body(client: httpx.AsyncClient, app: Gateway) -> int:
+            reply = await client.post(
+                "/v1/chat/completions",
+                json={"model": "m", "messages": [{"role": "user", "content": "hi"}]},
+                headers=[(b"traceparent", traceparent)],
+            )
+            return reply.status_code
+
+        status: int = run_gateway(router, ledger, body, **config)
+    return status
+
+
 @pytest.mark.parametrize(
     "traceparent",
     [
@@ -199,21 +219,8 @@ def test_the_console_api_wants_the_admin_key_and_shows_no_secret(ledger: Ledger)
 def test_a_malformed_traceparent_breaks_nothing_and_is_never_forwarded_without_otel(
     ledger: Ledger, traceparent: str
 ) -> None:
-    answer = {"id": "x", "choices": [{"message": {"content": "ok"}}],
-              "usage": {"prompt_tokens": 7, "completion_tokens": 3}}  # fmt: skip
     heads: list[bytes] = []
-    with bad_upstream(json_answer(answer), heads) as url:
-        router = Router([Upstream("u", url, ("m",))])
-
-        async def body(client: httpx.AsyncClient, app: Gateway) -> int:
-            reply = await client.post(
-                "/v1/chat/completions",
-                json={"model": "m", "messages": [{"role": "user", "content": "hi"}]},
-                headers=[(b"traceparent", traceparent.encode("utf-8"))],
-            )
-            return reply.status_code
-
-        assert run_gateway(router, ledger, body) == 200
+    assert _with_traceparent(ledger, traceparent.encode("utf-8"), heads) == 200
     assert b"traceparent" not in heads[0].lower()
     assert [row.status for row in ledger.rows()] == [200]
 
@@ -270,42 +277,16 @@ def test_with_tracing_a_malformed_traceparent_starts_a_new_trace(
     exporter = InMemorySpanExporter()
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(exporter))
-    answer = {"id": "x", "choices": [{"message": {"content": "ok"}}],
-              "usage": {"prompt_tokens": 7, "completion_tokens": 3}}  # fmt: skip
     heads: list[bytes] = []
-    with bad_upstream(json_answer(answer), heads) as url:
-        router = Router([Upstream("u", url, ("m",))])
-
-        async def body(client: httpx.AsyncClient, app: Gateway) -> int:
-            reply = await client.post(
-                "/v1/chat/completions",
-                json={"model": "m", "messages": [{"role": "user", "content": "hi"}]},
-                headers={"traceparent": traceparent},
-            )
-            return reply.status_code
-
-        status = run_gateway(router, ledger, body, tracing=lambda: Tracing(provider))
+    status = _with_traceparent(
+        ledger, traceparent.encode("ascii"), heads, tracing=lambda: Tracing(provider)
+    )
     assert status == 200
     spans = exporter.get_finished_spans()
     [server] = [s for s in spans if s.parent is None]  # a root: the client's id was not used
     assert server.context is not None and server.context.trace_id != 0
     sent = [line for line in heads[0].split(b"\r\n") if line.lower().startswith(b"traceparent")]
     assert sent and f"{server.context.trace_id:032x}".encode() in sent[0]
-
-
-EMBEDDED = {
-    "object": "list", "model": "emb",
-    "data": [{"object": "embedding", "index": 0, "embedding": [0.5]}],
-    "usage": {"prompt_tokens": 2_000, "total_tokens": 2_000},
-}  # fmt: skip
-CHATTED = {
-    "id": "c", "choices": [{"message": {"content": "ok"}}],
-    "usage": {"prompt_tokens": 1_000, "completion_tokens": 10},
-}  # fmt: skip
-
-
-def _mixed(body: bytes) -> list[bytes]:
-    return json_answer(EMBEDDED if "input" in json.loads(body) else CHATTED)(body)
 
 
 def test_usage_break_even_prices_each_api_per_request_of_its_own_endpoint(ledger: Ledger) -> None:
@@ -319,7 +300,7 @@ def test_usage_break_even_prices_each_api_per_request_of_its_own_endpoint(ledger
     book = load_pricebook()
     chat = tuple(api_options(book, ("gpt-4o-mini",)))
     embeddings = tuple(embedding_options(book, ("text-embedding-3-small",)))
-    with bad_upstream(_mixed) as url:
+    with bad_upstream(chat_or_embedding) as url:
         router = Router([Upstream("u", url, ("emb", "chat"))])
 
         async def body(client: httpx.AsyncClient, app: Gateway) -> None:
@@ -389,7 +370,7 @@ def test_metrics_take_embedding_spend_off_at_the_embedding_price(ledger: Ledger)
     """One embeddings call billed 2,000 tokens at text-embedding-3-small ($0.02 per 1M):
     40,000 nano-dollars off the key's $1 a day, not gpt-4o-mini's 300,000."""
     _, secret = ledger.create_key("emb-user", KeyLimits(budget_day_nusd=10**9))
-    with bad_upstream(_mixed) as url:
+    with bad_upstream(chat_or_embedding) as url:
         router = Router([Upstream("own", url, ("emb",))])
 
         async def body(client: httpx.AsyncClient, app: Gateway) -> str:
