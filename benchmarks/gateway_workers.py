@@ -30,7 +30,6 @@ Run: .venv/bin/python benchmarks/gateway_workers.py [--rounds 3] [--json out/wor
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import statistics
@@ -38,7 +37,6 @@ import subprocess
 import sys
 import tempfile
 import uuid
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -55,6 +53,7 @@ from gateway_overhead import (
     stop,
     wait_ready,
 )
+from soak import postgres_schema
 
 MODES = (False, True)
 
@@ -278,28 +277,6 @@ def latency(args: argparse.Namespace, workdir: Path, mock_url: str, key: str) ->
     return results
 
 
-@contextlib.contextmanager
-def pg_schema(args: argparse.Namespace) -> Iterator[None]:
-    """With --postgres: a fresh schema for the run's ledger (args.postgres then points into
-    it), dropped at the end."""
-    if not args.postgres:
-        yield
-        return
-    import psycopg
-
-    name = f"workers_{uuid.uuid4().hex[:12]}"
-    admin_url = args.postgres
-    with psycopg.connect(admin_url, autocommit=True) as admin:
-        admin.execute(f"CREATE SCHEMA {name}")
-    sep = "&" if "?" in admin_url else "?"
-    args.postgres = f"{admin_url}{sep}options=-csearch_path%3D{name}"
-    try:
-        yield
-    finally:
-        with psycopg.connect(admin_url, autocommit=True) as admin:
-            admin.execute(f"DROP SCHEMA {name} CASCADE")
-
-
 def spread(values: list[float], digits: int = 2) -> str:
     if not values:
         return "-"
@@ -375,7 +352,8 @@ def main() -> int:
         wait_ready(mock, f"http://127.0.0.1:{port}/healthz")
         mock_url = f"http://127.0.0.1:{port}/v1"
         run = latency if args.latency else throughput
-        with pg_schema(args):
+        with postgres_schema(args.postgres) as schema_url:  # --postgres: a fresh schema
+            args.postgres = schema_url
             fleet = args.postgres and not args.latency
             key = create_key(args, args.postgres if fleet else f"sqlite:///{workdir / 'ledger.db'}")
             results = run(args, workdir, mock_url, key)
