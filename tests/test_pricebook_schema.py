@@ -167,6 +167,20 @@ def test_a_date_written_as_text_reads_and_a_wrong_schema_is_named() -> None:
                   "aws_serverless.yaml")  # fmt: skip
 
 
+def test_a_lambda_price_without_its_gb_second_rate_is_named() -> None:
+    from llmecon.pricebook import schema
+    from llmecon.pricebook.loader import validated
+
+    entry = {"name": "aws-lambda-x", "provider": "aws", "service": "lambda", "region": "us-east-1",
+             "per_million_requests": 0.2, "source": "https://aws.amazon.com/lambda/pricing/",
+             "as_of": "2026-11-25"}  # fmt: skip
+    with pytest.raises(LlmeconError) as raised:
+        validated(schema.ServerlessFile, {"f.yaml": {"schema": 1, "entries": [entry]}}, "f.yaml")
+    text = str(raised.value)
+    assert "entries[0] (aws-lambda-x).per_gb_second" in text and "per_gb_second rate" in text
+    assert "\n" not in text
+
+
 def test_an_unknown_commitment_key_is_named() -> None:
     import yaml
 

@@ -59,7 +59,7 @@ def load_pricebook(home: Path | None = None) -> PriceBook:
     parts = None
     if cached is not None and set(cached) == set(DATA_FILES):
         # the cache is checked like the YAML; one that does not pass is ignored (and replaced)
-        with contextlib.suppress(LlmeconError, AssertionError):
+        with contextlib.suppress(LlmeconError):
             parts = _parts(cached)
     if parts is None:
         data = {name: _yaml(text) for name, text in texts.items()}
@@ -208,7 +208,7 @@ def _with_commitments(
 
 
 def _lambda(e: schema.ServerlessEntry) -> LambdaPrice:
-    assert e.per_gb_second is not None
+    assert e.per_gb_second is not None  # ServerlessEntry.check
     return LambdaPrice(
         name=e.name,
         provider=e.provider,

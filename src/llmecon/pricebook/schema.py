@@ -9,7 +9,7 @@ dates are YYYY-MM-DD; `service`, the commitment keys and `schema` take the liste
 from datetime import date
 from typing import Annotated, Literal
 
-from llmecon.records import Bound, Record, field
+from llmecon.records import Bound, FieldError, Record, field
 
 NonNegative = Annotated[float, Bound(ge=0)]
 Source = Annotated[str, Bound(min_length=3)]
@@ -81,6 +81,10 @@ class ServerlessEntry(_Sourced):
     region: str
     per_million_requests: NonNegative
     per_gb_second: NonNegative | None = None
+
+    def check(self) -> None:
+        if self.service == "lambda" and self.per_gb_second is None:
+            raise FieldError("a Lambda price needs its per_gb_second rate", "per_gb_second")
 
 
 class ServerlessFile(Record):
